@@ -1,0 +1,162 @@
+// Package store is the persistence seam. Services talk to a Store through these small
+// interfaces in domain types; internal/store/sqlite and internal/store/postgres implement them
+// with their own SQL, and internal/store/storetest holds the conformance suite both must pass.
+//
+// Errors: a missing object is an *escalated.Error with code not_found; a write whose expected
+// version no longer matches, or that breaks a uniqueness rule, is code conflict. Stores never
+// return (nil, nil).
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/escalated/escalated"
+)
+
+// Store opens transactions. Update runs fn in a read-write transaction and returns only after
+// the transaction committed durably (or failed); a store may run several concurrent Update calls
+// in one physical transaction (group commit) as long as each fn's writes are all-or-nothing and
+// fn's error rolls back only that fn's writes. View runs fn on a consistent read-only snapshot.
+//
+// fn may be called more than once when a store retries a transaction, so it must not cause side
+// effects outside the Tx.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is everything a service can do inside one transaction.
+type Tx interface {
+	Tickets
+	History
+	Escalations
+	Accounts
+	Audit
+	Tokens
+	Policies
+}
+
+// Tickets stores ticket rows.
+type Tickets interface {
+	// CreateTicket inserts t; conflict if the id exists.
+	CreateTicket(ctx context.Context, t *escalated.Ticket) error
+	// GetTicket returns the ticket with Customer and Account filled in when it has them.
+	GetTicket(ctx context.Context, id string) (*escalated.Ticket, error)
+	// UpdateTicket writes t if the stored version is t.Version-1, else conflict. Callers bump
+	// t.Version before calling, so a lost update is impossible.
+	UpdateTicket(ctx context.Context, t *escalated.Ticket) error
+	// ListTickets returns tickets newest first (by id descending), at most f.Limit, and the
+	// cursor for the next page ("" when there is none). Ids are time-ordered, so a page never
+	// repeats or skips a ticket that existed when the first page was read.
+	ListTickets(ctx context.Context, f TicketFilter) ([]*escalated.Ticket, string, error)
+}
+
+// TicketFilter selects tickets. Empty fields do not filter.
+type TicketFilter struct {
+	Team      string
+	Tier      string
+	Status    escalated.Status
+	Priority  escalated.Priority
+	Assignee  string
+	AccountID string
+	// Escalated filters on whether the ticket was ever escalated (nil: both).
+	Escalated *bool
+	// Cursor is the last id of the previous page; the page starts after it.
+	Cursor string
+	Limit  int
+}
+
+// History stores the append-only messages and events of tickets.
+type History interface {
+	AddMessage(ctx context.Context, m *escalated.Message) error
+	GetMessage(ctx context.Context, id string) (*escalated.Message, error)
+	// ListMessages returns a ticket's messages in order.
+	ListMessages(ctx context.Context, ticketID string) ([]*escalated.Message, error)
+	AppendEvent(ctx context.Context, e *escalated.Event) error
+	// ListEvents returns a ticket's events in Seq order with Message attached to message.added.
+	ListEvents(ctx context.Context, ticketID string) ([]*escalated.Event, error)
+}
+
+// Escalations stores escalation records.
+type Escalations interface {
+	CreateEscalation(ctx context.Context, e *escalated.Escalation) error
+	GetEscalation(ctx context.Context, id string) (*escalated.Escalation, error)
+	// UpdateEscalation writes e if the stored version is e.Version-1, else conflict.
+	UpdateEscalation(ctx context.Context, e *escalated.Escalation) error
+	// ListEscalations returns escalations newest first with the same cursor rules as tickets.
+	ListEscalations(ctx context.Context, f EscalationFilter) ([]*escalated.Escalation, string, error)
+}
+
+// EscalationFilter selects escalations. Empty fields do not filter.
+type EscalationFilter struct {
+	TicketID string
+	// Team matches either side of the escalation.
+	Team   string
+	ToTeam string
+	State  escalated.EscalationState
+	Cursor string
+	Limit  int
+}
+
+// Accounts stores customers and accounts. Upserts keep the newest data a ticket brought.
+type Accounts interface {
+	UpsertAccount(ctx context.Context, a *escalated.Account) error
+	GetAccount(ctx context.Context, id string) (*escalated.Account, error)
+	UpsertCustomer(ctx context.Context, c *escalated.Customer) error
+	GetCustomer(ctx context.Context, id string) (*escalated.Customer, error)
+}
+
+// Audit stores the append-only audit trail.
+type Audit interface {
+	AppendAudit(ctx context.Context, a *escalated.AuditRecord) error
+	// ListAudit returns records newest first, optionally for one object.
+	ListAudit(ctx context.Context, f AuditFilter) ([]*escalated.AuditRecord, string, error)
+}
+
+// AuditFilter selects audit records.
+type AuditFilter struct {
+	ObjectKind string
+	ObjectID   string
+	Action     string
+	Cursor     string
+	Limit      int
+}
+
+// Tokens stores API tokens by the hash of their secret.
+type Tokens interface {
+	CreateToken(ctx context.Context, t *escalated.Token) error
+	// TokenByHash returns the token with that hash; not_found when none (revoked ones included).
+	TokenByHash(ctx context.Context, hash string) (*escalated.Token, error)
+	// TouchToken records that the token was used at t.
+	TouchToken(ctx context.Context, id string, t time.Time) error
+	ListTokens(ctx context.Context) ([]*escalated.Token, error)
+}
+
+// Policies stores policy versions. Versions are numbered from 1 in the order they were saved.
+type Policies interface {
+	// SavePolicy stores a new version and sets p.Version.
+	SavePolicy(ctx context.Context, p *escalated.PolicyVersion) error
+	// LatestPolicy returns the newest version; not_found when none was saved.
+	LatestPolicy(ctx context.Context) (*escalated.PolicyVersion, error)
+	GetPolicy(ctx context.Context, version int64) (*escalated.PolicyVersion, error)
+	ListPolicies(ctx context.Context) ([]*escalated.PolicyVersion, error)
+}
+
+// DefaultLimit and MaxLimit bound list pages.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// ClampLimit returns n bounded to [1, MaxLimit], DefaultLimit for n <= 0.
+func ClampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
