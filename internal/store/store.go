@@ -44,9 +44,10 @@ type Tickets interface {
 	CreateTicket(ctx context.Context, t *escalated.Ticket) error
 	// GetTicket returns the ticket with Customer and Account filled in when it has them.
 	GetTicket(ctx context.Context, id string) (*escalated.Ticket, error)
-	// UpdateTicket writes t if the stored version is t.Version-1, else conflict. Callers bump
-	// t.Version before calling, so a lost update is impossible.
-	UpdateTicket(ctx context.Context, t *escalated.Ticket) error
+	// UpdateTicket writes t (including its new t.Version) if the stored version still equals
+	// prev, the version the caller read, else conflict. One operation may append several
+	// history entries and so move Version by more than one; prev makes a lost update impossible.
+	UpdateTicket(ctx context.Context, t *escalated.Ticket, prev int64) error
 	// ListTickets returns tickets newest first (by id descending), at most f.Limit, and the
 	// cursor for the next page ("" when there is none). Ids are time-ordered, so a page never
 	// repeats or skips a ticket that existed when the first page was read.
