@@ -1,0 +1,234 @@
+// Command escalated is the ticket escalation engine: one binary with subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/app"
+	"github.com/escalated/escalated/internal/config"
+	"github.com/escalated/escalated/internal/policy"
+)
+
+const usage = `escalated — ticket escalation engine
+
+Usage:
+  escalated serve [--policy FILE] [--db sqlite:PATH] [--addr 127.0.0.1:8080] [--demo] [--log-level info]
+  escalated policy check FILE
+  escalated token create --role admin|supervisor|agent|bot|readonly --name NAME [--db ...]
+  escalated migrate [--db ...]
+  escalated backup FILE [--db ...]
+
+--db defaults to sqlite:escalated.db (sqlite:escalated-demo.db with --demo).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command and returns the process exit code: 0 ok, 1 failure, 2 bad usage.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd := args[0]; cmd {
+	case "serve":
+		err = serve(ctx, args[1:], stderr)
+	case "policy":
+		return policyCmd(args[1:], stdout, stderr)
+	case "token":
+		err = tokenCmd(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = migrate(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = backup(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "escalated: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "escalated: %s\n", ue.msg)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "escalated: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("escalated "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses flags and turns flag errors into usage errors; flags may follow positionals.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func logger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg := config.Default()
+	fs := newFlags("serve", stderr)
+	fs.StringVar(&cfg.PolicyPath, "policy", "", "policy file (default: escalated.yaml if present, else the newest stored version)")
+	fs.StringVar(&cfg.DB, "db", "", "database: sqlite:PATH or postgres://... (default "+config.DefaultDB+")")
+	fs.StringVar(&cfg.Addr, "addr", config.DefaultAddr, "address to listen on")
+	fs.BoolVar(&cfg.Demo, "demo", false, "load the built-in demo policy and sample tickets, and print an admin token")
+	fs.StringVar(&cfg.LogLevel, "log-level", config.DefaultLogLevel, "debug, info, warn or error")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", strings.Join(pos, " "))}
+	}
+	if cfg.DB == "" {
+		cfg.DB = config.DefaultDB
+		if cfg.Demo {
+			cfg.DB = config.DefaultDemoDB
+		}
+	}
+	log := logger(cfg.LogLevel, stderr)
+	a, err := app.New(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	if err := a.LoadPolicy(ctx); err != nil {
+		a.Store.Close()
+		return err
+	}
+	if err := a.Listen(); err != nil {
+		a.Store.Close()
+		return err
+	}
+	if cfg.Demo {
+		if err := a.SeedDemo(ctx, stderr); err != nil {
+			a.Store.Close()
+			return err
+		}
+	}
+	return a.Serve(ctx)
+}
+
+func policyCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprint(stderr, "usage: escalated policy check FILE\n")
+		return 2
+	}
+	if len(args) != 2 {
+		fmt.Fprint(stderr, "usage: escalated policy check FILE\n")
+		return 2
+	}
+	summary, err := app.CheckPolicy(args[1])
+	var list policy.ErrorList
+	switch {
+	case errors.As(err, &list):
+		for _, e := range list {
+			fmt.Fprintln(stdout, e)
+		}
+		fmt.Fprintf(stdout, "%d problem(s) found\n", len(list))
+		return 1
+	case err != nil:
+		fmt.Fprintf(stderr, "escalated: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, summary)
+	return 0
+}
+
+func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError{"usage: escalated token create --role ROLE --name NAME [--db ...]"}
+	}
+	fs := newFlags("token create", stderr)
+	role := fs.String("role", "", "admin, supervisor, agent, bot or readonly")
+	name := fs.String("name", "", "what the token is for, e.g. frontline-bot")
+	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("token create takes no arguments (got %q)", strings.Join(pos, " "))}
+	}
+	if *role == "" || *name == "" {
+		return usageError{"token create needs --role (admin, supervisor, agent, bot or readonly) and --name"}
+	}
+	secret, tok, err := app.CreateToken(ctx, *db, *name, escalated.Role(*role), logger("warn", stderr))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s token %q (%s); it is shown once, store it now:\n%s\n", tok.Role, tok.Name, tok.ID, secret)
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", stderr)
+	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	return app.Migrate(ctx, *db, stdout, logger("warn", stderr))
+}
+
+func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("backup", stderr)
+	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"usage: escalated backup FILE [--db sqlite:PATH]"}
+	}
+	if err := app.Backup(ctx, *db, pos[0], logger("warn", stderr)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", *db, pos[0])
+	return nil
+}

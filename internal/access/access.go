@@ -1,0 +1,172 @@
+// Package access issues and checks API tokens and decides what each role may do. Services call
+// Authorize with the principal the transport put in the context, so a rule holds whichever door
+// a request came through.
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// Action is something a role may be allowed to do.
+type Action string
+
+// Actions checked by the services.
+const (
+	ReadTickets      Action = "tickets.read"
+	WriteTickets     Action = "tickets.write"      // create, patch, add messages
+	CreateEscalation Action = "escalations.create" // escalate manually
+	HandleEscalation Action = "escalations.handle" // acknowledge, return, resolve
+	ReadAudit        Action = "audit.read"
+	ManagePolicy     Action = "policy.manage"
+	ManageTokens     Action = "tokens.manage"
+)
+
+// grants is the role matrix. A bot may open tickets, talk and hand off, but handling an
+// escalation is a person's job; readonly is for dashboards.
+var grants = map[escalated.Role][]Action{
+	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens},
+	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy},
+	escalated.RoleAgent:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation},
+	escalated.RoleBot:        {ReadTickets, WriteTickets, CreateEscalation},
+	escalated.RoleReadonly:   {ReadTickets},
+}
+
+// Allowed reports whether role may perform a.
+func Allowed(role escalated.Role, a Action) bool {
+	for _, g := range grants[role] {
+		if g == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Authorize returns nil when the principal in ctx may perform a, unauthorized when there is no
+// principal, and forbidden naming the role and action otherwise.
+func Authorize(ctx context.Context, a Action) (escalated.Principal, error) {
+	p, ok := escalated.PrincipalFrom(ctx)
+	if !ok {
+		return p, escalated.Errorf(escalated.EUNAUTHORIZED, "authentication required")
+	}
+	if !Allowed(p.Role, a) {
+		return p, escalated.Errorf(escalated.EFORBIDDEN, "role %s may not %s", p.Role, a)
+	}
+	return p, nil
+}
+
+// TokenPrefix starts every token secret so that leaked tokens are easy to recognise and scan for.
+const TokenPrefix = "esc_"
+
+// HashToken returns the stored form of a token secret.
+func HashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// Service creates tokens and authenticates requests.
+type Service struct {
+	store store.Store
+	now   func() time.Time
+	log   *slog.Logger
+
+	// touched remembers when each token's last_used_at was last written, so that a busy client
+	// does not turn every read into a write; the column is accurate to touchEvery.
+	mu      sync.Mutex
+	touched map[string]time.Time
+}
+
+const touchEvery = time.Minute
+
+// NewService returns a token service over st with the given clock.
+func NewService(st store.Store, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: st, now: now, log: log, touched: map[string]time.Time{}}
+}
+
+// CreateToken stores a new token and returns its secret, which is shown once and never stored.
+func (s *Service) CreateToken(ctx context.Context, name string, role escalated.Role, actor string) (string, *escalated.Token, error) {
+	fe := escalated.FieldErrors{}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		fe.Add("name", "required, at most 100 characters")
+	}
+	if !role.Valid() {
+		fe.Add("role", "must be one of admin, supervisor, agent, bot, readonly")
+	}
+	if err := fe.Err(); err != nil {
+		return "", nil, err
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", nil, err
+	}
+	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	now := escalated.Truncate(s.now())
+	tok := &escalated.Token{ID: escalated.NewID(escalated.PrefixToken, now), Name: name, Role: role, Hash: HashToken(secret), CreatedAt: now}
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateToken(ctx, tok); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &escalated.AuditRecord{
+			ID: escalated.NewID(escalated.PrefixAudit, now), Actor: actor, Action: escalated.AuditTokenCreated,
+			ObjectKind: "token", ObjectID: tok.ID, Details: map[string]any{"name": name, "role": string(role)},
+			CreatedAt: now,
+		})
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return secret, tok, nil
+}
+
+// Authenticate returns the principal for a token secret, or unauthorized.
+func (s *Service) Authenticate(ctx context.Context, secret string) (escalated.Principal, error) {
+	unauth := escalated.Errorf(escalated.EUNAUTHORIZED, "invalid or revoked token")
+	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 200 {
+		return escalated.Principal{}, unauth
+	}
+	var tok *escalated.Token
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		tok, err = tx.TokenByHash(ctx, HashToken(secret))
+		return err
+	})
+	if escalated.ErrorCode(err) == escalated.ENOTFOUND {
+		return escalated.Principal{}, unauth
+	} else if err != nil {
+		return escalated.Principal{}, err
+	}
+	if tok.RevokedAt != nil {
+		return escalated.Principal{}, unauth
+	}
+	s.touch(ctx, tok.ID)
+	return escalated.Principal{TokenID: tok.ID, Name: tok.Name, Role: tok.Role}, nil
+}
+
+func (s *Service) touch(ctx context.Context, id string) {
+	now := s.now()
+	s.mu.Lock()
+	last, ok := s.touched[id]
+	due := !ok || now.Sub(last) >= touchEvery
+	if due {
+		s.touched[id] = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	// Recording use is bookkeeping: a failure must not refuse an otherwise valid request.
+	if err := s.store.Update(ctx, func(tx store.Tx) error { return tx.TouchToken(ctx, id, escalated.Truncate(now)) }); err != nil {
+		s.log.Warn("record token use", "token_id", id, "err", err)
+	}
+}

@@ -1,0 +1,190 @@
+// Package app is the composition root: it opens the store, builds the services and the HTTP
+// server, and starts and stops them in order. It is the only package that knows the concrete
+// store implementations.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/config"
+	"github.com/escalated/escalated/internal/demo"
+	"github.com/escalated/escalated/internal/httpapi"
+	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/sqlite"
+	"github.com/escalated/escalated/internal/ticket"
+)
+
+// App is one running node.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	Now     func() time.Time
+	Store   store.Store
+	Tickets *ticket.Service
+	Access  *access.Service
+	API     *httpapi.Server
+
+	srv *http.Server
+	ln  net.Listener
+}
+
+// OpenStore opens the database a DB setting names, creating and migrating it when needed.
+func OpenStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	kind, target, err := config.ParseDB(db)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case config.SQLite:
+		st, err := sqlite.Open(ctx, target, sqlite.WithLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", target, err)
+		}
+		return st, nil
+	}
+	return nil, escalated.Invalid("db", "postgres:// databases are not supported by this build yet; use sqlite:PATH")
+}
+
+// New opens the store and builds the services. It does not load a policy or listen yet.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	st, err := OpenStore(ctx, cfg.DB, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, Now: now, Store: st}
+	a.Tickets = ticket.New(st, now, log)
+	a.Access = access.NewService(st, now, log)
+	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready})
+	return a, nil
+}
+
+// LoadPolicy makes the configured policy live: the file given, the demo policy, escalated.yaml
+// in the working directory, or else the newest version stored in the database.
+func (a *App) LoadPolicy(ctx context.Context) error {
+	path := a.Config.PolicyPath
+	var src []byte
+	var err error
+	switch {
+	case path != "":
+		if src, err = os.ReadFile(path); err != nil {
+			return fmt.Errorf("read policy: %w", err)
+		}
+	case a.Config.Demo:
+		path, src = "demo-policy.yaml", demo.Policy()
+	default:
+		src, err = os.ReadFile(config.DefaultPolicy)
+		switch {
+		case err == nil:
+			path = config.DefaultPolicy
+		case errors.Is(err, fs.ErrNotExist):
+			return a.loadStoredPolicy(ctx)
+		default:
+			return fmt.Errorf("read policy: %w", err)
+		}
+	}
+	p, err := policy.Parse(path, src)
+	if err != nil {
+		return fmt.Errorf("policy %s is not valid:\n%w", path, err)
+	}
+	_, err = a.Tickets.LoadPolicy(ctx, p, "system:serve")
+	return err
+}
+
+func (a *App) loadStoredPolicy(ctx context.Context) error {
+	var pv *escalated.PolicyVersion
+	err := a.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		pv, err = tx.LatestPolicy(ctx)
+		return err
+	})
+	if escalated.ErrorCode(err) == escalated.ENOTFOUND {
+		return escalated.Errorf(escalated.EINVALID, "no policy: pass --policy FILE, put an %s in the working directory, or run with --demo", config.DefaultPolicy)
+	} else if err != nil {
+		return err
+	}
+	p, err := policy.Parse(fmt.Sprintf("stored policy v%d", pv.Version), []byte(pv.Source))
+	if err != nil {
+		return fmt.Errorf("stored policy v%d is not valid:\n%w", pv.Version, err)
+	}
+	_, err = a.Tickets.LoadPolicy(ctx, p, "system:serve")
+	return err
+}
+
+func (a *App) ready(ctx context.Context) error {
+	if a.Tickets.Policy() == nil {
+		return escalated.Errorf(escalated.EINTERNAL, "no policy loaded")
+	}
+	return a.Store.View(ctx, func(tx store.Tx) error {
+		_, err := tx.LatestPolicy(ctx)
+		return err
+	})
+}
+
+// Listen binds the HTTP address; Addr then reports the bound address (useful with port 0).
+func (a *App) Listen() error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
+	}
+	a.ln = ln
+	a.srv = &http.Server{
+		Handler:           a.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// Addr is the bound address after Listen.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Serve answers requests until ctx is done, then shuts down gracefully: it stops accepting,
+// lets in-flight requests finish (each waits for its commit), and closes the store, which
+// commits whatever is still queued. No write that got a 2xx is lost.
+func (a *App) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- a.srv.Serve(a.ln) }()
+	a.Log.Info("serving", "addr", a.Addr())
+	select {
+	case err := <-errc:
+		a.Store.Close()
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	return a.Shutdown(context.Background())
+}
+
+// Shutdown stops the HTTP server and closes the store.
+func (a *App) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var err error
+	if a.srv != nil {
+		err = a.srv.Shutdown(ctx)
+	}
+	return errors.Join(err, a.Store.Close())
+}

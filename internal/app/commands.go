@@ -1,0 +1,74 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/store/sqlite"
+)
+
+// CheckPolicy parses and validates a policy file. It returns the problems (one per line, as
+// file:line:column: message) or a one-line summary when the file is valid.
+func CheckPolicy(path string) (summary string, err error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read policy: %w", err)
+	}
+	p, err := policy.Parse(path, src)
+	if err != nil {
+		return "", err
+	}
+	return p.Summary(), nil
+}
+
+// CreateToken opens (creating and migrating when needed) the database and stores a new token,
+// returning its secret.
+func CreateToken(ctx context.Context, db, name string, role escalated.Role, log *slog.Logger) (string, *escalated.Token, error) {
+	st, err := OpenStore(ctx, db, log)
+	if err != nil {
+		return "", nil, err
+	}
+	defer st.Close()
+	return access.NewService(st, time.Now, log).CreateToken(ctx, name, role, "cli:token-create")
+}
+
+// Migrate opens the database, applying any pending migrations, and reports the schema version.
+func Migrate(ctx context.Context, db string, w io.Writer, log *slog.Logger) error {
+	st, err := OpenStore(ctx, db, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if s, ok := st.(*sqlite.DB); ok {
+		v, err := s.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "database %s is at schema version %d\n", db, v)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to dest while it may be in use.
+func Backup(ctx context.Context, db, dest string, log *slog.Logger) error {
+	if _, err := os.Stat(dest); err == nil {
+		return escalated.Invalid("FILE", fmt.Sprintf("%s already exists; choose a new file name", dest))
+	}
+	st, err := OpenStore(ctx, db, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	s, ok := st.(*sqlite.DB)
+	if !ok {
+		return escalated.Invalid("db", "backup copies SQLite databases; back up PostgreSQL with pg_dump")
+	}
+	return s.Backup(ctx, dest)
+}

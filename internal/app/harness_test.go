@@ -1,0 +1,183 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/app"
+	"github.com/escalated/escalated/internal/config"
+)
+
+// testServer is a whole node on 127.0.0.1:0 over a real SQLite file, with one token per role.
+type testServer struct {
+	t      *testing.T
+	app    *app.App
+	base   string
+	tokens map[escalated.Role]string
+	client *http.Client
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DB = "sqlite:" + filepath.Join(t.TempDir(), "escalated.db")
+	cfg.Addr = "127.0.0.1:0"
+	cfg.PolicyPath = "testdata/policy.yaml"
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.LoadPolicy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	s := &testServer{t: t, app: a, base: "http://" + a.Addr(), tokens: map[escalated.Role]string{}, client: &http.Client{Timeout: 30 * time.Second}}
+	for _, r := range escalated.Roles {
+		secret, _, err := a.Access.CreateToken(ctx, "test-"+string(r), r, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.tokens[r] = secret
+	}
+	return s
+}
+
+// reply is a decoded answer.
+type reply struct {
+	Status int
+	Body   map[string]any
+	Raw    []byte
+}
+
+func (s *testServer) do(role escalated.Role, method, path string, body any) reply {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tok, ok := s.tokens[role]; ok {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{Status: resp.StatusCode, Raw: raw}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r.Body); err != nil {
+			s.t.Fatalf("%s %s: answer is not a JSON object: %v\n%s", method, path, err, raw)
+		}
+	}
+	return r
+}
+
+// must fails the test unless the answer has the wanted status.
+func (r reply) must(t *testing.T, status int) reply {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
+	}
+	return r
+}
+
+// refused checks an error answer: status, code and, when field is not "", that field's entry.
+func (r reply) refused(t *testing.T, status int, code, field string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
+	}
+	e, _ := r.Body["error"].(map[string]any)
+	if e == nil || e["code"] != code {
+		t.Fatalf("error code %v, want %s: %s", e["code"], code, r.Raw)
+	}
+	if msg, _ := e["message"].(string); msg == "" {
+		t.Fatalf("error without message: %s", r.Raw)
+	}
+	if field != "" {
+		fields, _ := e["fields"].(map[string]any)
+		if fields[field] == nil || fields[field] == "" {
+			t.Fatalf("error does not name field %q: %s", field, r.Raw)
+		}
+	}
+}
+
+func (r reply) str(key string) string {
+	v, _ := get(r.Body, key).(string)
+	return v
+}
+
+// get walks a dotted path through decoded JSON objects ("package.original_message.body").
+func get(m map[string]any, path string) any {
+	var cur any = m
+	for _, k := range strings.Split(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = obj[k]
+	}
+	return cur
+}
+
+func items(r reply) []map[string]any {
+	raw, _ := r.Body["items"].([]any)
+	out := make([]map[string]any, len(raw))
+	for i, x := range raw {
+		out[i], _ = x.(map[string]any)
+	}
+	return out
+}
+
+func newTicket(i int) map[string]any {
+	return map[string]any{
+		"subject":    fmt.Sprintf("API key rejected %d", i),
+		"priority":   "high",
+		"channel":    "email",
+		"issue_type": "api_integration",
+		"tags":       []string{"api"},
+		"customer":   map[string]any{"id": fmt.Sprintf("c%d", i), "name": "Jo Doe", "email": "jo@example.test"},
+		"account":    map[string]any{"id": "globex", "name": "Globex", "tier": "pro", "attributes": map[string]any{"plan": "pro", "arr": 12000}},
+		"message":    map[string]any{"author": map[string]any{"kind": "customer"}, "body": "Our API key is rejected with 401 since this morning."},
+	}
+}
+
+const longNote = "Customer's API key gets 401 after rotation; logs attached, needs integration team."

@@ -1,0 +1,164 @@
+// Package httpapi serves the JSON API (v1) on a standard net/http ServeMux. Handlers are
+// straight lines: decode strictly, call a service, write the answer. Authorisation lives in the
+// services; this package only authenticates the token and maps errors to statuses in one place.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/ticket"
+)
+
+// MaxBody is the largest request body accepted; larger ones get 413.
+const MaxBody = 1 << 20
+
+// Config wires the server to its services.
+type Config struct {
+	Tickets *ticket.Service
+	Access  *access.Service
+	Log     *slog.Logger
+	// Ready reports whether the node can serve traffic (store reachable, policy loaded).
+	Ready func(context.Context) error
+}
+
+// Server is the API's http.Handler.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+	log *slog.Logger
+}
+
+// New builds the handler with every route registered.
+func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Log}
+	for _, r := range s.routes() {
+		var h http.Handler = r.h
+		if r.auth {
+			h = s.authenticate(h)
+		}
+		s.mux.Handle(r.pattern, h)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, escalated.Errorf(escalated.ENOTFOUND, "no route %s %s; see docs/openapi.yaml", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+type route struct {
+	pattern string
+	auth    bool
+	h       http.HandlerFunc
+}
+
+// Routes returns every "METHOD /path" pattern the server answers; the OpenAPI test reads it.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.routes() {
+		out = append(out, r.pattern)
+	}
+	return out
+}
+
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /healthz", false, s.healthz},
+		{"GET /readyz", false, s.readyz},
+		{"POST /v1/tickets", true, s.createTicket},
+		{"GET /v1/tickets", true, s.listTickets},
+		{"GET /v1/tickets/{id}", true, s.getTicket},
+		{"PATCH /v1/tickets/{id}", true, s.patchTicket},
+		{"POST /v1/tickets/{id}/messages", true, s.addMessage},
+		{"POST /v1/tickets/{id}/escalations", true, s.escalate},
+		{"GET /v1/escalations", true, s.listEscalations},
+		{"GET /v1/escalations/{id}", true, s.getEscalation},
+		{"POST /v1/escalations/{id}/acknowledge", true, s.acknowledge},
+		{"POST /v1/escalations/{id}/return", true, s.returnEscalation},
+		{"POST /v1/escalations/{id}/resolve", true, s.resolve},
+		{"GET /v1/audit", true, s.listAudit},
+		{"GET /v1/policy", true, s.getPolicy},
+		{"GET /v1/teams", true, s.listTeams},
+		{"GET /v1/agents", true, s.listAgents},
+	}
+}
+
+// ServeHTTP tags the request with an id, recovers panics and serves the route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	start := time.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic in handler", "request_id", id, "method", r.Method, "path", r.URL.Path, "panic", v)
+			s.error(w, r, errors.New("panic"))
+		}
+		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "duration_ms", time.Since(start).Milliseconds())
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// authenticate resolves the bearer token to a principal; services check its role.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		secret, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || secret == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="escalated"`)
+			s.error(w, r, escalated.Errorf(escalated.EUNAUTHORIZED, "missing bearer token: send Authorization: Bearer <token> (create one with `escalated token create`)"))
+			return
+		}
+		p, err := s.cfg.Access.Authenticate(r.Context(), strings.TrimSpace(secret))
+		if err != nil {
+			if escalated.ErrorCode(err) == escalated.EUNAUTHORIZED {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="escalated", error="invalid_token"`)
+			}
+			s.error(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(escalated.WithPrincipal(r.Context(), p)))
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": escalated.ErrorMessage(err)})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

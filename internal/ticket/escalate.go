@@ -1,0 +1,400 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/handoff"
+	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// EscalateInput is a manual escalation.
+type EscalateInput struct {
+	// To is a team id, "next_tier" or "account_team".
+	To     string
+	Reason escalated.Reason
+	Note   string
+	// By is the escalating agent.
+	By string
+}
+
+// Escalate moves a ticket to another team along the policy's paths with a handoff package. An
+// escalation from a team that itself received the ticket by escalation supersedes that one
+// (state escalated).
+func (s *Service) Escalate(ctx context.Context, ticketID string, in EscalateInput) (*escalated.Escalation, error) {
+	p, err := access.Authorize(ctx, access.CreateEscalation)
+	if err != nil {
+		return nil, err
+	}
+	live, err := s.policy()
+	if err != nil {
+		return nil, err
+	}
+	pol := live.Policy
+	fe := escalated.FieldErrors{}
+	in.To, in.Note, in.By = trim(in.To), trim(in.Note), trim(in.By)
+	if in.To == "" {
+		fe.Add("to", "is required: a team id, next_tier or account_team")
+	}
+	if !in.Reason.Valid() {
+		fe.Add("reason", oneOf(escalated.Reasons))
+	}
+	if min := pol.Escalation.NoteMinLength; utf8.RuneCountInString(in.Note) < min {
+		fe.Add("note", fmt.Sprintf("must be at least %d characters: say what was tried and what is needed", min))
+	} else if len(in.Note) > MaxNote {
+		fe.Add("note", fmt.Sprintf("must be at most %d bytes", MaxNote))
+	}
+	checkAgent(fe, pol, "by", in.By)
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+
+	var out *escalated.Escalation
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		t, err := tx.GetTicket(ctx, ticketID)
+		if err != nil {
+			return err
+		}
+		if t.Status.Done() {
+			return escalated.Errorf(escalated.ECONFLICT, "ticket %s is %s; reopen it before escalating", t.ID, t.Status)
+		}
+		if max := pol.Escalation.MaxPerTicket; max > 0 && t.Counters.Escalations >= max {
+			return escalated.Invalid("to", fmt.Sprintf("ticket %s has reached the policy's max_per_ticket of %d escalations", t.ID, max))
+		}
+		var prev *escalated.Escalation
+		if t.ActiveEscalation != "" {
+			if prev, err = tx.GetEscalation(ctx, t.ActiveEscalation); err != nil {
+				return err
+			}
+			if prev.State == escalated.EscalationPending {
+				return escalated.Errorf(escalated.ECONFLICT, "escalation %s to %s is still pending; it must be acknowledged before the ticket can be escalated further", prev.ID, prev.ToTeam)
+			}
+		}
+		to, err := resolveTarget(pol, t, in.To)
+		if err != nil {
+			return err
+		}
+		now := escalated.Truncate(s.now())
+		ch := newChange(t, actorOf(p, in.By), now)
+		e := &escalated.Escalation{
+			ID: escalated.NewID(escalated.PrefixEscalation, now), TicketID: t.ID,
+			FromTeam: t.Team, FromTier: t.Tier, ToTeam: to, By: in.By, Actor: ch.actor,
+			Trigger: escalated.TriggerManual, Reason: in.Reason, Note: in.Note,
+			State: escalated.EscalationPending, PolicyVersion: live.Version, CreatedAt: now,
+		}
+		toTier, _ := pol.TierOfTeam(to)
+		e.ToTier = toTier.ID
+		if e.Package, err = s.buildPackage(ctx, tx, pol, t, e); err != nil {
+			return err
+		}
+		if prev != nil {
+			if err := s.closeEscalation(ctx, tx, ch, t, prev, escalated.EscalationEscalated, in.By, func(old *escalated.Escalation) {
+				old.NextID = e.ID
+			}); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateEscalation(ctx, e); err != nil {
+			return err
+		}
+		changes := map[string]escalated.Change{}
+		if t.Status == escalated.StatusNew {
+			setStatus(t, escalated.StatusOpen, changes)
+		}
+		if t.Assignee != "" {
+			changes["assignee"] = escalated.Change{From: t.Assignee, To: nil}
+		}
+		t.Team, t.Tier, t.Assignee, t.ActiveEscalation = e.ToTeam, e.ToTier, "", e.ID
+		t.Counters.Escalations++
+		ch.event(escalated.EventEscalationCreated, map[string]any{
+			"escalation_id": e.ID, "from_team": e.FromTeam, "to_team": e.ToTeam, "from_tier": e.FromTier,
+			"to_tier": e.ToTier, "trigger": string(e.Trigger), "reason": string(e.Reason), "note": e.Note,
+			"by": e.By, "completeness": e.Package.Completeness,
+		})
+		ch.updated(changes)
+		ch.auditRec(escalated.AuditEscalationCreated, "escalation", e.ID, map[string]any{
+			"ticket_id": t.ID, "from_team": e.FromTeam, "to_team": e.ToTeam, "trigger": string(e.Trigger),
+			"reason": string(e.Reason), "policy_version": live.Version,
+		})
+		out = e
+		return ch.write(ctx, tx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("escalate: %w", err)
+	}
+	return out, nil
+}
+
+// resolveTarget turns the requested target into a team id on a path from the ticket's team.
+func resolveTarget(pol *policy.Policy, t *escalated.Ticket, to string) (string, error) {
+	switch to {
+	case escalated.TargetNextTier:
+		cands := pol.NextTier(t.Team)
+		if len(cands) == 0 {
+			return "", escalated.Invalid("to", fmt.Sprintf("no team at a higher tier is on an escalation path from %q", t.Team))
+		}
+		return pickBySkill(pol, cands, t), nil
+	case escalated.TargetAccountTeam:
+		team, ok := pol.AccountTeamFor(t.AccountID)
+		if !ok {
+			return "", escalated.Invalid("to", fmt.Sprintf("no account team serves account %q", t.AccountID))
+		}
+		if team == t.Team {
+			return "", escalated.Invalid("to", fmt.Sprintf("the ticket is already with account team %q", team))
+		}
+		return team, nil
+	}
+	if _, ok := pol.Team(to); !ok {
+		return "", escalated.Invalid("to", fmt.Sprintf("unknown team %q (known teams: %s; or next_tier, account_team)", to, teamIDs(pol)))
+	}
+	if !pol.Allowed(t.Team, to, t.AccountID) {
+		return "", escalated.Invalid("to", fmt.Sprintf("team %q is not on an escalation path from %q (allowed: %s)", to, t.Team, allowedFrom(pol, t)))
+	}
+	return to, nil
+}
+
+// pickBySkill chooses among next-tier candidates the first whose skills name the ticket's issue
+// type or one of its tags, else the first in path order. Routing within a team comes later;
+// this keeps next_tier deterministic and explainable.
+func pickBySkill(pol *policy.Policy, cands []string, t *escalated.Ticket) string {
+	for _, id := range cands {
+		team, _ := pol.Team(id)
+		for _, sk := range team.Skills {
+			if sk == t.IssueType || slices.Contains(t.Tags, sk) || (t.IssueType != "" && strings.Contains(t.IssueType, sk)) {
+				return id
+			}
+		}
+	}
+	return cands[0]
+}
+
+func allowedFrom(pol *policy.Policy, t *escalated.Ticket) string {
+	var ids []string
+	for _, team := range pol.Teams {
+		if pol.Allowed(t.Team, team.ID, t.AccountID) {
+			ids = append(ids, team.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
+}
+
+// buildPackage assembles the handoff package from what the ticket holds now.
+func (s *Service) buildPackage(ctx context.Context, tx store.Tx, pol *policy.Policy, t *escalated.Ticket, e *escalated.Escalation) (*escalated.Package, error) {
+	msgs, err := tx.ListMessages(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	prior, err := ticketEscalations(ctx, tx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	var by *escalated.Author
+	if e.By != "" {
+		a, _ := pol.Agent(e.By)
+		by = &escalated.Author{Kind: escalated.AuthorAgent, ID: a.ID, Name: a.Name}
+	}
+	return handoff.Build(handoff.Input{
+		Ticket: t, Messages: msgs, Prior: prior, Note: e.Note, EscalatedBy: by,
+		Required: pol.Escalation.RequiredPackageFields,
+	}), nil
+}
+
+// Acknowledge records that the receiving team picked up a pending escalation. The acknowledging
+// agent becomes the ticket's assignee unless someone already is.
+func (s *Service) Acknowledge(ctx context.Context, escID, by string) (*escalated.Escalation, error) {
+	return s.transition(ctx, escID, by, escalated.EscalationAcknowledged, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
+		now := ch.now
+		e.AcknowledgedAt, e.AcknowledgedBy = &now, ch.actor
+		changes := map[string]escalated.Change{}
+		if by != "" && t.Assignee == "" {
+			changes["assignee"] = escalated.Change{From: nil, To: by}
+			t.Assignee = by
+		}
+		ch.event(escalated.EventEscalationAcknowledged, map[string]any{"escalation_id": e.ID, "by": by, "team": e.ToTeam})
+		ch.updated(changes)
+		ch.auditRec(escalated.AuditEscalationAcknowledged, "escalation", e.ID, map[string]any{"ticket_id": t.ID, "by": by})
+		return nil
+	})
+}
+
+// ReturnInput sends an escalation back to the team it came from.
+type ReturnInput struct {
+	By     string
+	Reason string
+	// Necessary says whether the escalation was needed at all; analytics count the unnecessary.
+	Necessary *bool
+}
+
+// Return sends the ticket back to the team it came from, assigned to the agent who escalated
+// it when that agent is still a member there.
+func (s *Service) Return(ctx context.Context, escID string, in ReturnInput) (*escalated.Escalation, error) {
+	fe := escalated.FieldErrors{}
+	in.Reason = trim(in.Reason)
+	checkText(fe, "reason", in.Reason, true, MaxNote)
+	if in.Necessary == nil {
+		fe.Add("necessary", "is required: true if the escalation was warranted, false if it should not have come")
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	return s.transition(ctx, escID, in.By, escalated.EscalationReturned, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
+		pol := s.live.Load().Policy
+		return s.closeEscalation(ctx, tx, ch, t, e, escalated.EscalationReturned, in.By, func(e *escalated.Escalation) {
+			e.ReturnReason, e.Necessary = in.Reason, in.Necessary
+			changes := map[string]escalated.Change{
+				"team": {From: t.Team, To: e.FromTeam},
+			}
+			t.Team, t.Tier = e.FromTeam, e.FromTier
+			assignee := ""
+			if e.By != "" && memberOf(pol, e.By, e.FromTeam) {
+				assignee = e.By
+			}
+			if assignee != t.Assignee {
+				changes["assignee"] = escalated.Change{From: nullable(t.Assignee), To: nullable(assignee)}
+				t.Assignee = assignee
+			}
+			ch.updated(changes)
+		})
+	})
+}
+
+// Resolve records that the receiving team solved the issue; the ticket becomes solved.
+func (s *Service) Resolve(ctx context.Context, escID, by, resolution string) (*escalated.Escalation, error) {
+	fe := escalated.FieldErrors{}
+	resolution = trim(resolution)
+	checkText(fe, "resolution", resolution, true, MaxNote)
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	return s.transition(ctx, escID, by, escalated.EscalationResolved, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
+		if err := s.closeEscalation(ctx, tx, ch, t, e, escalated.EscalationResolved, by, func(e *escalated.Escalation) {
+			e.Resolution = resolution
+		}); err != nil {
+			return err
+		}
+		changes := map[string]escalated.Change{}
+		setStatus(t, escalated.StatusSolved, changes)
+		ch.updated(changes)
+		return nil
+	})
+}
+
+// transition runs one state change of an escalation and its ticket in one transaction, after
+// checking the role, the agent and that the state machine allows it.
+func (s *Service) transition(ctx context.Context, escID, by string, to escalated.EscalationState,
+	apply func(store.Tx, *change, *escalated.Ticket, *escalated.Escalation) error) (*escalated.Escalation, error) {
+	p, err := access.Authorize(ctx, access.HandleEscalation)
+	if err != nil {
+		return nil, err
+	}
+	live, err := s.policy()
+	if err != nil {
+		return nil, err
+	}
+	by = trim(by)
+	fe := escalated.FieldErrors{}
+	checkAgent(fe, live.Policy, "by", by)
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	var out *escalated.Escalation
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		e, err := tx.GetEscalation(ctx, escID)
+		if err != nil {
+			return err
+		}
+		if !escalated.CanTransition(e.State, to) {
+			return escalated.Errorf(escalated.ECONFLICT, "escalation %s is %s; it cannot become %s (allowed from %s: %s)",
+				e.ID, e.State, to, e.State, allowedNext(e.State))
+		}
+		if by != "" && !memberOf(live.Policy, by, e.ToTeam) {
+			return escalated.Invalid("by", fmt.Sprintf("agent %q is not a member of team %q, which received the escalation", by, e.ToTeam))
+		}
+		t, err := tx.GetTicket(ctx, e.TicketID)
+		if err != nil {
+			return err
+		}
+		ch := newChange(t, actorOf(p, by), escalated.Truncate(s.now()))
+		prevVersion := e.Version
+		if to == escalated.EscalationAcknowledged {
+			e.State = to
+			e.Version++
+		}
+		if err := apply(tx, ch, t, e); err != nil {
+			return err
+		}
+		if to == escalated.EscalationAcknowledged {
+			if err := tx.UpdateEscalation(ctx, e); err != nil {
+				return err
+			}
+		} else if e.Version == prevVersion {
+			return escalated.Errorf(escalated.EINTERNAL, "escalation %s was not updated", e.ID)
+		}
+		out = e
+		return ch.write(ctx, tx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s escalation: %w", strings.TrimSuffix(string(to), "d"), err)
+	}
+	return out, nil
+}
+
+// closeEscalation ends an active escalation in a final state and releases the ticket.
+func (s *Service) closeEscalation(ctx context.Context, tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation,
+	to escalated.EscalationState, by string, set func(*escalated.Escalation)) error {
+	if !escalated.CanTransition(e.State, to) {
+		return escalated.Errorf(escalated.ECONFLICT, "escalation %s is %s; it cannot become %s", e.ID, e.State, to)
+	}
+	now := ch.now
+	e.State, e.ClosedAt, e.ClosedBy = to, &now, ch.actor
+	set(e)
+	e.Version++
+	if err := tx.UpdateEscalation(ctx, e); err != nil {
+		return err
+	}
+	if t.ActiveEscalation == e.ID {
+		t.ActiveEscalation = ""
+	}
+	names := closing[to]
+	data := map[string]any{"escalation_id": e.ID, "by": by, "from_team": e.FromTeam, "to_team": e.ToTeam}
+	switch to {
+	case escalated.EscalationReturned:
+		data["reason"], data["necessary"] = e.ReturnReason, e.Necessary
+	case escalated.EscalationResolved:
+		data["resolution"] = e.Resolution
+	case escalated.EscalationEscalated:
+		data["next_id"] = e.NextID
+	}
+	ch.event(names[0], data)
+	ch.auditRec(names[1], "escalation", e.ID, map[string]any{"ticket_id": t.ID, "by": by, "state": string(to)})
+	return nil
+}
+
+// closing names the history event and audit action of each final state.
+var closing = map[escalated.EscalationState][2]string{
+	escalated.EscalationResolved:  {escalated.EventEscalationResolved, escalated.AuditEscalationResolved},
+	escalated.EscalationReturned:  {escalated.EventEscalationReturned, escalated.AuditEscalationReturned},
+	escalated.EscalationEscalated: {escalated.EventEscalationEscalated, escalated.AuditEscalationEscalated},
+}
+
+func allowedNext(st escalated.EscalationState) string {
+	var out []string
+	for _, to := range escalated.EscalationStates {
+		if escalated.CanTransition(st, to) {
+			out = append(out, string(to))
+		}
+	}
+	if len(out) == 0 {
+		return "none, it is final"
+	}
+	return strings.Join(out, ", ")
+}

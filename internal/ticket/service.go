@@ -1,0 +1,347 @@
+package ticket
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// Live is the policy in force and the stored version number it was saved under.
+type Live struct {
+	Policy  *policy.Policy
+	Version int64
+}
+
+// Service runs ticket and escalation use cases.
+type Service struct {
+	store store.Store
+	now   func() time.Time
+	log   *slog.Logger
+	live  atomic.Pointer[Live]
+}
+
+// New returns a service over st. now is the clock every decision reads; tests and the demo
+// loader pass their own.
+func New(st store.Store, now func() time.Time, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: st, now: now, log: log}
+}
+
+// Policy returns the live policy, or nil before one was loaded.
+func (s *Service) Policy() *Live { return s.live.Load() }
+
+func (s *Service) policy() (*Live, error) {
+	l := s.live.Load()
+	if l == nil {
+		return nil, escalated.Errorf(escalated.EINTERNAL, "no policy loaded")
+	}
+	return l, nil
+}
+
+// LoadPolicy stores p as a new policy version unless the newest stored version has the same
+// text, makes it live, and audits the load either way.
+func (s *Service) LoadPolicy(ctx context.Context, p *policy.Policy, actor string) (int64, error) {
+	now := escalated.Truncate(s.now())
+	var version int64
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		latest, err := tx.LatestPolicy(ctx)
+		stored := false
+		switch {
+		case err == nil && latest.Hash == p.Hash:
+			version = latest.Version
+		case err == nil || escalated.ErrorCode(err) == escalated.ENOTFOUND:
+			pv := &escalated.PolicyVersion{Hash: p.Hash, Source: string(p.Source), Actor: actor, CreatedAt: now}
+			if err := tx.SavePolicy(ctx, pv); err != nil {
+				return err
+			}
+			version, stored = pv.Version, true
+		default:
+			return err
+		}
+		return tx.AppendAudit(ctx, &escalated.AuditRecord{
+			ID: escalated.NewID(escalated.PrefixAudit, now), Actor: actor, Action: escalated.AuditPolicyLoaded,
+			ObjectKind: "policy", ObjectID: fmt.Sprint(version),
+			Details:   map[string]any{"hash": p.Hash, "new_version": stored, "summary": p.Summary()},
+			CreatedAt: now,
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("load policy: %w", err)
+	}
+	s.live.Store(&Live{Policy: p, Version: version})
+	s.log.Info("policy loaded", "version", version, "hash", p.Hash[:12])
+	return version, nil
+}
+
+// Detail is a ticket with its full history, its escalations and its SLA clocks.
+type Detail struct {
+	Ticket      *escalated.Ticket
+	History     []*escalated.Event
+	Escalations []*escalated.Escalation
+	SLA         []escalated.ClockStatus
+}
+
+// MarshalJSON renders the ticket's fields with history, escalations and sla beside them.
+func (d Detail) MarshalJSON() ([]byte, error) {
+	tb, err := json.Marshal(d.Ticket)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := json.Marshal(struct {
+		History     []*escalated.Event      `json:"history"`
+		Escalations []*escalated.Escalation `json:"escalations"`
+		SLA         []escalated.ClockStatus `json:"sla"`
+	}{nonNil(d.History), nonNil(d.Escalations), nonNil(d.SLA)})
+	if err != nil {
+		return nil, err
+	}
+	// Splice the two objects: {ticket fields..., history, escalations, sla}.
+	return append(append(tb[:len(tb)-1], ','), extra[1:]...), nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// change collects what one operation does to a ticket so that the ticket row, its history and
+// audit are written together. Every history entry takes the next version number as its Seq.
+type change struct {
+	t       *escalated.Ticket
+	prev    int64
+	now     time.Time
+	actor   string
+	events  []*escalated.Event
+	msgs    []*escalated.Message
+	audit   []*escalated.AuditRecord
+	created bool
+}
+
+func newChange(t *escalated.Ticket, actor string, now time.Time) *change {
+	return &change{t: t, prev: t.Version, now: now, actor: actor}
+}
+
+func (c *change) event(typ string, data map[string]any) *escalated.Event {
+	c.t.Version++
+	e := &escalated.Event{
+		ID: escalated.NewID(escalated.PrefixEvent, c.now), TicketID: c.t.ID, Seq: c.t.Version,
+		Type: typ, Actor: c.actor, Data: data, CreatedAt: c.now,
+	}
+	c.events = append(c.events, e)
+	return e
+}
+
+func (c *change) message(m *escalated.Message) {
+	e := c.event(escalated.EventMessageAdded, map[string]any{"message_id": m.ID, "author_kind": string(m.Author.Kind), "internal": m.Internal})
+	m.Seq = e.Seq
+	e.Message = m
+	c.msgs = append(c.msgs, m)
+}
+
+func (c *change) auditRec(action, kind, id string, details map[string]any) {
+	c.audit = append(c.audit, &escalated.AuditRecord{
+		ID: escalated.NewID(escalated.PrefixAudit, c.now), Actor: c.actor, Action: action,
+		ObjectKind: kind, ObjectID: id, Details: details, CreatedAt: c.now,
+	})
+}
+
+// updated records a ticket.updated event when anything changed.
+func (c *change) updated(changes map[string]escalated.Change) {
+	if len(changes) > 0 {
+		c.event(escalated.EventTicketUpdated, map[string]any{"changes": changes})
+	}
+}
+
+func (c *change) write(ctx context.Context, tx store.Tx) error {
+	c.t.UpdatedAt = c.now
+	var err error
+	if c.created {
+		err = tx.CreateTicket(ctx, c.t)
+	} else {
+		err = tx.UpdateTicket(ctx, c.t, c.prev)
+	}
+	if err != nil {
+		return err
+	}
+	for _, m := range c.msgs {
+		if err := tx.AddMessage(ctx, m); err != nil {
+			return err
+		}
+	}
+	for _, e := range c.events {
+		if err := tx.AppendEvent(ctx, e); err != nil {
+			return err
+		}
+	}
+	for _, a := range c.audit {
+		if err := tx.AppendAudit(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// actorOf names who acted: the agent the request speaks for, else the token.
+func actorOf(p escalated.Principal, by string) string {
+	if by != "" {
+		return "agent:" + by
+	}
+	return p.Actor()
+}
+
+// setStatus moves the ticket to st, keeping the reopen counter, and records the change.
+func setStatus(t *escalated.Ticket, st escalated.Status, changes map[string]escalated.Change) {
+	if t.Status == st {
+		return
+	}
+	if t.Status.Done() && !st.Done() {
+		t.Counters.Reopens++
+	}
+	changes["status"] = escalated.Change{From: t.Status, To: st}
+	t.Status = st
+}
+
+// GetTicket returns a ticket with its history and escalations.
+func (s *Service) GetTicket(ctx context.Context, id string) (*Detail, error) {
+	if _, err := access.Authorize(ctx, access.ReadTickets); err != nil {
+		return nil, err
+	}
+	d := &Detail{}
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if d.Ticket, err = tx.GetTicket(ctx, id); err != nil {
+			return err
+		}
+		if d.History, err = tx.ListEvents(ctx, id); err != nil {
+			return err
+		}
+		d.Escalations, err = ticketEscalations(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// ticketEscalations returns all escalations of a ticket, oldest first.
+func ticketEscalations(ctx context.Context, tx store.Tx, ticketID string) ([]*escalated.Escalation, error) {
+	var all []*escalated.Escalation
+	f := store.EscalationFilter{TicketID: ticketID, Limit: store.MaxLimit}
+	for {
+		page, next, err := tx.ListEscalations(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
+		all[i], all[j] = all[j], all[i]
+	}
+	return all, nil
+}
+
+// ListTickets returns a page of tickets, newest first.
+func (s *Service) ListTickets(ctx context.Context, f store.TicketFilter) ([]*escalated.Ticket, string, error) {
+	if _, err := access.Authorize(ctx, access.ReadTickets); err != nil {
+		return nil, "", err
+	}
+	f.Limit = store.ClampLimit(f.Limit)
+	var items []*escalated.Ticket
+	var next string
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		items, next, err = tx.ListTickets(ctx, f)
+		return err
+	})
+	return items, next, err
+}
+
+// GetEscalation returns one escalation with its package.
+func (s *Service) GetEscalation(ctx context.Context, id string) (*escalated.Escalation, error) {
+	if _, err := access.Authorize(ctx, access.ReadTickets); err != nil {
+		return nil, err
+	}
+	var e *escalated.Escalation
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		e, err = tx.GetEscalation(ctx, id)
+		return err
+	})
+	return e, err
+}
+
+// ListEscalations returns a page of escalations, newest first.
+func (s *Service) ListEscalations(ctx context.Context, f store.EscalationFilter) ([]*escalated.Escalation, string, error) {
+	if _, err := access.Authorize(ctx, access.ReadTickets); err != nil {
+		return nil, "", err
+	}
+	f.Limit = store.ClampLimit(f.Limit)
+	var items []*escalated.Escalation
+	var next string
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		items, next, err = tx.ListEscalations(ctx, f)
+		return err
+	})
+	return items, next, err
+}
+
+// ListAudit returns a page of audit records, newest first.
+func (s *Service) ListAudit(ctx context.Context, f store.AuditFilter) ([]*escalated.AuditRecord, string, error) {
+	if _, err := access.Authorize(ctx, access.ReadAudit); err != nil {
+		return nil, "", err
+	}
+	f.Limit = store.ClampLimit(f.Limit)
+	var items []*escalated.AuditRecord
+	var next string
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		items, next, err = tx.ListAudit(ctx, f)
+		return err
+	})
+	return items, next, err
+}
+
+// checkAgent validates an agent id against the policy; field names the request field.
+func checkAgent(fe escalated.FieldErrors, pol *policy.Policy, field, id string) {
+	if id == "" {
+		return
+	}
+	if _, ok := pol.Agent(id); !ok {
+		fe.Add(field, fmt.Sprintf("unknown agent %q (agents are defined in the policy's agents section)", id))
+	}
+}
+
+// memberOf reports whether agent id belongs to team.
+func memberOf(pol *policy.Policy, agentID, team string) bool {
+	a, ok := pol.Agent(agentID)
+	if !ok {
+		return false
+	}
+	for _, t := range a.Teams {
+		if t == team {
+			return true
+		}
+	}
+	return false
+}
+
+func trim(s string) string { return strings.TrimSpace(s) }

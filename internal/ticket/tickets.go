@@ -1,0 +1,311 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// MessageInput is a new message.
+type MessageInput struct {
+	Author   escalated.Author
+	Body     string
+	Internal bool
+}
+
+// CreateInput is a new ticket with its first message.
+type CreateInput struct {
+	Subject      string
+	Priority     escalated.Priority
+	Channel      escalated.Channel
+	IssueType    string
+	Language     string
+	Tags         []string
+	Team         string
+	Assignee     string
+	Customer     *escalated.Customer
+	Account      *escalated.Account
+	CustomFields map[string]any
+	Message      *MessageInput
+}
+
+// CreateTicket opens a ticket with its first message in the requested team, else the policy's
+// intake team.
+func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, error) {
+	p, err := access.Authorize(ctx, access.WriteTickets)
+	if err != nil {
+		return nil, err
+	}
+	live, err := s.policy()
+	if err != nil {
+		return nil, err
+	}
+	pol := live.Policy
+	fe := escalated.FieldErrors{}
+	if in.Message == nil {
+		fe.Add("message", "is required: a ticket starts with the customer's first message")
+	} else {
+		if in.Message.Author.Kind == "" {
+			in.Message.Author.Kind = escalated.AuthorCustomer
+		}
+		checkMessage(fe, pol, "message.", in.Message)
+	}
+	in.Subject = trim(in.Subject)
+	if in.Subject == "" && in.Message != nil {
+		in.Subject = subjectFrom(in.Message.Body)
+	}
+	checkText(fe, "subject", in.Subject, true, MaxSubject)
+	if in.Priority == "" {
+		in.Priority = escalated.PriorityNormal
+	} else if !in.Priority.Valid() {
+		fe.Add("priority", oneOf(escalated.Priorities))
+	}
+	if in.Channel == "" {
+		in.Channel = escalated.ChannelAPI
+	} else if !in.Channel.Valid() {
+		fe.Add("channel", oneOf(escalated.Channels))
+	}
+	in.IssueType = strings.ToLower(trim(in.IssueType))
+	checkSlug(fe, "issue_type", in.IssueType)
+	if in.Language == "" {
+		in.Language = "en"
+	} else if !languageRE.MatchString(in.Language) {
+		fe.Add("language", "must be a language code such as en, pt or pt-BR")
+	}
+	in.Tags = normTags(fe, "tags", in.Tags)
+	checkCustomFields(fe, "custom_fields", in.CustomFields)
+	if in.Team == "" {
+		in.Team = pol.IntakeTeam()
+	} else if _, ok := pol.Team(in.Team); !ok {
+		fe.Add("team", fmt.Sprintf("unknown team %q (known teams: %s)", in.Team, teamIDs(pol)))
+	}
+	checkAgent(fe, pol, "assignee", in.Assignee)
+	if in.Assignee != "" && fe["team"] == "" && fe["assignee"] == "" && !memberOf(pol, in.Assignee, in.Team) {
+		fe.Add("assignee", fmt.Sprintf("agent %q is not a member of team %q", in.Assignee, in.Team))
+	}
+	checkCustomer(fe, in.Customer)
+	checkAccount(fe, in.Account)
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	tier, _ := pol.TierOfTeam(in.Team)
+
+	now := escalated.Truncate(s.now())
+	t := &escalated.Ticket{
+		ID: escalated.NewID(escalated.PrefixTicket, now), Subject: in.Subject, Status: escalated.StatusNew,
+		Priority: in.Priority, Channel: in.Channel, IssueType: in.IssueType, Tags: in.Tags,
+		Language: in.Language, Team: in.Team, Tier: tier.ID, Assignee: in.Assignee,
+		CustomFields: in.CustomFields, CreatedAt: now, Customer: in.Customer, Account: in.Account,
+	}
+	if t.CustomFields == nil {
+		t.CustomFields = map[string]any{}
+	}
+	if in.Account != nil {
+		t.AccountID = in.Account.ID
+		if in.Account.Attributes == nil {
+			in.Account.Attributes = map[string]any{}
+		}
+	}
+	if in.Customer != nil {
+		t.CustomerID = in.Customer.ID
+		if in.Account != nil {
+			in.Customer.AccountID = in.Account.ID
+		}
+	}
+	ch := newChange(t, actorOf(p, authorAgent(in.Message)), now)
+	ch.created = true
+	ch.event(escalated.EventTicketCreated, map[string]any{
+		"team": t.Team, "tier": t.Tier, "priority": string(t.Priority), "channel": string(t.Channel),
+		"subject": t.Subject,
+	})
+	m := s.newMessage(t, in.Message, now)
+	applyMessage(t, m, map[string]escalated.Change{})
+	ch.message(m)
+
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		if in.Account != nil {
+			if err := tx.UpsertAccount(ctx, in.Account); err != nil {
+				return err
+			}
+		}
+		if in.Customer != nil {
+			if err := tx.UpsertCustomer(ctx, in.Customer); err != nil {
+				return err
+			}
+		}
+		return ch.write(ctx, tx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create ticket: %w", err)
+	}
+	return &Detail{Ticket: t, History: ch.events}, nil
+}
+
+// AddMessage appends a message to a ticket and moves the ticket's status the way a help desk
+// does: a customer writing reopens a solved ticket and ends a wait on them; an agent's public
+// reply opens a new ticket.
+func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInput) (*escalated.Message, error) {
+	p, err := access.Authorize(ctx, access.WriteTickets)
+	if err != nil {
+		return nil, err
+	}
+	live, err := s.policy()
+	if err != nil {
+		return nil, err
+	}
+	fe := escalated.FieldErrors{}
+	checkMessage(fe, live.Policy, "", &in)
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	var out *escalated.Message
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		t, err := tx.GetTicket(ctx, ticketID)
+		if err != nil {
+			return err
+		}
+		if t.Status == escalated.StatusClosed {
+			return escalated.Errorf(escalated.ECONFLICT, "ticket %s is closed; open a new ticket for a follow-up", t.ID)
+		}
+		now := escalated.Truncate(s.now())
+		ch := newChange(t, actorOf(p, authorAgent(&in)), now)
+		m := s.newMessage(t, &in, now)
+		changes := map[string]escalated.Change{}
+		applyMessage(t, m, changes)
+		ch.message(m)
+		ch.updated(changes)
+		out = m
+		return ch.write(ctx, tx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add message: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Service) newMessage(t *escalated.Ticket, in *MessageInput, now time.Time) *escalated.Message {
+	return &escalated.Message{
+		ID: escalated.NewID(escalated.PrefixMessage, now), TicketID: t.ID, Author: in.Author,
+		Body: in.Body, Internal: in.Internal, CreatedAt: now,
+	}
+}
+
+// applyMessage updates counters and status for a new message.
+func applyMessage(t *escalated.Ticket, m *escalated.Message, changes map[string]escalated.Change) {
+	t.Counters.Messages++
+	switch {
+	case m.Author.Kind == escalated.AuthorCustomer:
+		t.Counters.CustomerContacts++
+		if t.Status == escalated.StatusSolved || t.Status == escalated.StatusPending {
+			setStatus(t, escalated.StatusOpen, changes)
+		}
+	case m.Author.Kind == escalated.AuthorAgent && !m.Internal && t.Status == escalated.StatusNew:
+		setStatus(t, escalated.StatusOpen, changes)
+	}
+}
+
+func authorAgent(in *MessageInput) string {
+	if in != nil && in.Author.Kind == escalated.AuthorAgent {
+		return in.Author.ID
+	}
+	return ""
+}
+
+func checkMessage(fe escalated.FieldErrors, pol *policy.Policy, prefix string, in *MessageInput) {
+	if !in.Author.Kind.Valid() {
+		fe.Add(prefix+"author.kind", oneOf(escalated.AuthorKinds))
+	}
+	checkText(fe, prefix+"body", in.Body, true, MaxBody)
+	in.Author.ID = trim(in.Author.ID)
+	in.Author.Name = trim(in.Author.Name)
+	if len(in.Author.Name) > MaxNameLen {
+		fe.Add(prefix+"author.name", fmt.Sprintf("must be at most %d bytes", MaxNameLen))
+	}
+	switch in.Author.Kind {
+	case escalated.AuthorAgent:
+		if in.Author.ID == "" {
+			fe.Add(prefix+"author.id", "is required for an agent: the agent's id from the policy")
+		} else if a, ok := pol.Agent(in.Author.ID); !ok {
+			fe.Add(prefix+"author.id", fmt.Sprintf("unknown agent %q (agents are defined in the policy's agents section)", in.Author.ID))
+		} else if in.Author.Name == "" {
+			in.Author.Name = a.Name
+		}
+	case escalated.AuthorCustomer:
+		if in.Internal {
+			fe.Add(prefix+"internal", "a customer cannot write an internal note")
+		}
+		if in.Author.ID != "" && !extIDRE.MatchString(in.Author.ID) {
+			fe.Add(prefix+"author.id", "must be 1-128 letters, digits or _.:@+-")
+		}
+	case escalated.AuthorBot:
+		if in.Internal {
+			fe.Add(prefix+"internal", "a bot cannot write an internal note")
+		}
+	}
+}
+
+func checkCustomer(fe escalated.FieldErrors, c *escalated.Customer) {
+	if c == nil {
+		return
+	}
+	c.ID, c.Email, c.Name = trim(c.ID), strings.ToLower(trim(c.Email)), trim(c.Name)
+	if c.ID == "" {
+		c.ID = c.Email
+	}
+	switch {
+	case c.ID == "":
+		fe.Add("customer.id", "is required (or give customer.email)")
+	case !extIDRE.MatchString(c.ID):
+		fe.Add("customer.id", "must be 1-128 letters, digits or _.:@+-")
+	}
+	if c.Email != "" && (!strings.Contains(c.Email, "@") || len(c.Email) > 254) {
+		fe.Add("customer.email", "must be an email address")
+	}
+	if len(c.Name) > MaxNameLen {
+		fe.Add("customer.name", fmt.Sprintf("must be at most %d bytes", MaxNameLen))
+	}
+}
+
+func checkAccount(fe escalated.FieldErrors, a *escalated.Account) {
+	if a == nil {
+		return
+	}
+	a.ID, a.Name, a.Tier = trim(a.ID), trim(a.Name), strings.ToLower(trim(a.Tier))
+	switch {
+	case a.ID == "":
+		fe.Add("account.id", "is required when an account is given")
+	case !extIDRE.MatchString(a.ID):
+		fe.Add("account.id", "must be 1-128 letters, digits or _.:@+-")
+	}
+	checkSlug(fe, "account.tier", a.Tier)
+	if len(a.Name) > MaxNameLen {
+		fe.Add("account.name", fmt.Sprintf("must be at most %d bytes", MaxNameLen))
+	}
+	checkCustomFields(fe, "account.attributes", a.Attributes)
+}
+
+// subjectFrom derives a subject from a chat message's first line, as help desks do for
+// channels without subjects.
+func subjectFrom(body string) string {
+	line := trim(strings.SplitN(trim(body), "\n", 2)[0])
+	if utf8.RuneCountInString(line) > 80 {
+		r := []rune(line)
+		line = strings.TrimSpace(string(r[:77])) + "..."
+	}
+	return line
+}
+
+func teamIDs(pol *policy.Policy) string {
+	ids := make([]string, len(pol.Teams))
+	for i, t := range pol.Teams {
+		ids[i] = t.ID
+	}
+	return strings.Join(ids, ", ")
+}
