@@ -126,7 +126,7 @@ func TestEscalationLifecycle(t *testing.T) {
 	}
 	want := []string{"ticket.created", "message.added", "message.added", "ticket.updated", "message.added",
 		"escalation.created", "escalation.acknowledged", "ticket.updated",
-		"escalation.escalated", "escalation.created", "escalation.acknowledged", "escalation.returned", "ticket.updated"}
+		"escalation.escalated", "escalation.created", "ticket.updated", "escalation.acknowledged", "escalation.returned", "ticket.updated"}
 	if strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Fatalf("history types\n got %v\nwant %v", types, want)
 	}

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/escalated/escalated"
@@ -21,28 +24,27 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return escalated.Invalid("Content-Type", fmt.Sprintf("must be application/json (got %q)", ct))
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxBody)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge()
+	} else if err != nil {
+		return escalated.Errorf(escalated.EINVALID, "reading request body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if _, err2 := dec.Token(); err2 != io.EOF {
-			var mbe *http.MaxBytesError
-			if errors.As(err2, &mbe) {
-				return tooLarge()
-			}
 			return escalated.Errorf(escalated.EINVALID, "request body must hold exactly one JSON object")
 		}
 		return nil
 	}
 	var (
-		mbe *http.MaxBytesError
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &mbe):
-		return tooLarge()
 	case errors.Is(err, io.EOF):
 		return escalated.Errorf(escalated.EINVALID, "request body is empty; send a JSON object")
 	case errors.As(err, &syn):
@@ -55,7 +57,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return escalated.Invalid(field, fmt.Sprintf("must be %s (got %s)", jsonKind(typ.Type.Kind().String()), typ.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// encoding/json has no typed error for unknown fields; this prefix is its documented text.
+		// Its message names only the key, so find where the key sits to name the full path.
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if path := unknownPath(raw, reflect.TypeOf(v), ""); path != "" {
+			name = path
+		}
 		return escalated.Invalid(name, "unknown field")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return escalated.Errorf(escalated.EINVALID, "malformed JSON: unexpected end of body")
@@ -85,4 +91,58 @@ func jsonKind(goKind string) string {
 		return "an object"
 	}
 	return "a " + goKind
+}
+
+// unknownPath returns the dotted path of the first key in raw that the type t does not declare,
+// or "" when there is none. It follows nested objects and arrays of objects.
+func unknownPath(raw []byte, t reflect.Type, prefix string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			return ""
+		}
+		for i, e := range elems {
+			if p := unknownPath(e, t.Elem(), fmt.Sprintf("%s[%d]", prefix, i)); p != "" {
+				return p
+			}
+		}
+	case reflect.Struct:
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return ""
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			fields[strings.ToLower(name)] = f.Type
+		}
+		// Object keys in JSON order are lost in a map; sort them so the answer is stable.
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			ft, ok := fields[strings.ToLower(k)]
+			path := k
+			if prefix != "" {
+				path = prefix + "." + k
+			}
+			if !ok {
+				return path
+			}
+			if p := unknownPath(obj[k], ft, path); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }

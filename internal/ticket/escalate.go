@@ -248,22 +248,23 @@ func (s *Service) Return(ctx context.Context, escID string, in ReturnInput) (*es
 	}
 	return s.transition(ctx, escID, in.By, escalated.EscalationReturned, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
 		pol := s.live.Load().Policy
-		return s.closeEscalation(ctx, tx, ch, t, e, escalated.EscalationReturned, in.By, func(e *escalated.Escalation) {
+		if err := s.closeEscalation(ctx, tx, ch, t, e, escalated.EscalationReturned, in.By, func(e *escalated.Escalation) {
 			e.ReturnReason, e.Necessary = in.Reason, in.Necessary
-			changes := map[string]escalated.Change{
-				"team": {From: t.Team, To: e.FromTeam},
-			}
-			t.Team, t.Tier = e.FromTeam, e.FromTier
-			assignee := ""
-			if e.By != "" && memberOf(pol, e.By, e.FromTeam) {
-				assignee = e.By
-			}
-			if assignee != t.Assignee {
-				changes["assignee"] = escalated.Change{From: nullable(t.Assignee), To: nullable(assignee)}
-				t.Assignee = assignee
-			}
-			ch.updated(changes)
-		})
+		}); err != nil {
+			return err
+		}
+		changes := map[string]escalated.Change{"team": {From: t.Team, To: e.FromTeam}}
+		t.Team, t.Tier = e.FromTeam, e.FromTier
+		assignee := ""
+		if e.By != "" && memberOf(pol, e.By, e.FromTeam) {
+			assignee = e.By
+		}
+		if assignee != t.Assignee {
+			changes["assignee"] = escalated.Change{From: nullable(t.Assignee), To: nullable(assignee)}
+			t.Assignee = assignee
+		}
+		ch.updated(changes)
+		return nil
 	})
 }
 

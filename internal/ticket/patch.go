@@ -47,6 +47,8 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 	}
 	if p.Status != nil && !p.Status.Valid() {
 		fe.Add("status", oneOf(escalated.Statuses))
+	} else if p.Status != nil && *p.Status == escalated.StatusNew {
+		fe.Add("status", "a ticket cannot be set back to new; use open")
 	}
 	if p.Priority != nil && !p.Priority.Valid() {
 		fe.Add("priority", oneOf(escalated.Priorities))
@@ -133,9 +135,6 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 			}
 		}
 		if p.Status != nil && *p.Status != t.Status {
-			if *p.Status == escalated.StatusNew {
-				return escalated.Invalid("status", "a ticket cannot go back to new; use open")
-			}
 			if p.Status.Done() && t.ActiveEscalation != "" {
 				if err := s.resolveOnSolve(ctx, tx, ch, t, p.By); err != nil {
 					return err

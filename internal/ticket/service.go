@@ -345,3 +345,11 @@ func memberOf(pol *policy.Policy, agentID, team string) bool {
 }
 
 func trim(s string) string { return strings.TrimSpace(s) }
+
+// WithClock returns a service over the same store and live policy that reads another clock.
+// The demo loader uses it to replay tickets at their historical times.
+func (s *Service) WithClock(now func() time.Time) *Service {
+	c := New(s.store, now, s.log)
+	c.live.Store(s.live.Load())
+	return c
+}

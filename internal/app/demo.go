@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/demo"
+	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/ticket"
+)
+
+// SeedDemo loads the demo tickets into an empty database by replaying them through the ticket
+// service at their historical times, then creates an admin token and prints how to use it. A
+// database that already has tickets is left as it is, so restarting the demo keeps its state.
+func (a *App) SeedDemo(ctx context.Context, w io.Writer) error {
+	ctx = escalated.WithPrincipal(ctx, escalated.Principal{Name: "demo-loader", Role: escalated.RoleAdmin})
+	existing, _, err := a.Tickets.ListTickets(ctx, store.TicketFilter{Limit: 1})
+	if err != nil {
+		return err
+	}
+	seeded := 0
+	if len(existing) == 0 {
+		if seeded, err = a.seedTickets(ctx); err != nil {
+			return fmt.Errorf("load demo tickets: %w", err)
+		}
+	}
+	secret, _, err := a.Access.CreateToken(ctx, "demo-admin", escalated.RoleAdmin, "system:demo")
+	if err != nil {
+		return err
+	}
+	base := "http://" + a.Addr()
+	if seeded > 0 {
+		fmt.Fprintf(w, "\nescalated demo: loaded %d sample tickets (derived from the Bitext customer-support sample).\n", seeded)
+	} else {
+		fmt.Fprintf(w, "\nescalated demo: the database already holds tickets; kept them.\n")
+	}
+	fmt.Fprintf(w, "Admin token (shown once):\n\n  export ESCALATED_TOKEN=%s\n\nTry:\n  curl -s -H \"Authorization: Bearer $ESCALATED_TOKEN\" '%s/v1/tickets?escalated=true&limit=5'\n  curl -s -H \"Authorization: Bearer $ESCALATED_TOKEN\" %s/v1/teams\n\n", secret, base, base)
+	return nil
+}
+
+func (a *App) seedTickets(ctx context.Context) (int, error) {
+	tickets, err := demo.Tickets()
+	if err != nil {
+		return 0, err
+	}
+	// Oldest first, so that ids (which sort by time) follow the story.
+	slices.SortStableFunc(tickets, func(x, y demo.Ticket) int { return y.AgeMinutes - x.AgeMinutes })
+	now := a.Now()
+	var at time.Time
+	svc := a.Tickets.WithClock(func() time.Time { return at })
+	pol := svc.Policy().Policy
+	step := func(t time.Time) {
+		at = t
+		if t.After(now) {
+			at = now
+		}
+	}
+	for i, dt := range tickets {
+		created := dt.CreatedAt(now)
+		step(created)
+		cust, acct := dt.Customer.Domain(dt.Account.ID), dt.Account.Domain()
+		first := dt.Messages[0]
+		d, err := svc.CreateTicket(ctx, ticket.CreateInput{
+			Subject: dt.Subject, Priority: dt.Priority, Channel: dt.Channel, IssueType: dt.IssueType,
+			Language: dt.Language, Tags: dt.Tags, Customer: &cust, Account: &acct,
+			Message: &ticket.MessageInput{Author: escalated.Author{Kind: first.Author.Kind, ID: first.Author.ID, Name: cust.Name}, Body: first.Body},
+		})
+		if err != nil {
+			return i, fmt.Errorf("ticket %d (%s): %w", i+1, dt.Subject, err)
+		}
+		id := d.Ticket.ID
+		last := created
+		for _, m := range dt.Messages[1:] {
+			last = created.Add(time.Duration(m.OffsetMinutes) * time.Minute)
+			step(last)
+			author := escalated.Author{Kind: m.Author.Kind, ID: m.Author.ID}
+			if m.Author.Kind == escalated.AuthorCustomer {
+				author.Name = cust.Name
+			}
+			if _, err := svc.AddMessage(ctx, id, ticket.MessageInput{Author: author, Body: m.Body}); err != nil {
+				return i, fmt.Errorf("ticket %d message: %w", i+1, err)
+			}
+		}
+		e := dt.Escalate
+		if e == nil {
+			continue
+		}
+		step(last.Add(7 * time.Minute))
+		esc, err := svc.Escalate(ctx, id, ticket.EscalateInput{To: e.To, Reason: e.Reason, Note: e.Note, By: e.By})
+		if err != nil {
+			return i, fmt.Errorf("ticket %d escalation: %w", i+1, err)
+		}
+		if e.Then == demo.OutcomePending {
+			continue
+		}
+		receiver := ""
+		for _, ag := range pol.Agents {
+			if slices.Contains(ag.Teams, esc.ToTeam) {
+				receiver = ag.ID
+				break
+			}
+		}
+		step(last.Add(25 * time.Minute))
+		if _, err := svc.Acknowledge(ctx, esc.ID, receiver); err != nil {
+			return i, fmt.Errorf("ticket %d acknowledge: %w", i+1, err)
+		}
+		step(last.Add(3 * time.Hour))
+		switch e.Then {
+		case demo.OutcomeResolve:
+			_, err = svc.Resolve(ctx, esc.ID, receiver, "Handled by "+esc.ToTeam+": "+resolutionFor(dt))
+		case demo.OutcomeReturn:
+			no := false
+			_, err = svc.Return(ctx, esc.ID, ticket.ReturnInput{By: receiver, Reason: "Frontline can handle this with the standard procedure for " + dt.IssueType, Necessary: &no})
+		}
+		if err != nil {
+			return i, fmt.Errorf("ticket %d %s: %w", i+1, e.Then, err)
+		}
+	}
+	return len(tickets), nil
+}
+
+func resolutionFor(dt demo.Ticket) string {
+	return fmt.Sprintf("resolved the %s request for %s and confirmed with the customer.", dt.IssueType, dt.Account.Name)
+}
