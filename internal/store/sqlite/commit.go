@@ -1,0 +1,239 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// Request states. The caller and the writer race only on queued: the caller may abandon it
+// (its context ended), the writer may claim it; a compare-and-swap picks exactly one winner.
+const (
+	stateQueued int32 = iota
+	stateRunning
+	stateAbandoned
+)
+
+// request is one Update call waiting for the writer.
+type request struct {
+	ctx   context.Context
+	fn    func(store.Tx) error
+	state atomic.Int32
+	err   error         // written by the writer before done is closed
+	done  chan struct{} // closed once the caller's outcome is known
+
+	// Touched only by the writer goroutine.
+	claimed bool // fn has been allowed to run (it may run again after a broken batch)
+	failed  bool // fn's outcome is final and was already answered
+}
+
+// answer tells the caller its outcome. It is called at most once per request.
+func (r *request) answer(db *DB, err error) {
+	r.err = err
+	if err != nil {
+		db.stats.failures.Add(1)
+	} else {
+		db.stats.updates.Add(1)
+	}
+	close(r.done)
+}
+
+// Update runs fn in a read-write transaction and returns once the transaction holding fn's
+// writes has committed durably, or with fn's error (its writes rolled back), or with the
+// commit's error. Concurrent calls share transactions; see the package documentation.
+func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{ctx: ctx, fn: fn, done: make(chan struct{})}
+
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return errClosed()
+	}
+	select {
+	case db.queue <- r:
+		db.mu.RUnlock()
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+			// fn never ran and never will: the writer skips abandoned requests.
+			return ctx.Err()
+		}
+		// fn is running or done: its writes may still commit, so only the commit can tell.
+		<-r.done
+		return r.err
+	}
+}
+
+// run is the writer goroutine. It exits when Close has closed the queue and everything queued
+// before that has been committed and answered.
+func (db *DB) run() {
+	defer close(db.stopped)
+	batch := make([]*request, 0, db.maxBatch)
+	for r := range db.queue {
+		batch = append(batch[:0], r)
+		// Take what is already waiting, never wait for more: latency for a lone caller stays one
+		// commit, and under load batches grow while the previous fsync is in progress.
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case r, ok := <-db.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.commitBatch(batch)
+		clear(batch) // drop references so answered requests can be collected
+	}
+}
+
+// claim decides whether r's fn may run. A request whose caller gave up, or whose context ended
+// before fn started, is answered (if needed) and skipped.
+func (db *DB) claim(r *request) bool {
+	if r.claimed {
+		return !r.failed
+	}
+	if err := r.ctx.Err(); err != nil {
+		if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+			r.answer(db, err)
+		}
+		return false
+	}
+	if !r.state.CompareAndSwap(stateQueued, stateRunning) {
+		return false // the caller abandoned it and has already returned
+	}
+	r.claimed = true
+	return true
+}
+
+// commitBatch runs the batch's fns in one transaction, each inside its own savepoint, commits
+// once and answers every caller.
+func (db *DB) commitBatch(batch []*request) {
+	// The batch transaction belongs to no caller, so no caller's context may cancel it.
+	bg := context.Background()
+	var sqlTx *sql.Tx
+	var ran []*request // claimed requests whose fn succeeded: they wait for the commit
+	for i, r := range batch {
+		if !db.claim(r) {
+			continue
+		}
+		if sqlTx == nil {
+			var err error
+			sqlTx, err = db.writer.BeginTx(bg, nil)
+			if err != nil {
+				err = fmt.Errorf("begin write transaction: %w", err)
+				for _, r := range batch[i:] {
+					if db.claim(r) {
+						r.failed = true
+						r.answer(db, err)
+					}
+				}
+				return
+			}
+			db.stats.batches.Add(1)
+		}
+
+		sp := "s" + strconv.Itoa(i)
+		fnErr, spErr := db.runInSavepoint(sqlTx, sp, r)
+		if spErr != nil {
+			// The transaction is broken (SQLite rolled it back or the connection failed), so
+			// nothing in it can commit. r is the one that broke it and gets the error; the fns
+			// that had succeeded are run again in a fresh transaction with everything after r.
+			sqlTx.Rollback()
+			db.log.Error("write transaction broken; retrying the rest of the batch",
+				"err", spErr, "fn_err", fnErr, "retried", len(ran)+len(batch)-i-1)
+			r.failed = true
+			if fnErr == nil {
+				fnErr = spErr
+			}
+			r.answer(db, fnErr)
+			rest := append(ran, batch[i+1:]...)
+			db.commitBatch(rest)
+			return
+		}
+		if fnErr != nil {
+			r.failed = true
+			r.answer(db, fnErr)
+			continue
+		}
+		ran = append(ran, r)
+	}
+	if sqlTx == nil {
+		return // everything was skipped
+	}
+	if n := int64(len(ran)); n > db.stats.maxBatch.Load() {
+		db.stats.maxBatch.Store(n) // only the writer goroutine stores it
+	}
+	if len(ran) == 0 {
+		// Every fn failed and rolled itself back: there is nothing to make durable.
+		sqlTx.Rollback()
+		return
+	}
+	if err := sqlTx.Commit(); err != nil {
+		err = fmt.Errorf("commit: %w", err)
+		db.log.Error("group commit failed", "err", err, "callers", len(ran))
+		for _, r := range ran {
+			r.answer(db, err)
+		}
+		return
+	}
+	db.stats.commits.Add(1)
+	for _, r := range ran {
+		r.answer(db, nil)
+	}
+}
+
+// runInSavepoint runs r.fn between SAVEPOINT and RELEASE, rolling back to the savepoint when fn
+// fails or panics. fnErr is fn's outcome; spErr reports that the savepoint statements
+// themselves failed, which means the whole transaction is unusable.
+func (db *DB) runInSavepoint(sqlTx *sql.Tx, sp string, r *request) (fnErr, spErr error) {
+	bg := context.Background()
+	if _, err := sqlTx.ExecContext(bg, "SAVEPOINT "+sp); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	t := &tx{q: sqlTx, write: true, prepared: db.prepared}
+	fnErr = db.call(r, t)
+	t.finish()
+	if fnErr != nil {
+		// ROLLBACK TO undoes fn's writes but keeps the savepoint open; RELEASE then removes it so
+		// the next caller's savepoint nests at the same level.
+		if _, err := sqlTx.ExecContext(bg, "ROLLBACK TO "+sp); err != nil {
+			return fnErr, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+	}
+	if _, err := sqlTx.ExecContext(bg, "RELEASE "+sp); err != nil {
+		return fnErr, fmt.Errorf("release savepoint: %w", err)
+	}
+	return fnErr, nil
+}
+
+// call runs fn, turning a panic into an internal error so that one caller's bug cannot take
+// down the writer that every other caller depends on.
+func (db *DB) call(r *request, t *tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db.log.Error("panic in store update", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = escalated.Errorf(escalated.EINTERNAL, "store update panicked: %v", p)
+		}
+	}()
+	return r.fn(t)
+}

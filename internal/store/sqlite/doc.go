@@ -1,0 +1,73 @@
+// Package sqlite is the SQLite implementation of store.Store, on modernc.org/sqlite (pure Go,
+// no cgo).
+//
+// # Connections
+//
+// A DB holds two database/sql pools on the same file:
+//
+//   - the writer: exactly one connection (MaxOpenConns 1), opened with _txlock=immediate so every
+//     transaction takes SQLite's write lock at BEGIN rather than failing with SQLITE_BUSY half way;
+//   - the readers: several connections with query_only on, used by View.
+//
+// Every connection runs journal_mode=WAL (readers never block the writer and see a stable
+// snapshot), foreign_keys=ON, synchronous=FULL (a commit that returned survives power loss) and
+// busy_timeout=5000.
+//
+// # Group commit
+//
+// With synchronous=FULL a commit costs an fsync, which caps one-transaction-per-event at a few
+// thousand events per second. Update therefore does not open its own transaction; it queues a
+// request for the single writer goroutine, which folds whatever is queued into one transaction:
+//
+//	callers:   Update(fn1)  Update(fn2)  Update(fn3) ...
+//	              |            |            |
+//	              v            v            v
+//	queue:     [ r1 ]-------[ r2 ]-------[ r3 ]        (buffered channel, MaxBatch deep)
+//	              \___________ | ___________/
+//	                           v
+//	writer:    BEGIN IMMEDIATE
+//	             SAVEPOINT s0; fn1(tx); RELEASE s0                  -> ok, wait for COMMIT
+//	             SAVEPOINT s1; fn2(tx); ROLLBACK TO s1; RELEASE s1  -> fn2's error, answered now
+//	             SAVEPOINT s2; fn3(tx); RELEASE s2                  -> ok, wait for COMMIT
+//	           COMMIT                                               -> r1, r3 answered together
+//
+// The writer takes what is already queued, up to MaxBatch, and never waits for more: a lone
+// caller commits alone at once, and under load the batch grows by itself while the previous
+// commit is on disk. Each fn's writes are all-or-nothing through its savepoint, so a failing
+// caller never affects the others; if the COMMIT fails every caller whose fn succeeded gets that
+// error.
+//
+// Request life cycle, as the writer sees it:
+//
+//	queued --ctx done before fn starts--> answered ctx.Err(), skipped
+//	queued --claimed--> running --fn error or panic--> rolled back to savepoint, answered now
+//	                            --fn ok--> released --COMMIT--> answered nil (or commit error)
+//
+// A caller whose context ends while its request is still queued returns ctx.Err() at once; once
+// its fn has started it waits for the commit, because abandoning a write whose outcome is not
+// yet known would let the caller believe it failed when it may still commit.
+//
+// Statements inside Update run under context.WithoutCancel(ctx): cancelling a running SQLite
+// statement interrupts the connection, and an interrupted write inside an explicit transaction
+// may roll back the whole transaction, which here would be every caller's batch. fn can still
+// look at ctx itself and return early.
+//
+// A panic in fn is recovered by the writer, logged with its stack, rolled back to the savepoint
+// and returned to that caller as an internal error; the writer keeps serving. If a statement
+// breaks the transaction itself (the savepoint can no longer be released or rolled back), the
+// batch is rolled back, that caller gets the error, and the other callers' fns are run again in
+// a fresh transaction, which store.Store allows ("fn may be called more than once").
+//
+// fn must not call Update on the same DB: the writer is busy running fn, so the nested call
+// would wait for itself forever.
+//
+// # Close
+//
+// Close stops accepting requests (Update then returns an internal "store closed" error), lets
+// the writer drain and commit everything already queued, and then closes both pools.
+//
+// # Schema
+//
+// Migrations are numbered SQL files embedded from migrations/, applied in order inside one
+// transaction at Open and recorded in schema_migrations(version, applied_at).
+package sqlite

@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// escalationColumns lists every column after id; escalationArgs and scanEscalation follow it.
+const escalationColumns = `ticket_id, from_team, to_team, from_tier, to_tier, by_agent, actor, trigger_kind,
+	rule_id, reason, note, state, policy_version, acknowledged_by, closed_by, return_reason,
+	necessary, resolution, next_id, package, version, created_at, acknowledged_at, closed_at`
+
+const (
+	sqlInsertEscalation = `INSERT INTO escalations (id, ` + escalationColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlGetEscalation = `SELECT id, ` + escalationColumns + ` FROM escalations WHERE id = ?`
+)
+
+func escalationArgs(e *escalated.Escalation) ([]any, error) {
+	var pkg any
+	if e.Package != nil {
+		b, err := json.Marshal(e.Package)
+		if err != nil {
+			return nil, escalated.Errorf(escalated.EINVALID, "escalation package cannot be stored as JSON: %v", err)
+		}
+		pkg = string(b)
+	}
+	return []any{e.TicketID, e.FromTeam, e.ToTeam, e.FromTier, e.ToTier, e.By, e.Actor, string(e.Trigger),
+		e.RuleID, string(e.Reason), e.Note, string(e.State), e.PolicyVersion, e.AcknowledgedBy, e.ClosedBy, e.ReturnReason,
+		boolPtr(e.Necessary), e.Resolution, e.NextID, pkg, e.Version, ms(e.CreatedAt), msPtr(e.AcknowledgedAt), msPtr(e.ClosedAt),
+	}, nil
+}
+
+func scanEscalation(s scanner) (*escalated.Escalation, error) {
+	var (
+		e              escalated.Escalation
+		necessary      sql.NullBool
+		pkg            sql.NullString
+		created        int64
+		acked, closedA sql.NullInt64
+	)
+	if err := s.Scan(&e.ID, &e.TicketID, &e.FromTeam, &e.ToTeam, &e.FromTier, &e.ToTier, &e.By, &e.Actor, &e.Trigger,
+		&e.RuleID, &e.Reason, &e.Note, &e.State, &e.PolicyVersion, &e.AcknowledgedBy, &e.ClosedBy, &e.ReturnReason,
+		&necessary, &e.Resolution, &e.NextID, &pkg, &e.Version, &created, &acked, &closedA); err != nil {
+		return nil, err
+	}
+	e.Necessary = fromNullBool(necessary)
+	if pkg.Valid {
+		e.Package = &escalated.Package{}
+		if err := json.Unmarshal([]byte(pkg.String), e.Package); err != nil {
+			return nil, fmt.Errorf("decode package of escalation %s: %w", e.ID, err)
+		}
+	}
+	e.CreatedAt = fromMS(created)
+	e.AcknowledgedAt = fromNullMS(acked)
+	e.ClosedAt = fromNullMS(closedA)
+	return &e, nil
+}
+
+// CreateEscalation inserts e; conflict when the id is taken, not_found when its ticket does not
+// exist.
+func (t *tx) CreateEscalation(ctx context.Context, e *escalated.Escalation) error {
+	args, err := escalationArgs(e)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, sqlInsertEscalation,
+		append([]any{e.ID}, args...)...)
+	return writeErr(err, "create escalation "+e.ID,
+		"escalation "+e.ID+" already exists",
+		"ticket "+e.TicketID+" not found")
+}
+
+// GetEscalation returns one escalation with its package.
+func (t *tx) GetEscalation(ctx context.Context, id string) (*escalated.Escalation, error) {
+	e, err := scanEscalation(t.queryRow(ctx, sqlGetEscalation, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("escalation", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("get escalation %s: %w", id, err)
+	}
+	return e, nil
+}
+
+const sqlUpdateEscalation = `UPDATE escalations SET
+		from_team = ?, to_team = ?, from_tier = ?, to_tier = ?, by_agent = ?, actor = ?, trigger_kind = ?,
+		rule_id = ?, reason = ?, note = ?, state = ?, policy_version = ?, acknowledged_by = ?, closed_by = ?, return_reason = ?,
+		necessary = ?, resolution = ?, next_id = ?, package = ?, version = ?, acknowledged_at = ?, closed_at = ?
+		WHERE id = ? AND version = ?`
+
+// UpdateEscalation writes every field but id, ticket_id and created_at if the stored version is
+// e.Version-1 (an escalation moves one transition at a time), else conflict.
+func (t *tx) UpdateEscalation(ctx context.Context, e *escalated.Escalation) error {
+	args, err := escalationArgs(e)
+	if err != nil {
+		return err
+	}
+	// Drop ticket_id (first) and created_at (fourth from the end): neither changes after create.
+	n := len(args)
+	args = append(append(args[1:n-3:n-3], args[n-2:]...), e.ID, e.Version-1)
+	res, err := t.exec(ctx, sqlUpdateEscalation, args...)
+	if err != nil {
+		return writeErr(err, "update escalation "+e.ID, "", "")
+	}
+	return t.checkVersioned(ctx, res, "escalations", "escalation", e.ID, e.Version-1)
+}
+
+// ListEscalations returns a page of escalations, newest first.
+func (t *tx) ListEscalations(ctx context.Context, f store.EscalationFilter) ([]*escalated.Escalation, string, error) {
+	limit := store.ClampLimit(f.Limit)
+	query, args := escalationListQuery(f, limit)
+	items, cursor, err := page(ctx, t, query, args, limit, scanEscalation,
+		func(e *escalated.Escalation) string { return e.ID })
+	if err != nil {
+		return nil, "", fmt.Errorf("list escalations: %w", err)
+	}
+	return items, cursor, nil
+}
+
+// escalationListQuery builds the page query for f, without its final LIMIT argument.
+func escalationListQuery(f store.EscalationFilter, limit int) (string, []any) {
+	var w where
+	w.eq("ticket_id", f.TicketID)
+	w.eq("to_team", f.ToTeam)
+	w.eq("state", string(f.State))
+	if f.Cursor != "" {
+		w.add("id < ?", f.Cursor)
+	}
+	if f.Team == "" {
+		return `SELECT id, ` + escalationColumns + ` FROM escalations` + w.sql() + ` ORDER BY id DESC LIMIT ?`, w.args
+	}
+	// "from_team = ? OR to_team = ?" cannot walk one index in id order, so it would sort every
+	// match. Instead each side walks its own (team, id) index for at most one page plus one,
+	// and only those rows are merged: the cost is bounded by the page, not by the table.
+	// UNION ALL, not UNION: a row on both sides is harmless inside IN (...) and needs no
+	// dedupe step. PostgreSQL: the same shape works unchanged.
+	side := func(col string) (string, []any) {
+		s := where{conds: append([]string{col + " = ?"}, w.conds...), args: append([]any{f.Team}, w.args...)}
+		return `SELECT id FROM (SELECT id FROM escalations` + s.sql() + ` ORDER BY id DESC LIMIT ?)`, append(s.args, limit+1)
+	}
+	fromSQL, fromArgs := side("from_team")
+	toSQL, toArgs := side("to_team")
+	return `SELECT id, ` + escalationColumns + ` FROM escalations WHERE id IN (` +
+		fromSQL + ` UNION ALL ` + toSQL + `) ORDER BY id DESC LIMIT ?`, append(fromArgs, toArgs...)
+}

@@ -1,0 +1,177 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/escalated/escalated"
+)
+
+const messageColumns = `id, ticket_id, seq, author_kind, author_id, author_name, body, internal, signals, created_at`
+
+const sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func messageArgs(m *escalated.Message) ([]any, error) {
+	sig := m.Signals
+	if sig.Keywords == nil {
+		sig.Keywords = []string{}
+	}
+	signals, err := jsonText(sig)
+	if err != nil {
+		return nil, err
+	}
+	return []any{m.ID, m.TicketID, m.Seq, string(m.Author.Kind), m.Author.ID, m.Author.Name,
+		m.Body, m.Internal, signals, ms(m.CreatedAt)}, nil
+}
+
+func scanMessage(s scanner) (*escalated.Message, error) {
+	var (
+		m       escalated.Message
+		signals string
+		created int64
+	)
+	if err := s.Scan(&m.ID, &m.TicketID, &m.Seq, &m.Author.Kind, &m.Author.ID, &m.Author.Name,
+		&m.Body, &m.Internal, &signals, &created); err != nil {
+		return nil, err
+	}
+	if err := decodeSignals(signals, &m.Signals); err != nil {
+		return nil, err
+	}
+	m.CreatedAt = fromMS(created)
+	return &m, nil
+}
+
+func decodeSignals(text string, s *escalated.Signals) error {
+	if err := json.Unmarshal([]byte(text), s); err != nil {
+		return fmt.Errorf("decode message signals: %w", err)
+	}
+	if s.Keywords == nil {
+		s.Keywords = []string{}
+	}
+	return nil
+}
+
+// AddMessage appends a message to its ticket's conversation; not_found when the ticket does
+// not exist, conflict when the message id is taken.
+func (t *tx) AddMessage(ctx context.Context, m *escalated.Message) error {
+	args, err := messageArgs(m)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, sqlInsertMessage, args...)
+	return writeErr(err, "add message "+m.ID,
+		"message "+m.ID+" already exists",
+		"ticket "+m.TicketID+" not found")
+}
+
+// GetMessage returns one message by id.
+func (t *tx) GetMessage(ctx context.Context, id string) (*escalated.Message, error) {
+	m, err := scanMessage(t.queryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("message", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("get message %s: %w", id, err)
+	}
+	return m, nil
+}
+
+// ListMessages returns a ticket's messages in conversation order (seq, then id for messages
+// that share a seq). An unknown ticket has no messages: the list is empty, not an error.
+func (t *tx) ListMessages(ctx context.Context, ticketID string) ([]*escalated.Message, error) {
+	ms, err := list(ctx, t, `SELECT `+messageColumns+` FROM messages WHERE ticket_id = ? ORDER BY seq, id`,
+		[]any{ticketID}, scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %s: %w", ticketID, err)
+	}
+	return ms, nil
+}
+
+const sqlInsertEvent = `INSERT INTO events (id, ticket_id, seq, type, actor, data, message_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+// AppendEvent appends an event to its ticket's history; conflict when the id or the ticket's
+// seq is taken (two writers raced for the same version), not_found when the ticket does not
+// exist.
+func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
+	data, err := mapText(e.Data)
+	if err != nil {
+		return err
+	}
+	var msgID any
+	if id := eventMessageID(e); id != "" {
+		msgID = id
+	}
+	_, err = t.exec(ctx, sqlInsertEvent,
+		e.ID, e.TicketID, e.Seq, e.Type, e.Actor, data, msgID, ms(e.CreatedAt))
+	return writeErr(err, "append event "+e.ID,
+		fmt.Sprintf("event %s or seq %d of ticket %s already exists", e.ID, e.Seq, e.TicketID),
+		"ticket "+e.TicketID+" not found")
+}
+
+// eventMessageID names the message an event announces. escalated.Event has no MessageID field:
+// the writer either attaches the message it just added (e.Message) or names it in the event's
+// data ("message_id"), as the ticket service does both; either is enough for ListEvents to
+// attach the message on reads.
+func eventMessageID(e *escalated.Event) string {
+	if e.Message != nil && e.Message.ID != "" {
+		return e.Message.ID
+	}
+	if id, ok := e.Data["message_id"].(string); ok {
+		return id
+	}
+	return ""
+}
+
+// ListEvents returns a ticket's history in seq order, each message.added event carrying its
+// message. One LEFT JOIN rather than a lookup per event: a long history must not cost one
+// query per line.
+func (t *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Event, error) {
+	evs, err := list(ctx, t, `SELECT
+			e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at,
+			m.id, m.ticket_id, m.seq, m.author_kind, m.author_id, m.author_name, m.body, m.internal, m.signals, m.created_at
+		FROM events e
+		LEFT JOIN messages m ON m.id = e.message_id
+		WHERE e.ticket_id = ?
+		ORDER BY e.seq`, []any{ticketID}, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s: %w", ticketID, err)
+	}
+	return evs, nil
+}
+
+func scanEvent(s scanner) (*escalated.Event, error) {
+	var (
+		e       escalated.Event
+		data    string
+		created int64
+		// The message side of the LEFT JOIN is NULL for events without a message.
+		mID, mTicket, mKind, mAuthorID, mAuthorName, mBody, mSignals sql.NullString
+		mSeq, mCreated                                               sql.NullInt64
+		mInternal                                                    sql.NullBool
+	)
+	if err := s.Scan(&e.ID, &e.TicketID, &e.Seq, &e.Type, &e.Actor, &data, &created,
+		&mID, &mTicket, &mSeq, &mKind, &mAuthorID, &mAuthorName, &mBody, &mInternal, &mSignals, &mCreated); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.Data, err = parseMap(data); err != nil {
+		return nil, err
+	}
+	e.CreatedAt = fromMS(created)
+	if mID.Valid {
+		m := &escalated.Message{
+			ID: mID.String, TicketID: mTicket.String, Seq: mSeq.Int64,
+			Author:   escalated.Author{Kind: escalated.AuthorKind(mKind.String), ID: mAuthorID.String, Name: mAuthorName.String},
+			Body:     mBody.String,
+			Internal: mInternal.Bool, CreatedAt: fromMS(mCreated.Int64),
+		}
+		if err := decodeSignals(mSignals.String, &m.Signals); err != nil {
+			return nil, err
+		}
+		e.Message = m
+	}
+	return &e, nil
+}

@@ -1,0 +1,306 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// tx implements store.Tx over one SQL transaction. A new tx is made for every fn, so that a
+// caller that keeps it after fn returned gets an error instead of writing into someone else's
+// savepoint.
+type tx struct {
+	q     *sql.Tx
+	write bool
+	done  atomic.Bool
+	// prepared holds the writer's prepared statements (nil for reads), see DB.prepared.
+	prepared map[string]*sql.Stmt
+}
+
+var _ store.Tx = (*tx)(nil)
+
+func (t *tx) finish() { t.done.Store(true) }
+
+// ctx returns the context for one statement, or an error when the Tx outlived its fn. Inside
+// Update statements are detached from cancellation: interrupting a write could roll back the
+// whole group-commit transaction, which holds other callers' writes too.
+func (t *tx) ctx(ctx context.Context) (context.Context, error) {
+	if t.done.Load() {
+		return nil, escalated.Errorf(escalated.EINTERNAL, "store transaction used after its function returned")
+	}
+	if t.write {
+		return context.WithoutCancel(ctx), nil
+	}
+	return ctx, nil
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c, err := t.ctx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st := t.prepared[query]; st != nil {
+		return t.q.StmtContext(c, st).ExecContext(c, args...)
+	}
+	return t.q.ExecContext(c, query, args...)
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c, err := t.ctx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return t.q.QueryContext(c, query, args...)
+}
+
+// queryRow is QueryRowContext that reports a used-up Tx through the returned scanner.
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) scanner {
+	c, err := t.ctx(ctx)
+	if err != nil {
+		return errRow{err}
+	}
+	if st := t.prepared[query]; st != nil {
+		return t.q.StmtContext(c, st).QueryRowContext(c, args...)
+	}
+	return t.q.QueryRowContext(c, query, args...)
+}
+
+// scanner is a *sql.Row or *sql.Rows positioned on a row.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// interpretError turns SQLite's constraint failures into the domain's codes so that services
+// never look at driver errors: a duplicate key is conflict, a reference to a missing row is
+// not_found. Anything else is returned unchanged (and is internal to the callers).
+func interpretError(err error) error {
+	var se *sqlite.Error
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return escalated.Errorf(escalated.ECONFLICT, "already exists (%s)", constraintDetail(se))
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return escalated.Errorf(escalated.ENOTFOUND, "referenced object not found")
+	}
+	return err
+}
+
+// constraintDetail extracts "tickets.id" from SQLite's "UNIQUE constraint failed: tickets.id".
+func constraintDetail(se *sqlite.Error) string {
+	msg := se.Error()
+	if _, after, ok := strings.Cut(msg, "constraint failed: "); ok {
+		msg = after
+	}
+	if i := strings.LastIndex(msg, " ("); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+// writeErr interprets err and, when it is a conflict or not_found, replaces the generic message
+// with one that names the object, which is what a person reading it can act on.
+func writeErr(err error, op string, conflict, notFound string) error {
+	err = interpretError(err)
+	switch escalated.ErrorCode(err) {
+	case "":
+		return nil
+	case escalated.ECONFLICT:
+		if conflict != "" {
+			return escalated.Errorf(escalated.ECONFLICT, "%s", conflict)
+		}
+		return err
+	case escalated.ENOTFOUND:
+		if notFound != "" {
+			return escalated.Errorf(escalated.ENOTFOUND, "%s", notFound)
+		}
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func notFound(kind, id string) error {
+	return escalated.Errorf(escalated.ENOTFOUND, "%s %s not found", kind, id)
+}
+
+// Times are unix milliseconds: that is the precision escalated.Truncate promises, and integers
+// compare and index faster than text.
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// msPtr maps an optional time to NULL or milliseconds.
+func msPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func boolPtr(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
+}
+
+func fromNullBool(v sql.NullBool) *bool {
+	if !v.Valid {
+		return nil
+	}
+	b := v.Bool
+	return &b
+}
+
+// jsonText encodes v for a JSON column. nil maps and slices become {} and [] (see the callers)
+// so that what is read back is never nil.
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", escalated.Errorf(escalated.EINVALID, "value cannot be stored as JSON: %v", err)
+	}
+	return string(b), nil
+}
+
+func mapText(m map[string]any) (string, error) {
+	if m == nil {
+		return "{}", nil
+	}
+	return jsonText(m)
+}
+
+func sliceText(s []string) (string, error) {
+	if s == nil {
+		return "[]", nil
+	}
+	return jsonText(s)
+}
+
+// parseMap decodes a JSON object column. Numbers come back as float64 (encoding/json's
+// default, and what an API client's JSON decodes to anyway), so an int written into a custom
+// field or attribute reads back as the equal float64.
+func parseMap(text string) (map[string]any, error) {
+	m := map[string]any{}
+	if err := json.Unmarshal([]byte(text), &m); err != nil {
+		return nil, fmt.Errorf("decode JSON column: %w", err)
+	}
+	if m == nil { // the column held "null"
+		m = map[string]any{}
+	}
+	return m, nil
+}
+
+func parseStrings(text string) ([]string, error) {
+	s := []string{}
+	if err := json.Unmarshal([]byte(text), &s); err != nil {
+		return nil, fmt.Errorf("decode JSON column: %w", err)
+	}
+	if s == nil {
+		s = []string{}
+	}
+	return s, nil
+}
+
+// page runs a keyset list query and splits off the cursor. The query must select one row per
+// item ordered by id descending and end in "LIMIT ?": page asks for limit+1 rows, and the extra
+// row, when present, proves a further page exists.
+func page[T any](ctx context.Context, t *tx, query string, args []any, limit int,
+	scan func(scanner) (T, error), id func(T) string) ([]T, string, error) {
+	rows, err := t.query(ctx, query, append(args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	items := make([]T, 0, min(limit, 64))
+	more := false
+	for rows.Next() {
+		if len(items) == limit {
+			more = true
+			break
+		}
+		v, err := scan(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	cursor := ""
+	if more {
+		cursor = id(items[len(items)-1])
+	}
+	return items, cursor, nil
+}
+
+// list runs a non-paged query and scans every row.
+func list[T any](ctx context.Context, t *tx, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// where accumulates "column = ?" conditions for list queries; empty values do not filter.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) eq(column, value string) {
+	if value != "" {
+		w.conds = append(w.conds, column+" = ?")
+		w.args = append(w.args, value)
+	}
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}

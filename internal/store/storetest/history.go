@@ -1,0 +1,198 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+)
+
+var historyTests = []test{
+	{"MessageRoundTrip", testMessageRoundTrip},
+	{"MessageNotFound", testMessageNotFound},
+	{"MessageDuplicateIsConflict", testMessageDuplicate},
+	{"MessageUnknownTicketIsNotFound", testMessageUnknownTicket},
+	{"ListMessagesInSeqOrder", testListMessages},
+	{"ListEventsOrderAndMessages", testListEvents},
+	{"EventDuplicateIsConflict", testEventDuplicate},
+	{"EventUnknownTicketIsNotFound", testEventUnknownTicket},
+	{"EmptyHistory", testEmptyHistory},
+}
+
+func testMessageRoundTrip(t *testing.T, f *fx) {
+	tk := f.ticket()
+	full := f.message(tk.ID, 2)
+	bare := f.message(tk.ID, 3, func(m *escalated.Message) {
+		m.Author = escalated.Author{Kind: escalated.AuthorSystem}
+		m.Body, m.Internal, m.Signals = "", false, escalated.Signals{}
+	})
+	f.createTickets(tk)
+	f.update(func(tx store.Tx) error {
+		if err := tx.AddMessage(f.ctx, full); err != nil {
+			return err
+		}
+		return tx.AddMessage(f.ctx, bare)
+	})
+	f.view(func(tx store.Tx) error {
+		for _, m := range []*escalated.Message{full, bare} {
+			got, err := tx.GetMessage(f.ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			equal(t, "message", got, wantMessage(m))
+		}
+		return nil
+	})
+}
+
+func testMessageNotFound(t *testing.T, f *fx) {
+	id := f.id(escalated.PrefixMessage)
+	err := f.s.View(f.ctx, func(tx store.Tx) error { _, err := tx.GetMessage(f.ctx, id); return err })
+	wantCode(t, err, escalated.ENOTFOUND)
+	wantMessageNames(t, err, "message", id)
+}
+
+func testMessageDuplicate(t *testing.T, f *fx) {
+	tk := f.ticket()
+	m := f.message(tk.ID, 2)
+	f.createTickets(tk)
+	f.update(func(tx store.Tx) error { return tx.AddMessage(f.ctx, m) })
+	again := *m
+	again.Seq, again.Body = 3, "other"
+	err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.AddMessage(f.ctx, &again) })
+	wantCode(t, err, escalated.ECONFLICT)
+	wantMessageNames(t, err, m.ID)
+}
+
+func testMessageUnknownTicket(t *testing.T, f *fx) {
+	tid := f.id(escalated.PrefixTicket)
+	err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.AddMessage(f.ctx, f.message(tid, 1)) })
+	wantCode(t, err, escalated.ENOTFOUND)
+	wantMessageNames(t, err, tid)
+}
+
+func testListMessages(t *testing.T, f *fx) {
+	tk, other := f.ticket(), f.ticket()
+	m3, m1, m2 := f.message(tk.ID, 3), f.message(tk.ID, 1), f.message(tk.ID, 2)
+	f.createTickets(tk, other)
+	f.update(func(tx store.Tx) error {
+		// Inserted out of order, and with another ticket's message in between.
+		for _, m := range []*escalated.Message{m3, f.message(other.ID, 1), m1, m2} {
+			if err := tx.AddMessage(f.ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	f.view(func(tx store.Tx) error {
+		got, err := tx.ListMessages(f.ctx, tk.ID)
+		if err != nil {
+			return err
+		}
+		equal(t, "messages", got, []*escalated.Message{wantMessage(m1), wantMessage(m2), wantMessage(m3)})
+		return nil
+	})
+}
+
+func testListEvents(t *testing.T, f *fx) {
+	tk, other := f.ticket(), f.ticket()
+	created := f.event(tk.ID, 1, escalated.EventTicketCreated, func(e *escalated.Event) { e.Data = nil })
+	m2 := f.message(tk.ID, 2)
+	added2 := f.event(tk.ID, 2, escalated.EventMessageAdded, func(e *escalated.Event) {
+		// The service attaches the message it just added; the store keeps the reference.
+		e.Data = map[string]any{"message_id": m2.ID}
+		e.Message = m2
+	})
+	m4 := f.message(tk.ID, 4, func(m *escalated.Message) { m.Internal = false })
+	added4 := f.event(tk.ID, 4, escalated.EventMessageAdded, func(e *escalated.Event) {
+		e.Data = map[string]any{"message_id": m4.ID, "internal": false}
+		e.Message = m4
+	})
+	updated := f.event(tk.ID, 3, escalated.EventTicketUpdated)
+	f.createTickets(tk, other)
+	f.update(func(tx store.Tx) error {
+		for _, m := range []*escalated.Message{m2, m4} {
+			if err := tx.AddMessage(f.ctx, m); err != nil {
+				return err
+			}
+		}
+		// Appended out of seq order, with another ticket's event in between.
+		for _, e := range []*escalated.Event{added4, created, f.event(other.ID, 1, escalated.EventTicketCreated), updated, added2} {
+			if err := tx.AppendEvent(f.ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	f.view(func(tx store.Tx) error {
+		got, err := tx.ListEvents(f.ctx, tk.ID)
+		if err != nil {
+			return err
+		}
+		equal(t, "events", got, []*escalated.Event{
+			wantEvent(created, nil), wantEvent(added2, m2), wantEvent(updated, nil), wantEvent(added4, m4),
+		})
+		return nil
+	})
+}
+
+func testEventDuplicate(t *testing.T, f *fx) {
+	tk := f.ticket()
+	e := f.event(tk.ID, 1, escalated.EventTicketCreated)
+	f.createTickets(tk)
+	f.update(func(tx store.Tx) error { return tx.AppendEvent(f.ctx, e) })
+	t.Run("same id", func(t *testing.T) {
+		f := f.in(t)
+		again := *e
+		again.Seq = 2
+		err := f.s.Update(f.ctx, func(tx store.Tx) error { return tx.AppendEvent(f.ctx, &again) })
+		wantCode(t, err, escalated.ECONFLICT)
+	})
+	t.Run("same seq", func(t *testing.T) {
+		f := f.in(t)
+		// Two writers that both read version 0 both try seq 1: the second must lose.
+		err := f.s.Update(f.ctx, func(tx store.Tx) error {
+			return tx.AppendEvent(f.ctx, f.event(tk.ID, 1, escalated.EventTicketUpdated))
+		})
+		wantCode(t, err, escalated.ECONFLICT)
+	})
+	f.view(func(tx store.Tx) error {
+		got, err := tx.ListEvents(f.ctx, tk.ID)
+		if err != nil {
+			return err
+		}
+		equal(t, "events after rejected duplicates", got, []*escalated.Event{wantEvent(e, nil)})
+		return nil
+	})
+}
+
+func testEventUnknownTicket(t *testing.T, f *fx) {
+	tid := f.id(escalated.PrefixTicket)
+	err := f.s.Update(f.ctx, func(tx store.Tx) error {
+		return tx.AppendEvent(f.ctx, f.event(tid, 1, escalated.EventTicketCreated))
+	})
+	wantCode(t, err, escalated.ENOTFOUND)
+	wantMessageNames(t, err, tid)
+}
+
+func testEmptyHistory(t *testing.T, f *fx) {
+	// A ticket without history, and a ticket that does not exist, list nothing without error.
+	tk := f.ticket()
+	f.createTickets(tk)
+	f.view(func(tx store.Tx) error {
+		for _, id := range []string{tk.ID, f.id(escalated.PrefixTicket)} {
+			msgs, err := tx.ListMessages(f.ctx, id)
+			if err != nil {
+				return err
+			}
+			evs, err := tx.ListEvents(f.ctx, id)
+			if err != nil {
+				return err
+			}
+			if len(msgs) != 0 || len(evs) != 0 {
+				t.Errorf("ticket %s: %d messages and %d events, want none", id, len(msgs), len(evs))
+			}
+		}
+		return nil
+	})
+}
