@@ -226,6 +226,22 @@ func TestEscalationRefusals(t *testing.T) {
 	}
 }
 
+func TestAccountDataIsMergedNotErased(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	s.do(agent, "POST", "/v1/tickets", newTicket(1)).must(t, 201)
+	tk := newTicket(2)
+	tk["account"] = map[string]any{"id": "globex", "attributes": map[string]any{"region": "eu"}}
+	tk["customer"] = map[string]any{"id": "c1"}
+	r := s.do(bot, "POST", "/v1/tickets", tk).must(t, 201)
+	if r.str("account.tier") != "pro" || r.str("account.name") != "Globex" || get(r.Body, "account.attributes.arr") != 12000.0 || r.str("account.attributes.region") != "eu" {
+		t.Fatalf("account should keep what earlier tickets said and add the new attribute: %s", r.Raw)
+	}
+	if r.str("customer.email") != "jo@example.test" {
+		t.Fatalf("customer email erased: %s", r.Raw)
+	}
+}
+
 func (r reply) Raw2() string { return string(r.Raw) }
 
 func TestRequestValidation(t *testing.T) {

@@ -1,8 +1,10 @@
 package ticket
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -131,12 +133,12 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, er
 
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if in.Account != nil {
-			if err := tx.UpsertAccount(ctx, in.Account); err != nil {
+			if err := mergeAccount(ctx, tx, in.Account); err != nil {
 				return err
 			}
 		}
 		if in.Customer != nil {
-			if err := tx.UpsertCustomer(ctx, in.Customer); err != nil {
+			if err := mergeCustomer(ctx, tx, in.Customer); err != nil {
 				return err
 			}
 		}
@@ -308,4 +310,41 @@ func teamIDs(pol *policy.Policy) string {
 		ids[i] = t.ID
 	}
 	return strings.Join(ids, ", ")
+}
+
+// mergeAccount stores what a request says about an account without erasing what earlier tickets
+// said: a chatbot that knows only the account id must not blank its tier. Given values win;
+// attributes merge key by key.
+func mergeAccount(ctx context.Context, tx store.Tx, a *escalated.Account) error {
+	old, err := tx.GetAccount(ctx, a.ID)
+	switch {
+	case escalated.ErrorCode(err) == escalated.ENOTFOUND:
+	case err != nil:
+		return err
+	default:
+		a.Name = cmp.Or(a.Name, old.Name)
+		a.Tier = cmp.Or(a.Tier, old.Tier)
+		merged := maps.Clone(old.Attributes)
+		if merged == nil {
+			merged = map[string]any{}
+		}
+		maps.Copy(merged, a.Attributes)
+		a.Attributes = merged
+	}
+	return tx.UpsertAccount(ctx, a)
+}
+
+// mergeCustomer is mergeAccount for customers.
+func mergeCustomer(ctx context.Context, tx store.Tx, c *escalated.Customer) error {
+	old, err := tx.GetCustomer(ctx, c.ID)
+	switch {
+	case escalated.ErrorCode(err) == escalated.ENOTFOUND:
+	case err != nil:
+		return err
+	default:
+		c.Name = cmp.Or(c.Name, old.Name)
+		c.Email = cmp.Or(c.Email, old.Email)
+		c.AccountID = cmp.Or(c.AccountID, old.AccountID)
+	}
+	return tx.UpsertCustomer(ctx, c)
 }
