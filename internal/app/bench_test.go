@@ -72,6 +72,8 @@ func BenchmarkAddMessage(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			st := a.Store.(*sqlite.DB).Stats()
+			b.ReportMetric(float64(st.Updates)/float64(st.Commits), "updates/commit")
 		})
 	}
 }

@@ -159,7 +159,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 // preparedQueries are the writer's hot statements (see DB.prepared). The tx methods pass these
 // very strings, which is how exec finds the prepared form.
 var preparedQueries = []string{
-	sqlGetTicket, sqlInsertTicket, sqlUpdateTicket,
+	sqlGetTicket, sqlInsertTicket, sqlUpdateTicket, sqlUpdateTicketUnindexed,
 	sqlInsertMessage, sqlInsertEvent, sqlInsertAudit,
 	sqlGetEscalation, sqlInsertEscalation, sqlUpdateEscalation,
 	sqlUpsertAccount, sqlUpsertCustomer,

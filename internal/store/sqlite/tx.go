@@ -26,6 +26,8 @@ type tx struct {
 	done  atomic.Bool
 	// prepared holds the writer's prepared statements (nil for reads), see DB.prepared.
 	prepared map[string]*sql.Stmt
+	// keys remembers the indexed columns of tickets read in this write transaction; see indexKey.
+	keys map[string]indexKey
 }
 
 var _ store.Tx = (*tx)(nil)
