@@ -32,6 +32,13 @@ func (e *Error) Error() string {
 	if len(e.Fields) == 0 {
 		return e.Message
 	}
+	if len(e.Fields) == 1 {
+		for _, v := range e.Fields {
+			if strings.Contains(e.Message, v) {
+				return e.Message // the message already says it (see Invalid)
+			}
+		}
+	}
 	keys := make([]string, 0, len(e.Fields))
 	for k := range e.Fields {
 		keys = append(keys, k)
@@ -91,12 +98,12 @@ func ErrorCode(err error) string {
 }
 
 // ErrorMessage returns the client-safe message: the application error's message, or a generic
-// text for internal errors so that no detail leaks.
+// text for internal errors (whatever their message) so that no detail leaks.
 func ErrorMessage(err error) string {
 	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if errors.As(err, &e) && e.Code != EINTERNAL {
 		return e.Message
 	}
 	return "internal error"

@@ -210,8 +210,12 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", stderr)
 	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
-	if _, err := parse(fs, args); err != nil {
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("migrate takes no arguments (got %q); name the database with --db", strings.Join(pos, " "))}
 	}
 	return app.Migrate(ctx, *db, stdout, logger("warn", stderr))
 }

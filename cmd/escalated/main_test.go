@@ -56,11 +56,21 @@ func TestTokenCreateCreatesDatabase(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if !strings.HasPrefix(lines[len(lines)-1], "esc_") || strings.Contains(lines[len(lines)-1], " ") {
+	if !strings.HasPrefix(lines[len(lines)-1], "esctok_") || strings.Contains(lines[len(lines)-1], " ") {
 		t.Fatalf("the token must be alone on the last line: %q", out)
 	}
 	if code, _, errOut := runCLI(t, "token", "create", "--role", "root", "--name", "x", "--db", db); code != 1 || !strings.Contains(errOut, "role") {
 		t.Fatalf("bad role: exit %d %q", code, errOut)
+	}
+	other := filepath.Join(t.TempDir(), "other.db")
+	if code, _, _ := runCLI(t, "token", "create", "--role", "root", "--name", "x", "--db", "sqlite:"+other); code != 1 {
+		t.Fatal("bad role must fail")
+	}
+	if _, err := os.Stat(other); err == nil {
+		t.Fatal("a refused token create must not create the database")
+	}
+	if code, _, _ := runCLI(t, "migrate", "sqlite:"+other); code != 2 {
+		t.Fatal("migrate with a positional database must be a usage error")
 	}
 	if code, _, _ := runCLI(t, "token", "create", "--name", "x", "--db", db); code != 2 {
 		t.Fatalf("missing role should be a usage error, got %d", code)

@@ -66,7 +66,7 @@ func Authorize(ctx context.Context, a Action) (escalated.Principal, error) {
 }
 
 // TokenPrefix starts every token secret so that leaked tokens are easy to recognise and scan for.
-const TokenPrefix = "esc_"
+const TokenPrefix = "esctok_"
 
 // HashToken returns the stored form of a token secret.
 func HashToken(secret string) string {
@@ -108,15 +108,8 @@ func NewService(st store.Store, now func() time.Time, log *slog.Logger) *Service
 
 // CreateToken stores a new token and returns its secret, which is shown once and never stored.
 func (s *Service) CreateToken(ctx context.Context, name string, role escalated.Role, actor string) (string, *escalated.Token, error) {
-	fe := escalated.FieldErrors{}
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		fe.Add("name", "required, at most 100 characters")
-	}
-	if !role.Valid() {
-		fe.Add("role", "must be one of admin, supervisor, agent, bot, readonly")
-	}
-	if err := fe.Err(); err != nil {
+	if err := CheckToken(name, role); err != nil {
 		return "", nil, err
 	}
 	var raw [32]byte
@@ -140,6 +133,19 @@ func (s *Service) CreateToken(ctx context.Context, name string, role escalated.R
 		return "", nil, err
 	}
 	return secret, tok, nil
+}
+
+// CheckToken validates a new token's name and role, so that callers can refuse bad input before
+// they open anything.
+func CheckToken(name string, role escalated.Role) error {
+	fe := escalated.FieldErrors{}
+	if name = strings.TrimSpace(name); name == "" || len(name) > 100 {
+		fe.Add("name", "is required, at most 100 characters")
+	}
+	if !role.Valid() {
+		fe.Add("role", "must be one of admin, supervisor, agent, bot, readonly")
+	}
+	return fe.Err()
 }
 
 // Authenticate returns the principal for a token secret, or unauthorized.

@@ -279,7 +279,7 @@ func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	s.do("", "GET", "/v1/tickets", nil).refused(t, 401, "unauthorized", "")
-	s.tokens["forged"] = "esc_" + strings.Repeat("A", 43)
+	s.tokens["forged"] = "esctok_" + strings.Repeat("A", 43)
 	s.do("forged", "GET", "/v1/tickets", nil).refused(t, 401, "unauthorized", "")
 	s.tokens["junk"] = "hello"
 	s.do("junk", "GET", "/v1/tickets", nil).refused(t, 401, "unauthorized", "")
@@ -421,4 +421,17 @@ func TestListFilters(t *testing.T) {
 			t.Errorf("%s: got %s, want %s", path, got, want)
 		}
 	}
+}
+
+func TestUnknownRoutes(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	s.do("", "GET", "/v1/nothing", nil).refused(t, 401, "unauthorized", "")
+	s.do(readonly, "GET", "/v1/nothing", nil).refused(t, 404, "not_found", "")
+	s.do("", "GET", "/nothing", nil).refused(t, 404, "not_found", "")
+	r := s.do(agent, "DELETE", "/v1/tickets", nil)
+	if r.Status != http.StatusMethodNotAllowed {
+		t.Fatalf("DELETE /v1/tickets: status %d, want 405: %s", r.Status, r.Raw)
+	}
+	s.do("", "DELETE", "/v1/tickets", nil).refused(t, 401, "unauthorized", "")
 }

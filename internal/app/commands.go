@@ -31,6 +31,10 @@ func CheckPolicy(path string) (summary string, err error) {
 // CreateToken opens (creating and migrating when needed) the database and stores a new token,
 // returning its secret.
 func CreateToken(ctx context.Context, db, name string, role escalated.Role, log *slog.Logger) (string, *escalated.Token, error) {
+	// Refuse bad input before the database file is created.
+	if err := access.CheckToken(name, role); err != nil {
+		return "", nil, err
+	}
 	st, err := OpenStore(ctx, db, log)
 	if err != nil {
 		return "", nil, err

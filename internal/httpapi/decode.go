@@ -27,10 +27,17 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] != '{' {
+		return escalated.Errorf(escalated.EINVALID, "request body must be a JSON object")
+	}
 	err = dec.Decode(v)
 	if err == nil {
 		if _, err2 := dec.Token(); err2 != io.EOF {
 			return escalated.Errorf(escalated.EINVALID, "request body must hold exactly one JSON object")
+		}
+		// encoding/json matches keys without regard to case; the API's names are exact.
+		if path := unknownPath(raw, reflect.TypeOf(v), ""); path != "" {
+			return escalated.Invalid(path, "unknown field (names are case-sensitive)")
 		}
 		return nil
 	}
@@ -116,7 +123,7 @@ func unknownPath(raw []byte, t reflect.Type, prefix string) string {
 			if name == "" {
 				name = f.Name
 			}
-			fields[strings.ToLower(name)] = f.Type
+			fields[name] = f.Type
 		}
 		// Object keys in JSON order are lost in a map; sort them so the answer is stable.
 		keys := make([]string, 0, len(obj))
@@ -125,7 +132,7 @@ func unknownPath(raw []byte, t reflect.Type, prefix string) string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			ft, ok := fields[strings.ToLower(k)]
+			ft, ok := fields[k]
 			path := k
 			if prefix != "" {
 				path = prefix + "." + k

@@ -350,25 +350,37 @@ type policyOut struct {
 	Version int64  `json:"version"`
 	Hash    string `json:"hash"`
 	Summary string `json:"summary"`
-	Source  string `json:"source"`
+	// Source is shown only to roles that manage the policy: channel URLs in it are secrets.
+	Source *string `json:"source"`
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) {
-	if _, err := access.Authorize(r.Context(), access.ReadTickets); err != nil {
+	p, err := access.Authorize(r.Context(), access.ReadTickets)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	manager := access.Allowed(p.Role, access.ManagePolicy)
 	live := s.cfg.Tickets.Policy()
 	if live == nil {
 		s.error(w, r, escalated.Errorf(escalated.ENOTFOUND, "no policy loaded"))
 		return
 	}
 	if r.Header.Get("Accept") == "application/yaml" {
+		if !manager {
+			s.error(w, r, escalated.Errorf(escalated.EFORBIDDEN, "role %s may not read the policy source (it holds channel secrets); admin and supervisor may", p.Role))
+			return
+		}
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(live.Policy.Source)
 		return
 	}
-	writeJSON(w, http.StatusOK, policyOut{Version: live.Version, Hash: live.Policy.Hash, Summary: live.Policy.Summary(), Source: string(live.Policy.Source)})
+	out := policyOut{Version: live.Version, Hash: live.Policy.Hash, Summary: live.Policy.Summary()}
+	if manager {
+		src := string(live.Policy.Source)
+		out.Source = &src
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 type teamOut struct {

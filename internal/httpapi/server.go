@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -34,7 +35,11 @@ type Config struct {
 type Server struct {
 	cfg Config
 	mux *http.ServeMux
-	log *slog.Logger
+	// paths holds every route's path without its method, to tell 405 from 404.
+	paths   *http.ServeMux
+	allow   map[string][]string
+	noRoute http.Handler
+	log     *slog.Logger
 }
 
 // New builds the handler with every route registered.
@@ -42,18 +47,36 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Log}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string][]string{}, log: cfg.Log}
 	for _, r := range s.routes() {
 		var h http.Handler = r.h
 		if r.auth {
 			h = s.authenticate(h)
 		}
 		s.mux.Handle(r.pattern, h)
+		method, path, _ := strings.Cut(r.pattern, " ")
+		if _, seen := s.allow[path]; !seen {
+			s.paths.Handle(path, http.NotFoundHandler())
+		}
+		s.allow[path] = append(s.allow[path], method)
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.error(w, r, escalated.Errorf(escalated.ENOTFOUND, "no route %s %s; see docs/openapi.yaml", r.Method, r.URL.Path))
-	})
+	s.noRoute = s.authenticate(http.HandlerFunc(s.noRouteFound))
 	return s
+}
+
+// noRouteFound answers a request no route serves: 405 with Allow when the path exists under
+// other methods, else 404. On /v1 it runs after authentication, so the API does not tell an
+// anonymous caller which paths exist.
+func (s *Server) noRouteFound(w http.ResponseWriter, r *http.Request) {
+	if _, path := s.paths.Handler(r); path != "" {
+		w.Header().Set("Allow", strings.Join(s.allow[path], ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+			Code: escalated.EINVALID, Message: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(s.allow[path], ", ")),
+			RequestID: requestID(r.Context()),
+		}})
+		return
+	}
+	s.error(w, r, escalated.Errorf(escalated.ENOTFOUND, "no route %s %s; see docs/openapi.yaml", r.Method, r.URL.Path))
 }
 
 type route struct {
@@ -114,6 +137,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "duration_ms", time.Since(start).Milliseconds())
 	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		if r.URL.Path == "/v1" || strings.HasPrefix(r.URL.Path, "/v1/") {
+			s.noRoute.ServeHTTP(w, r)
+		} else {
+			s.noRouteFound(w, r)
+		}
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -76,12 +76,15 @@ func (s *Service) Escalate(ctx context.Context, ticketID string, in EscalateInpu
 				return escalated.Errorf(escalated.ECONFLICT, "escalation %s to %s is still pending; it must be acknowledged before the ticket can be escalated further", prev.ID, prev.ToTeam)
 			}
 		}
+		if in.By != "" && !memberOf(pol, in.By, t.Team) {
+			return escalated.Invalid("by", fmt.Sprintf("agent %q is not a member of team %q, which holds the ticket", in.By, t.Team))
+		}
 		to, err := resolveTarget(pol, t, in.To)
 		if err != nil {
 			return err
 		}
 		now := escalated.Truncate(s.now())
-		ch := newChange(t, actorOf(p, in.By), now)
+		ch := newChange(t, p.Actor(), now)
 		e := &escalated.Escalation{
 			ID: escalated.NewID(escalated.PrefixEscalation, now), TicketID: t.ID,
 			FromTeam: t.Team, FromTier: t.Tier, ToTeam: to, By: in.By, Actor: ch.actor,
@@ -90,15 +93,16 @@ func (s *Service) Escalate(ctx context.Context, ticketID string, in EscalateInpu
 		}
 		toTier, _ := pol.TierOfTeam(to)
 		e.ToTier = toTier.ID
-		if e.Package, err = s.buildPackage(ctx, tx, pol, t, e); err != nil {
-			return err
-		}
+		// Close the superseded escalation first, so the new package reports it as it now is.
 		if prev != nil {
 			if err := s.closeEscalation(ctx, tx, ch, t, prev, escalated.EscalationEscalated, in.By, func(old *escalated.Escalation) {
 				old.NextID = e.ID
 			}); err != nil {
 				return err
 			}
+		}
+		if e.Package, err = s.buildPackage(ctx, tx, pol, t, e); err != nil {
+			return err
 		}
 		if err := tx.CreateEscalation(ctx, e); err != nil {
 			return err
@@ -150,8 +154,12 @@ func resolveTarget(pol *policy.Policy, t *escalated.Ticket, to string) (string, 
 		}
 		return team, nil
 	}
-	if _, ok := pol.Team(to); !ok {
+	team, ok := pol.Team(to)
+	if !ok {
 		return "", escalated.Invalid("to", fmt.Sprintf("unknown team %q (known teams: %s; or next_tier, account_team)", to, teamIDs(pol)))
+	}
+	if team.Kind == policy.KindAccountTeam && !slices.Contains(team.Accounts, t.AccountID) {
+		return "", escalated.Invalid("to", fmt.Sprintf("account team %q does not serve account %q (it serves: %s)", to, t.AccountID, strings.Join(team.Accounts, ", ")))
 	}
 	if !pol.Allowed(t.Team, to, t.AccountID) {
 		return "", escalated.Invalid("to", fmt.Sprintf("team %q is not on an escalation path from %q (allowed: %s)", to, t.Team, allowedFrom(pol, t)))
@@ -160,13 +168,14 @@ func resolveTarget(pol *policy.Policy, t *escalated.Ticket, to string) (string, 
 }
 
 // pickBySkill chooses among next-tier candidates the first whose skills name the ticket's issue
-// type or one of its tags, else the first in path order. Routing within a team comes later;
-// this keeps next_tier deterministic and explainable.
+// type, one of its words (payment_issue -> payment) or one of its tags, else the first in path
+// order. Routing within a team comes later; this keeps next_tier deterministic and explainable.
 func pickBySkill(pol *policy.Policy, cands []string, t *escalated.Ticket) string {
+	words := strings.FieldsFunc(t.IssueType, func(r rune) bool { return r == '_' || r == '-' || r == '.' })
 	for _, id := range cands {
 		team, _ := pol.Team(id)
 		for _, sk := range team.Skills {
-			if sk == t.IssueType || slices.Contains(t.Tags, sk) || (t.IssueType != "" && strings.Contains(t.IssueType, sk)) {
+			if sk == t.IssueType || slices.Contains(words, sk) || slices.Contains(t.Tags, sk) {
 				return id
 			}
 		}
@@ -213,7 +222,7 @@ func (s *Service) buildPackage(ctx context.Context, tx store.Tx, pol *policy.Pol
 func (s *Service) Acknowledge(ctx context.Context, escID, by string) (*escalated.Escalation, error) {
 	return s.transition(ctx, escID, by, escalated.EscalationAcknowledged, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
 		now := ch.now
-		e.AcknowledgedAt, e.AcknowledgedBy = &now, ch.actor
+		e.AcknowledgedAt, e.AcknowledgedBy = &now, agentOr(by, ch.actor)
 		changes := map[string]escalated.Change{}
 		if by != "" && t.Assignee == "" {
 			changes["assignee"] = escalated.Change{From: nil, To: by}
@@ -260,6 +269,9 @@ func (s *Service) Return(ctx context.Context, escID string, in ReturnInput) (*es
 			assignee = e.By
 		}
 		if assignee != t.Assignee {
+			if t.Assignee != "" && assignee != "" {
+				t.Counters.Reassignments++
+			}
 			changes["assignee"] = escalated.Change{From: nullable(t.Assignee), To: nullable(assignee)}
 			t.Assignee = assignee
 		}
@@ -324,7 +336,7 @@ func (s *Service) transition(ctx context.Context, escID, by string, to escalated
 		if err != nil {
 			return err
 		}
-		ch := newChange(t, actorOf(p, by), escalated.Truncate(s.now()))
+		ch := newChange(t, p.Actor(), escalated.Truncate(s.now()))
 		prevVersion := e.Version
 		if to == escalated.EscalationAcknowledged {
 			e.State = to
@@ -356,7 +368,7 @@ func (s *Service) closeEscalation(ctx context.Context, tx store.Tx, ch *change, 
 		return escalated.Errorf(escalated.ECONFLICT, "escalation %s is %s; it cannot become %s", e.ID, e.State, to)
 	}
 	now := ch.now
-	e.State, e.ClosedAt, e.ClosedBy = to, &now, ch.actor
+	e.State, e.ClosedAt, e.ClosedBy = to, &now, agentOr(by, ch.actor)
 	set(e)
 	e.Version++
 	if err := tx.UpdateEscalation(ctx, e); err != nil {

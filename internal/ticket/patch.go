@@ -82,7 +82,7 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 			return escalated.Errorf(escalated.ECONFLICT, "ticket %s is closed and can no longer change", t.ID)
 		}
 		now := escalated.Truncate(s.now())
-		ch := newChange(t, actorOf(pr, p.By), now)
+		ch := newChange(t, pr.Actor(), now)
 		changes := map[string]escalated.Change{}
 		if p.Subject != nil && *p.Subject != t.Subject {
 			changes["subject"] = escalated.Change{From: t.Subject, To: *p.Subject}
@@ -136,6 +136,10 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 		}
 		if p.Status != nil && *p.Status != t.Status {
 			if p.Status.Done() && t.ActiveEscalation != "" {
+				// Solving here resolves an escalation, which is the receiving team's call.
+				if !access.Allowed(pr.Role, access.HandleEscalation) {
+					return escalated.Errorf(escalated.EFORBIDDEN, "role %s may not solve a ticket that holds escalation %s: resolving escalations needs %s", pr.Role, t.ActiveEscalation, access.HandleEscalation)
+				}
 				if err := s.resolveOnSolve(ctx, tx, ch, t, p.By); err != nil {
 					return err
 				}
@@ -162,6 +166,9 @@ func (s *Service) resolveOnSolve(ctx context.Context, tx store.Tx, ch *change, t
 	}
 	if e.State == escalated.EscalationPending {
 		return escalated.Errorf(escalated.ECONFLICT, "escalation %s to %s is pending; acknowledge it before solving the ticket", e.ID, e.ToTeam)
+	}
+	if by != "" && !memberOf(s.live.Load().Policy, by, e.ToTeam) {
+		return escalated.Invalid("by", fmt.Sprintf("agent %q is not a member of team %q, which holds escalation %s", by, e.ToTeam, e.ID))
 	}
 	return s.closeEscalation(ctx, tx, ch, t, e, escalated.EscalationResolved, by, func(e *escalated.Escalation) {
 		e.Resolution = "ticket solved"

@@ -194,12 +194,13 @@ func (c *change) write(ctx context.Context, tx store.Tx) error {
 	return nil
 }
 
-// actorOf names who acted: the agent the request speaks for, else the token.
-func actorOf(p escalated.Principal, by string) string {
+// agentOr names the agent a request speaks for, else the authenticated actor. `by` is a claim
+// the token makes, so history and audit always keep the token as the actor and `by` beside it.
+func agentOr(by, actor string) string {
 	if by != "" {
-		return "agent:" + by
+		return by
 	}
-	return p.Actor()
+	return actor
 }
 
 // setStatus moves the ticket to st, keeping the reopen counter, and records the change.

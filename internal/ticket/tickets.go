@@ -121,7 +121,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, er
 			in.Customer.AccountID = in.Account.ID
 		}
 	}
-	ch := newChange(t, actorOf(p, authorAgent(in.Message)), now)
+	ch := newChange(t, p.Actor(), now)
 	ch.created = true
 	ch.event(escalated.EventTicketCreated, map[string]any{
 		"team": t.Team, "tier": t.Tier, "priority": string(t.Priority), "channel": string(t.Channel),
@@ -177,7 +177,7 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInp
 			return escalated.Errorf(escalated.ECONFLICT, "ticket %s is closed; open a new ticket for a follow-up", t.ID)
 		}
 		now := escalated.Truncate(s.now())
-		ch := newChange(t, actorOf(p, authorAgent(&in)), now)
+		ch := newChange(t, p.Actor(), now)
 		m := s.newMessage(t, &in, now)
 		changes := map[string]escalated.Change{}
 		applyMessage(t, m, changes)
@@ -211,13 +211,6 @@ func applyMessage(t *escalated.Ticket, m *escalated.Message, changes map[string]
 	case m.Author.Kind == escalated.AuthorAgent && !m.Internal && t.Status == escalated.StatusNew:
 		setStatus(t, escalated.StatusOpen, changes)
 	}
-}
-
-func authorAgent(in *MessageInput) string {
-	if in != nil && in.Author.Kind == escalated.AuthorAgent {
-		return in.Author.ID
-	}
-	return ""
 }
 
 func checkMessage(fe escalated.FieldErrors, pol *policy.Policy, prefix string, in *MessageInput) {

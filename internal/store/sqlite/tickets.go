@@ -169,13 +169,19 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 		args = append(args[:len(args)-2], ms(tk.UpdatedAt), tk.ID, prev)
 		res, err = t.exec(ctx, sqlUpdateTicket, args...)
 	}
-	if err == nil && t.keys != nil {
-		t.keys[tk.ID] = next
-	}
 	if err != nil {
+		delete(t.keys, tk.ID)
 		return writeErr(err, "update ticket "+tk.ID, "", "")
 	}
-	return t.checkVersioned(ctx, res, "tickets", "ticket", tk.ID, prev)
+	if err := t.checkVersioned(ctx, res, "tickets", "ticket", tk.ID, prev); err != nil {
+		delete(t.keys, tk.ID)
+		return err
+	}
+	// Only a write that happened may vouch for the row's indexed columns.
+	if t.keys != nil {
+		t.keys[tk.ID] = next
+	}
+	return nil
 }
 
 // checkVersioned turns "no row updated" into not_found or conflict, whichever it was.

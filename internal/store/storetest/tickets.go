@@ -19,6 +19,7 @@ var ticketTests = []test{
 	{"UpdateRoundTrip", testTicketUpdate},
 	{"UpdateStaleVersionIsConflict", testTicketStale},
 	{"UpdateNotFound", testTicketUpdateNotFound},
+	{"ReadModifyWriteInOneTx", testTicketReadModifyWrite},
 	{"ListFilters", testTicketFilters},
 	{"ListReadsLikeGet", testTicketListLikeGet},
 	{"ListPaging", testTicketPaging},
@@ -147,6 +148,58 @@ func testTicketStale(t *testing.T, f *fx) {
 		}
 		if got.Subject != tk.Subject || got.Version != 4 {
 			t.Errorf("stale update changed the ticket: subject %q version %d", got.Subject, got.Version)
+		}
+		return nil
+	})
+}
+
+// testTicketReadModifyWrite reads and updates a ticket several times in one transaction, as
+// services do, including after a refused stale update: every accepted change must persist,
+// indexed columns (status, team, assignee) and the others alike.
+func testTicketReadModifyWrite(t *testing.T, f *fx) {
+	tk := f.ticket(func(tk *escalated.Ticket) { tk.Version = 2 })
+	f.createTickets(tk)
+	var want escalated.Ticket
+	f.update(func(tx store.Tx) error {
+		got, err := tx.GetTicket(f.ctx, tk.ID)
+		if err != nil {
+			return err
+		}
+		// A refused write whose new values equal the next accepted one's must not vouch for them.
+		stale := *got
+		stale.Status, stale.Team = escalated.StatusSolved, "billing"
+		wantCode(t, tx.UpdateTicket(f.ctx, &stale, got.Version-1), escalated.ECONFLICT)
+
+		next := *got
+		next.Status, next.Team, next.Version = escalated.StatusSolved, "billing", got.Version+1
+		if err := tx.UpdateTicket(f.ctx, &next, got.Version); err != nil {
+			return err
+		}
+		again, err := tx.GetTicket(f.ctx, tk.ID)
+		if err != nil {
+			return err
+		}
+		// Only unindexed columns change now, then an indexed one again.
+		again.Counters.Messages, again.Version = 42, again.Version+1
+		if err := tx.UpdateTicket(f.ctx, again, again.Version-1); err != nil {
+			return err
+		}
+		last := *again
+		last.Assignee, last.Version = "zoe", last.Version+1
+		if err := tx.UpdateTicket(f.ctx, &last, again.Version); err != nil {
+			return err
+		}
+		want = last
+		return nil
+	})
+	f.view(func(tx store.Tx) error {
+		got, err := tx.GetTicket(f.ctx, tk.ID)
+		if err != nil {
+			return err
+		}
+		if got.Status != escalated.StatusSolved || got.Team != "billing" || got.Assignee != "zoe" || got.Counters.Messages != 42 || got.Version != want.Version {
+			t.Errorf("read-modify-write lost a change: status %s team %s assignee %q messages %d version %d (want version %d)",
+				got.Status, got.Team, got.Assignee, got.Counters.Messages, got.Version, want.Version)
 		}
 		return nil
 	})
