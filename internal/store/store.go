@@ -24,8 +24,27 @@ import (
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
+	// Subscribe delivers a Change for every history event committed from now on by any node
+	// sharing the database (this one included), in commit order per ticket, until ctx is done or
+	// the store closes; then the channel is closed. A subscriber that falls more than
+	// SubscriberBuffer changes behind misses changes rather than slowing writers down, and is
+	// told so by a Change with Lagged set.
+	Subscribe(ctx context.Context) (<-chan Change, error)
 	Close() error
 }
+
+// Change announces one committed history event. It carries identities, not content: a
+// subscriber that needs the event reads it.
+type Change struct {
+	TicketID string `json:"ticket_id"`
+	Seq      int64  `json:"seq"`
+	Type     string `json:"type"`
+	// Lagged marks a gap: changes were dropped before this point because the subscriber was slow.
+	Lagged bool `json:"lagged,omitempty"`
+}
+
+// SubscriberBuffer is how many changes a subscriber may fall behind before it misses some.
+const SubscriberBuffer = 4096
 
 // Tx is everything a service can do inside one transaction.
 type Tx interface {
@@ -137,7 +156,9 @@ type Tokens interface {
 
 // Policies stores policy versions. Versions are numbered from 1 in the order they were saved.
 type Policies interface {
-	// SavePolicy stores a new version and sets p.Version.
+	// SavePolicy stores p as a new version and sets p.Version, unless the newest stored version
+	// has the same Hash: then nothing is stored and p.Version is set to that version. Nodes that
+	// start together with the same file so agree on one version.
 	SavePolicy(ctx context.Context, p *escalated.PolicyVersion) error
 	// LatestPolicy returns the newest version; not_found when none was saved.
 	LatestPolicy(ctx context.Context) (*escalated.PolicyVersion, error)

@@ -145,8 +145,15 @@ func scanPolicy(s scanner) (*escalated.PolicyVersion, error) {
 // INSERT itself; the single writer makes that race-free here. PostgreSQL needs a lock or a
 // sequence for the same guarantee.
 func (t *tx) SavePolicy(ctx context.Context, p *escalated.PolicyVersion) error {
+	latest, err := t.LatestPolicy(ctx)
+	if err == nil && latest.Hash == p.Hash {
+		p.Version = latest.Version
+		return nil
+	} else if err != nil && escalated.ErrorCode(err) != escalated.ENOTFOUND {
+		return err
+	}
 	var v int64
-	err := t.queryRow(ctx, `INSERT INTO policy_versions (version, hash, source, actor, created_at)
+	err = t.queryRow(ctx, `INSERT INTO policy_versions (version, hash, source, actor, created_at)
 		SELECT COALESCE(MAX(version), 0) + 1, ?, ?, ?, ? FROM policy_versions
 		RETURNING version`, p.Hash, p.Source, p.Actor, ms(p.CreatedAt)).Scan(&v)
 	if err != nil {

@@ -29,8 +29,9 @@ type request struct {
 	done  chan struct{} // closed once the caller's outcome is known
 
 	// Touched only by the writer goroutine.
-	claimed bool // fn has been allowed to run (it may run again after a broken batch)
-	failed  bool // fn's outcome is final and was already answered
+	claimed bool           // fn has been allowed to run (it may run again after a broken batch)
+	failed  bool           // fn's outcome is final and was already answered
+	changes []store.Change // history events fn appended, announced after the commit
 }
 
 // answer tells the caller its outcome. It is called at most once per request.
@@ -198,6 +199,7 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 	db.stats.commits.Add(1)
 	for _, r := range ran {
+		db.hub.Publish(r.changes...)
 		r.answer(db, nil)
 	}
 }
@@ -213,6 +215,7 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, sp string, r *request) (fnErr, spErr
 	t := &tx{q: sqlTx, write: true, prepared: db.prepared}
 	fnErr = db.call(r, t)
 	t.finish()
+	r.changes = t.changes
 	if fnErr != nil {
 		// ROLLBACK TO undoes fn's writes but keeps the savepoint open; RELEASE then removes it so
 		// the next caller's savepoint nests at the same level.

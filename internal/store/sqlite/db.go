@@ -66,6 +66,8 @@ type DB struct {
 	log     *slog.Logger
 	writer  *sql.DB
 	readers *sql.DB
+	// hub announces committed history events; SQLite has one node, so no other source exists.
+	hub *store.Hub
 
 	// prepared are the statements nearly every Update runs, compiled once on the writer
 	// connection: compiling them per call cost about a quarter of the writer's CPU. They are
@@ -127,6 +129,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	readers.SetConnMaxIdleTime(0)
 
 	db := &DB{
+		hub:      store.NewHub(),
 		path:     path,
 		log:      cfg.logger,
 		writer:   writer,
@@ -205,6 +208,7 @@ func (db *DB) Close() error {
 		db.mu.Unlock()
 
 		<-db.stopped
+		db.hub.Close()
 		var errs []error
 		for _, st := range db.prepared {
 			errs = append(errs, st.Close())
@@ -215,6 +219,14 @@ func (db *DB) Close() error {
 		}
 	})
 	return db.closeErr
+}
+
+// Subscribe delivers a store.Change for every history event committed from now on.
+func (db *DB) Subscribe(ctx context.Context) (<-chan store.Change, error) {
+	if db.isClosed() {
+		return nil, errClosed()
+	}
+	return db.hub.Subscribe(ctx)
 }
 
 func (db *DB) isClosed() bool {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
 )
 
 const messageColumns = `id, ticket_id, seq, author_kind, author_id, author_name, body, internal, signals, created_at`
@@ -106,6 +107,9 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 	}
 	_, err = t.exec(ctx, sqlInsertEvent,
 		e.ID, e.TicketID, e.Seq, e.Type, e.Actor, data, msgID, ms(e.CreatedAt))
+	if err == nil && t.write {
+		t.changes = append(t.changes, store.Change{TicketID: e.TicketID, Seq: e.Seq, Type: e.Type})
+	}
 	return writeErr(err, "append event "+e.ID,
 		fmt.Sprintf("event %s or seq %d of ticket %s already exists", e.ID, e.Seq, e.TicketID),
 		"ticket "+e.TicketID+" not found")

@@ -28,6 +28,8 @@ type tx struct {
 	prepared map[string]*sql.Stmt
 	// keys remembers the indexed columns of tickets read in this write transaction; see indexKey.
 	keys map[string]indexKey
+	// changes are the history events appended, announced once the transaction commits.
+	changes []store.Change
 }
 
 var _ store.Tx = (*tx)(nil)

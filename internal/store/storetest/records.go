@@ -293,6 +293,26 @@ func testTokenList(t *testing.T, f *fx) {
 var policyTests = []test{
 	{"NumberedFromOne", testPolicyVersions},
 	{"EmptyStoreHasNoLatest", testPolicyEmpty},
+	{"SameTextKeepsVersion", testPolicySameHash},
+}
+
+// testPolicySameHash: saving the text the newest version already has stores nothing, so nodes
+// that start together with one file agree on one version.
+func testPolicySameHash(t *testing.T, f *fx) {
+	a := &escalated.PolicyVersion{Hash: "sha256:a", Source: "version: 1\n", Actor: "node-1", CreatedAt: f.tick()}
+	f.update(func(tx store.Tx) error { return tx.SavePolicy(f.ctx, a) })
+	again := &escalated.PolicyVersion{Hash: "sha256:a", Source: "version: 1\n", Actor: "node-2", CreatedAt: f.tick()}
+	f.update(func(tx store.Tx) error { return tx.SavePolicy(f.ctx, again) })
+	if again.Version != a.Version {
+		t.Fatalf("same text saved as version %d, newest is %d", again.Version, a.Version)
+	}
+	b := &escalated.PolicyVersion{Hash: "sha256:b", Source: "version: 1\n# b\n", Actor: "node-1", CreatedAt: f.tick()}
+	f.update(func(tx store.Tx) error { return tx.SavePolicy(f.ctx, b) })
+	back := &escalated.PolicyVersion{Hash: "sha256:a", Source: "version: 1\n", Actor: "node-1", CreatedAt: f.tick()}
+	f.update(func(tx store.Tx) error { return tx.SavePolicy(f.ctx, back) })
+	if b.Version != a.Version+1 || back.Version != b.Version+1 {
+		t.Fatalf("versions a=%d b=%d back-to-a=%d: going back to earlier text is a new version", a.Version, b.Version, back.Version)
+	}
 }
 
 func testPolicyVersions(t *testing.T, f *fx) {
