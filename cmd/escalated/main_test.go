@@ -140,6 +140,24 @@ func startChild(t *testing.T, bin string, args ...string) *child {
 	return nil
 }
 
+func get(client *http.Client, url, token string) (map[string]any, error) {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("GET %s: %d %v", url, resp.StatusCode, m)
+	}
+	return m, nil
+}
+
 func post(client *http.Client, url, token string, body any) (int, map[string]any, error) {
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
@@ -164,16 +182,16 @@ func post(client *http.Client, url, token string, body any) (int, map[string]any
 // ends the process, not the machine: it proves no write is answered before its commit; the
 // fsync itself is SQLite's synchronous=FULL, checked by the store's pragma test.)
 func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
-	stopUnderLoad(t, syscall.SIGKILL)
+	stopUnderLoad(t, syscall.SIGKILL, "sqlite:"+filepath.Join(t.TempDir(), "crash.db"))
 }
 
 // TestGracefulShutdownUnderLoad sends SIGTERM while clients write: the process must exit 0
 // and every write that got a 2xx must be there after a restart.
 func TestGracefulShutdownUnderLoad(t *testing.T) {
-	stopUnderLoad(t, syscall.SIGTERM)
+	stopUnderLoad(t, syscall.SIGTERM, "sqlite:"+filepath.Join(t.TempDir(), "term.db"))
 }
 
-func stopUnderLoad(t *testing.T, sig syscall.Signal) {
+func stopUnderLoad(t *testing.T, sig syscall.Signal, db string) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -181,7 +199,6 @@ func stopUnderLoad(t *testing.T, sig syscall.Signal) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := "sqlite:" + filepath.Join(t.TempDir(), "crash.db")
 	code, out, errOut := runCLI(t, "token", "create", "--role", "agent", "--name", "crash", "--db", db)
 	if code != 0 {
 		t.Fatalf("token: %s", errOut)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/escalated/escalated/internal/httpapi"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 	"github.com/escalated/escalated/internal/ticket"
 )
@@ -52,8 +54,23 @@ func OpenStore(ctx context.Context, db string, log *slog.Logger) (store.Store, e
 			return nil, fmt.Errorf("open sqlite %s: %w", target, err)
 		}
 		return st, nil
+	case config.Postgres:
+		st, err := postgres.Open(ctx, target, postgres.WithLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("open postgres %s: %w", redact(target), err)
+		}
+		return st, nil
 	}
-	return nil, escalated.Invalid("db", "postgres:// databases are not supported by this build yet; use sqlite:PATH")
+	return nil, escalated.Invalid("db", "use sqlite:PATH or postgres://...")
+}
+
+// redact hides the password of a database URL, so that it never reaches a log or a terminal.
+func redact(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "postgres://(unparseable URL)"
+	}
+	return u.Redacted()
 }
 
 // New opens the store and builds the services. It does not load a policy or listen yet.

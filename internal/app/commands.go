@@ -11,6 +11,7 @@ import (
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 )
 
@@ -50,13 +51,17 @@ func Migrate(ctx context.Context, db string, w io.Writer, log *slog.Logger) erro
 		return err
 	}
 	defer st.Close()
-	if s, ok := st.(*sqlite.DB); ok {
-		v, err := s.SchemaVersion(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "database %s is at schema version %d\n", db, v)
+	var v int
+	switch s := st.(type) {
+	case *sqlite.DB:
+		v, err = s.SchemaVersion(ctx)
+	case *postgres.DB:
+		v, err = s.SchemaVersion(ctx)
 	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "database %s is at schema version %d\n", redact(db), v)
 	return nil
 }
 

@@ -28,8 +28,26 @@ type testServer struct {
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
+	return startServerOn(t, "sqlite:"+filepath.Join(t.TempDir(), "escalated.db"))
+}
+
+// onBothStores runs a test body against a node on SQLite and, when ESCALATED_TEST_POSTGRES is
+// set, against a node on PostgreSQL: the API must behave the same on either.
+func onBothStores(t *testing.T, body func(t *testing.T, s *testServer)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		body(t, startServer(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		body(t, startServerOn(t, pgSchema(t)))
+	})
+}
+
+func startServerOn(t *testing.T, db string) *testServer {
+	t.Helper()
 	cfg := config.Default()
-	cfg.DB = "sqlite:" + filepath.Join(t.TempDir(), "escalated.db")
+	cfg.DB = db
 	cfg.Addr = "127.0.0.1:0"
 	cfg.PolicyPath = "testdata/policy.yaml"
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,0 +1,208 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// dialect: $n placeholders (SQLite: ?).
+const sqlInsertAudit = `INSERT INTO audit (id, actor, action, object_kind, object_id, details, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
+// AppendAudit appends one audit record; conflict when its id is taken. The table's triggers
+// refuse any UPDATE, DELETE or TRUNCATE, so this is the only way a record changes the trail.
+func (t *tx) AppendAudit(ctx context.Context, a *escalated.AuditRecord) error {
+	details, err := mapText(a.Details)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, sqlInsertAudit, a.ID, a.Actor, a.Action, a.ObjectKind, a.ObjectID, details, ts(a.CreatedAt))
+	return writeErr(err, "append audit "+a.ID, "audit record "+a.ID+" already exists", "")
+}
+
+// ListAudit returns a page of audit records, newest first.
+func (t *tx) ListAudit(ctx context.Context, f store.AuditFilter) ([]*escalated.AuditRecord, string, error) {
+	query, args := auditListQuery(f)
+	items, cursor, err := page(ctx, t, query, args, store.ClampLimit(f.Limit), scanAudit,
+		func(a *escalated.AuditRecord) string { return a.ID })
+	if err != nil {
+		return nil, "", fmt.Errorf("list audit: %w", interpretError(err))
+	}
+	return items, cursor, nil
+}
+
+// auditListQuery builds the page query for f, without its LIMIT.
+func auditListQuery(f store.AuditFilter) (string, []any) {
+	var w where
+	w.eq("object_kind", f.ObjectKind)
+	w.eq("object_id", f.ObjectID)
+	w.eq("action", f.Action)
+	if f.Cursor != "" {
+		w.add("id < $?", f.Cursor)
+	}
+	return `SELECT id, actor, action, object_kind, object_id, details, created_at FROM audit` + w.sql() +
+		` ORDER BY id DESC`, w.args
+}
+
+func scanAudit(s scanner) (*escalated.AuditRecord, error) {
+	var (
+		a       escalated.AuditRecord
+		details []byte
+		created time.Time
+	)
+	if err := s.Scan(&a.ID, &a.Actor, &a.Action, &a.ObjectKind, &a.ObjectID, &details, &created); err != nil {
+		return nil, err
+	}
+	var err error
+	if a.Details, err = parseMap(details); err != nil {
+		return nil, err
+	}
+	a.CreatedAt = fromTS(created)
+	return &a, nil
+}
+
+const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at`
+
+func scanToken(s scanner) (*escalated.Token, error) {
+	var (
+		tok           escalated.Token
+		created       time.Time
+		used, revoked *time.Time
+	)
+	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &tok.Hash, &created, &used, &revoked); err != nil {
+		return nil, err
+	}
+	tok.CreatedAt = fromTS(created)
+	tok.LastUsedAt = fromTSPtr(used)
+	tok.RevokedAt = fromTSPtr(revoked)
+	return &tok, nil
+}
+
+// CreateToken stores a token; conflict when its id or hash is taken.
+func (t *tx) CreateToken(ctx context.Context, tok *escalated.Token) error {
+	// dialect: $n placeholders (SQLite: ?).
+	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		tok.ID, tok.Name, string(tok.Role), tok.Hash, ts(tok.CreatedAt), tsPtr(tok.LastUsedAt), tsPtr(tok.RevokedAt))
+	return writeErr(err, "create token "+tok.ID, "token "+tok.ID+" or its secret already exists", "")
+}
+
+// TokenByHash returns the token whose secret hashes to hash, revoked or not: deciding what a
+// revoked token may do is the caller's business, and it can only say "revoked" if it sees one.
+func (t *tx) TokenByHash(ctx context.Context, hash string) (*escalated.Token, error) {
+	// dialect: $1 placeholder (SQLite: ?).
+	tok, err := scanToken(t.queryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			// The hash identifies a secret; the message must not echo it.
+			return nil, escalated.Errorf(escalated.ENOTFOUND, "token not found")
+		}
+		return nil, fmt.Errorf("token by hash: %w", err)
+	}
+	return tok, nil
+}
+
+// TouchToken records that the token was used at at; not_found for an unknown id.
+func (t *tx) TouchToken(ctx context.Context, id string, at time.Time) error {
+	// dialect: $n placeholders (SQLite: ?).
+	tag, err := t.exec(ctx, `UPDATE tokens SET last_used_at = $1 WHERE id = $2`, ts(at), id)
+	if err != nil {
+		return fmt.Errorf("touch token %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("token", id)
+	}
+	return nil
+}
+
+// ListTokens returns every token, newest first.
+func (t *tx) ListTokens(ctx context.Context) ([]*escalated.Token, error) {
+	toks, err := list(ctx, t, `SELECT `+tokenColumns+` FROM tokens ORDER BY id DESC`, nil, scanToken)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", interpretError(err))
+	}
+	return toks, nil
+}
+
+const policyColumns = `version, hash, source, actor, created_at`
+
+func scanPolicy(s scanner) (*escalated.PolicyVersion, error) {
+	var (
+		p       escalated.PolicyVersion
+		created time.Time
+	)
+	if err := s.Scan(&p.Version, &p.Hash, &p.Source, &p.Actor, &created); err != nil {
+		return nil, err
+	}
+	p.CreatedAt = fromTS(created)
+	return &p, nil
+}
+
+// SavePolicy stores p as the next version and sets p.Version, unless the newest version has the
+// same hash. Several nodes may save at once (they all load the policy file at start): the table
+// lock makes them take turns, and since each statement under READ COMMITTED reads what was
+// committed before it began, the second finds the first's version and keeps it.
+func (t *tx) SavePolicy(ctx context.Context, p *escalated.PolicyVersion) error {
+	// dialect: an explicit table lock until commit (SQLite: its single writer makes "MAX + 1"
+	// race-free). EXCLUSIVE lets readers through and keeps other savers out.
+	if _, err := t.exec(ctx, `LOCK TABLE policy_versions IN EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("save policy: %w", err)
+	}
+	latest, err := t.LatestPolicy(ctx)
+	if err == nil && latest.Hash == p.Hash {
+		p.Version = latest.Version
+		return nil
+	} else if err != nil && escalated.ErrorCode(err) != escalated.ENOTFOUND {
+		return err
+	}
+	var v int64
+	// dialect: $n placeholders (SQLite: ?).
+	err = t.queryRow(ctx, `INSERT INTO policy_versions (version, hash, source, actor, created_at)
+		SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3, $4 FROM policy_versions
+		RETURNING version`, p.Hash, p.Source, p.Actor, ts(p.CreatedAt)).Scan(&v)
+	if err != nil {
+		return writeErr(err, "save policy", "", "")
+	}
+	p.Version = v
+	return nil
+}
+
+// LatestPolicy returns the newest policy version; not_found when none was saved.
+func (t *tx) LatestPolicy(ctx context.Context) (*escalated.PolicyVersion, error) {
+	p, err := scanPolicy(t.queryRow(ctx, `SELECT `+policyColumns+` FROM policy_versions ORDER BY version DESC LIMIT 1`))
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, escalated.Errorf(escalated.ENOTFOUND, "no policy has been saved yet")
+		}
+		return nil, fmt.Errorf("latest policy: %w", err)
+	}
+	return p, nil
+}
+
+// GetPolicy returns one policy version.
+func (t *tx) GetPolicy(ctx context.Context, version int64) (*escalated.PolicyVersion, error) {
+	// dialect: $1 placeholder (SQLite: ?).
+	p, err := scanPolicy(t.queryRow(ctx, `SELECT `+policyColumns+` FROM policy_versions WHERE version = $1`, version))
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, escalated.Errorf(escalated.ENOTFOUND, "policy version %d not found", version)
+		}
+		return nil, fmt.Errorf("get policy %d: %w", version, err)
+	}
+	return p, nil
+}
+
+// ListPolicies returns every policy version, newest first.
+func (t *tx) ListPolicies(ctx context.Context) ([]*escalated.PolicyVersion, error) {
+	ps, err := list(ctx, t, `SELECT `+policyColumns+` FROM policy_versions ORDER BY version DESC`, nil, scanPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("list policies: %w", interpretError(err))
+	}
+	return ps, nil
+}

@@ -1,0 +1,189 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/escalated/escalated"
+)
+
+const messageColumns = `id, ticket_id, seq, author_kind, author_id, author_name, body, internal, signals, created_at`
+
+// dialect: $n placeholders (SQLite: ?).
+const sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+
+func messageArgs(m *escalated.Message) ([]any, error) {
+	sig := m.Signals
+	if sig.Keywords == nil {
+		sig.Keywords = []string{}
+	}
+	signals, err := jsonText(sig)
+	if err != nil {
+		return nil, err
+	}
+	return []any{m.ID, m.TicketID, m.Seq, string(m.Author.Kind), m.Author.ID, m.Author.Name,
+		m.Body, m.Internal, signals, ts(m.CreatedAt)}, nil
+}
+
+func scanMessage(s scanner) (*escalated.Message, error) {
+	var (
+		m       escalated.Message
+		signals []byte
+		created time.Time
+	)
+	if err := s.Scan(&m.ID, &m.TicketID, &m.Seq, &m.Author.Kind, &m.Author.ID, &m.Author.Name,
+		&m.Body, &m.Internal, &signals, &created); err != nil {
+		return nil, err
+	}
+	if err := decodeSignals(signals, &m.Signals); err != nil {
+		return nil, err
+	}
+	m.CreatedAt = fromTS(created)
+	return &m, nil
+}
+
+func decodeSignals(text []byte, s *escalated.Signals) error {
+	if err := json.Unmarshal(text, s); err != nil {
+		return fmt.Errorf("decode message signals: %w", err)
+	}
+	if s.Keywords == nil {
+		s.Keywords = []string{}
+	}
+	return nil
+}
+
+// AddMessage appends a message to its ticket's conversation; not_found when the ticket does
+// not exist, conflict when the message id is taken.
+func (t *tx) AddMessage(ctx context.Context, m *escalated.Message) error {
+	args, err := messageArgs(m)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, sqlInsertMessage, args...)
+	return writeErr(err, "add message "+m.ID,
+		"message "+m.ID+" already exists",
+		"ticket "+m.TicketID+" not found")
+}
+
+// GetMessage returns one message by id.
+func (t *tx) GetMessage(ctx context.Context, id string) (*escalated.Message, error) {
+	// dialect: $1 placeholder (SQLite: ?).
+	m, err := scanMessage(t.queryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1`, id))
+	if err != nil {
+		return nil, readErr(err, "message", id)
+	}
+	return m, nil
+}
+
+// ListMessages returns a ticket's messages in conversation order (seq, then id for messages
+// that share a seq). An unknown ticket has no messages: the list is empty, not an error.
+func (t *tx) ListMessages(ctx context.Context, ticketID string) ([]*escalated.Message, error) {
+	// dialect: $1 placeholder (SQLite: ?).
+	ms, err := list(ctx, t, `SELECT `+messageColumns+` FROM messages WHERE ticket_id = $1 ORDER BY seq, id`,
+		[]any{ticketID}, scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %s: %w", ticketID, interpretError(err))
+	}
+	return ms, nil
+}
+
+// sqlInsertEvent is the plain insert, used by RawInsertMessages (which announces nothing, like
+// the SQLite store's).
+// dialect: $n placeholders (SQLite: ?).
+const sqlInsertEvent = `INSERT INTO events (id, ticket_id, seq, type, actor, data, message_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+// sqlAppendEvent inserts the event and queues its announcement in the same statement.
+// dialect: pg_notify on the schema's channel ($9) with the store.Change as JSON, through a
+// data-modifying CTE (SQLite: the store publishes to its hub itself after the commit). NOTIFY is
+// transactional: PostgreSQL delivers it to every listening node only if and when the transaction
+// commits, in commit order, and drops it on rollback. Doing it in the INSERT costs no extra
+// round trip.
+const sqlAppendEvent = `WITH e AS (` + sqlInsertEvent + ` RETURNING ticket_id, seq, type)
+	SELECT pg_notify($9, json_build_object('ticket_id', e.ticket_id, 'seq', e.seq, 'type', e.type)::text) FROM e`
+
+// AppendEvent appends an event to its ticket's history; conflict when the id or the ticket's
+// seq is taken (two writers raced for the same version), not_found when the ticket does not
+// exist. Every node subscribed to the schema hears of it once the transaction commits.
+func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
+	data, err := mapText(e.Data)
+	if err != nil {
+		return err
+	}
+	var msgID any
+	if id := eventMessageID(e); id != "" {
+		msgID = id
+	}
+	_, err = t.exec(ctx, sqlAppendEvent,
+		e.ID, e.TicketID, e.Seq, e.Type, e.Actor, data, msgID, ts(e.CreatedAt), t.channel)
+	return writeErr(err, "append event "+e.ID,
+		fmt.Sprintf("event %s or seq %d of ticket %s already exists", e.ID, e.Seq, e.TicketID),
+		"ticket "+e.TicketID+" not found")
+}
+
+// eventMessageID names the message an event announces: the message attached to the event, or
+// "message_id" in its data, as in the SQLite store.
+func eventMessageID(e *escalated.Event) string {
+	if e.Message != nil && e.Message.ID != "" {
+		return e.Message.ID
+	}
+	if id, ok := e.Data["message_id"].(string); ok {
+		return id
+	}
+	return ""
+}
+
+// ListEvents returns a ticket's history in seq order, each message.added event carrying its
+// message, through one LEFT JOIN.
+func (t *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Event, error) {
+	// dialect: $1 placeholder (SQLite: ?).
+	evs, err := list(ctx, t, `SELECT
+			e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at,
+			m.id, m.ticket_id, m.seq, m.author_kind, m.author_id, m.author_name, m.body, m.internal, m.signals, m.created_at
+		FROM events e
+		LEFT JOIN messages m ON m.id = e.message_id
+		WHERE e.ticket_id = $1
+		ORDER BY e.seq`, []any{ticketID}, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s: %w", ticketID, interpretError(err))
+	}
+	return evs, nil
+}
+
+func scanEvent(s scanner) (*escalated.Event, error) {
+	var (
+		e       escalated.Event
+		data    []byte
+		created time.Time
+		// The message side of the LEFT JOIN is NULL for events without a message.
+		mID, mTicket, mKind, mAuthorID, mAuthorName, mBody *string
+		mSignals                                           []byte
+		mSeq                                               *int64
+		mInternal                                          *bool
+		mCreated                                           *time.Time
+	)
+	if err := s.Scan(&e.ID, &e.TicketID, &e.Seq, &e.Type, &e.Actor, &data, &created,
+		&mID, &mTicket, &mSeq, &mKind, &mAuthorID, &mAuthorName, &mBody, &mInternal, &mSignals, &mCreated); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.Data, err = parseMap(data); err != nil {
+		return nil, err
+	}
+	e.CreatedAt = fromTS(created)
+	if mID != nil {
+		m := &escalated.Message{
+			ID: *mID, TicketID: *mTicket, Seq: *mSeq,
+			Author:   escalated.Author{Kind: escalated.AuthorKind(*mKind), ID: *mAuthorID, Name: *mAuthorName},
+			Body:     *mBody,
+			Internal: *mInternal, CreatedAt: fromTS(*mCreated),
+		}
+		if err := decodeSignals(mSignals, &m.Signals); err != nil {
+			return nil, err
+		}
+		e.Message = m
+	}
+	return &e, nil
+}
