@@ -259,6 +259,7 @@ func TestRequestValidation(t *testing.T) {
 	s.do(agent, "POST", "/v1/tickets", map[string]any{"team": "nowhere", "message": map[string]any{"body": "hi"}}).refused(t, 400, "invalid", "team")
 	s.do(agent, "POST", "/v1/tickets", map[string]any{"message": map[string]any{"body": "  "}}).refused(t, 400, "invalid", "message.body")
 	s.do(agent, "POST", "/v1/tickets", map[string]any{"message": map[string]any{"body": "note", "internal": true}}).refused(t, 400, "invalid", "message.internal")
+	s.do(agent, "POST", "/v1/tickets", map[string]any{"message": map[string]any{"body": "nul \u0000 byte"}}).refused(t, 400, "invalid", "message.body")
 	s.do(agent, "GET", "/v1/tickets?limit=0", nil).refused(t, 400, "invalid", "limit")
 	s.do(agent, "GET", "/v1/tickets?status=lost", nil).refused(t, 400, "invalid", "status")
 

@@ -46,7 +46,10 @@ type Change struct {
 // SubscriberBuffer is how many changes a subscriber may fall behind before it misses some.
 const SubscriberBuffer = 4096
 
-// Tx is everything a service can do inside one transaction.
+// Tx is everything a service can do inside one transaction. Inside Update, reads of a ticket or
+// an escalation may lock that row until the transaction ends (PostgreSQL does, so that nodes
+// serialise their read-modify-writes). After a write error other than a version conflict, fn
+// must return the error: on PostgreSQL the transaction can run no further statement.
 type Tx interface {
 	Tickets
 	History

@@ -47,8 +47,8 @@ func (s *Service) Escalate(ctx context.Context, ticketID string, in EscalateInpu
 	}
 	if min := pol.Escalation.NoteMinLength; utf8.RuneCountInString(in.Note) < min {
 		fe.Add("note", fmt.Sprintf("must be at least %d characters: say what was tried and what is needed", min))
-	} else if len(in.Note) > MaxNote {
-		fe.Add("note", fmt.Sprintf("must be at most %d bytes", MaxNote))
+	} else {
+		checkText(fe, "note", in.Note, false, MaxNote)
 	}
 	checkAgent(fe, pol, "by", in.By)
 	if err := fe.Err(); err != nil {

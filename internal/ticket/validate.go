@@ -40,6 +40,9 @@ func checkText(fe escalated.FieldErrors, field, v string, required bool, max int
 		fe.Add(field, fmt.Sprintf("must be at most %d bytes (got %d)", max, len(v)))
 	case !utf8.ValidString(v):
 		fe.Add(field, "must be valid UTF-8")
+	case strings.ContainsRune(v, 0):
+		// PostgreSQL cannot store NUL in text; refusing it here keeps both stores alike.
+		fe.Add(field, "must not contain NUL characters")
 	}
 }
 
@@ -75,6 +78,8 @@ func checkCustomFields(fe escalated.FieldErrors, field string, m map[string]any)
 		case string:
 			if len(x) > 4096 {
 				fe.Add(field+"."+k, "string values must be at most 4096 bytes")
+			} else if strings.ContainsRune(x, 0) || !utf8.ValidString(x) {
+				fe.Add(field+"."+k, "must be valid UTF-8 without NUL characters")
 			}
 		default:
 			fe.Add(field+"."+k, "must be a string, number, boolean or null")
