@@ -18,16 +18,25 @@ const (
 	PrefixToken      = "tok_"
 )
 
-var (
-	idMu      sync.Mutex
-	idEntropy = ulid.Monotonic(rand.Reader, 0)
-)
+// idGen makes ULIDs that grow strictly in the order they are made within the process. The
+// monotonic entropy alone only orders ids made in the same millisecond one after another; when
+// concurrent requests interleave ids for different milliseconds, an id may be stamped with the
+// newest millisecond already used instead of its own, so that the order of records made by one
+// operation (an escalation closed, then another created) is the order of their ids.
+type idGen struct {
+	mu      sync.Mutex
+	entropy *ulid.MonotonicEntropy
+	last    uint64
+}
 
-// NewID returns prefix + a ULID for time t. ULIDs sort by time, and within one process the
-// monotonic entropy keeps ids made in the same millisecond in creation order, which is what
-// makes id-ordered cursor pagination stable.
+var ids = &idGen{entropy: ulid.Monotonic(rand.Reader, 0)}
+
+// NewID returns prefix + a ULID for time t (or for a slightly later time, see idGen). ULIDs sort
+// by time, which is what makes id-ordered cursor pagination stable.
 func NewID(prefix string, t time.Time) string {
-	idMu.Lock()
-	defer idMu.Unlock()
-	return prefix + ulid.MustNew(ulid.Timestamp(t), idEntropy).String()
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	ms := max(ulid.Timestamp(t), ids.last)
+	ids.last = ms
+	return prefix + ulid.MustNew(ms, ids.entropy).String()
 }
