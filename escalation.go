@@ -240,6 +240,26 @@ type PriorEscalation struct {
 	CreatedAt string          `json:"created_at"`
 }
 
+// Decision is the policy's verdict on one ticket event, kept so that `explain` can show why each
+// rule did or did not fire. Trace is the decide package's trace as JSON.
+type Decision struct {
+	TicketID      string          `json:"ticket_id"`
+	Seq           int64           `json:"seq"`
+	Event         string          `json:"event"`
+	PolicyVersion int64           `json:"policy_version"`
+	Trace         json.RawMessage `json:"trace"`
+	CreatedAt     time.Time       `json:"-"`
+}
+
+// MarshalJSON renders times in the API's format.
+func (d Decision) MarshalJSON() ([]byte, error) {
+	type plain Decision
+	return json.Marshal(struct {
+		plain
+		CreatedAt string `json:"at"`
+	}{plain(d), FormatTime(d.CreatedAt)})
+}
+
 // Recommendation is the suggested next action and where it came from.
 type Recommendation struct {
 	Text   string `json:"text"`

@@ -97,10 +97,14 @@ type Ticket struct {
 	Counters     Counters       `json:"counters"`
 	// ActiveEscalation is the id of the escalation that currently holds the ticket (pending or
 	// acknowledged), or "" when none does. At most one exists per ticket at a time.
-	ActiveEscalation string    `json:"active_escalation"`
-	Version          int64     `json:"version"`
-	CreatedAt        time.Time `json:"-"`
-	UpdatedAt        time.Time `json:"-"`
+	ActiveEscalation string `json:"active_escalation"`
+	// Signals aggregates the signals of the ticket's customer messages, updated as each arrives.
+	Signals TicketSignals `json:"signals"`
+	// Recommendation is the latest recommended next action (from a rule), or nil.
+	Recommendation *Recommendation `json:"recommendation"`
+	Version        int64           `json:"version"`
+	CreatedAt      time.Time       `json:"-"`
+	UpdatedAt      time.Time       `json:"-"`
 
 	// Customer and Account are filled in on reads; the ticket row stores only their ids.
 	Customer *Customer `json:"customer"`
@@ -167,6 +171,15 @@ type Author struct {
 	Kind AuthorKind `json:"kind"`
 	ID   string     `json:"id"`
 	Name string     `json:"name"`
+}
+
+// TicketSignals is the per-ticket aggregate of message signals that rules read as `signals`.
+type TicketSignals struct {
+	Sentiment   float64   `json:"sentiment"`   // the last customer message's sentiment
+	Trend       []float64 `json:"trend"`       // the last customer messages' sentiments, oldest first
+	Keywords    []string  `json:"keywords"`    // keyword lists hit on the ticket so far
+	WantsHuman  bool      `json:"wants_human"` // a customer message asked for a human
+	Frustration float64   `json:"frustration"` // 0..1, from the trend, reopens and repeated contacts
 }
 
 // Signals are facts computed once when a message arrives, so that rules never rescan text.

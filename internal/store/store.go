@@ -58,6 +58,15 @@ type Tx interface {
 	Audit
 	Tokens
 	Policies
+	Decisions
+}
+
+// Decisions keeps the policy's latest verdict per ticket for explain.
+type Decisions interface {
+	// SaveDecision stores d as its ticket's latest decision, replacing the previous one.
+	SaveDecision(ctx context.Context, d *escalated.Decision) error
+	// LatestDecision returns a ticket's latest decision; not_found when none was saved.
+	LatestDecision(ctx context.Context, ticketID string) (*escalated.Decision, error)
 }
 
 // Tickets stores ticket rows.

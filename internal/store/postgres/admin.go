@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -205,4 +206,36 @@ func (t *tx) ListPolicies(ctx context.Context) ([]*escalated.PolicyVersion, erro
 		return nil, fmt.Errorf("list policies: %w", interpretError(err))
 	}
 	return ps, nil
+}
+
+// dialect: $n placeholders (SQLite: ?); same ON CONFLICT upsert form.
+const sqlSaveDecision = `INSERT INTO decisions (ticket_id, seq, event, policy_version, trace, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6)
+	ON CONFLICT (ticket_id) DO UPDATE SET seq = excluded.seq, event = excluded.event,
+		policy_version = excluded.policy_version, trace = excluded.trace, created_at = excluded.created_at`
+
+// SaveDecision stores d as its ticket's latest decision.
+func (t *tx) SaveDecision(ctx context.Context, d *escalated.Decision) error {
+	_, err := t.exec(ctx, sqlSaveDecision, d.TicketID, d.Seq, d.Event, d.PolicyVersion, string(d.Trace), ts(d.CreatedAt))
+	return writeErr(err, "save decision for ticket "+d.TicketID, "", "ticket "+d.TicketID+" not found")
+}
+
+// LatestDecision returns a ticket's latest decision.
+func (t *tx) LatestDecision(ctx context.Context, ticketID string) (*escalated.Decision, error) {
+	var (
+		d       escalated.Decision
+		trace   []byte
+		created time.Time
+	)
+	// dialect: $1 placeholder (SQLite: ?).
+	err := t.queryRow(ctx, `SELECT ticket_id, seq, event, policy_version, trace, created_at FROM decisions WHERE ticket_id = $1`, ticketID).
+		Scan(&d.TicketID, &d.Seq, &d.Event, &d.PolicyVersion, &trace, &created)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, escalated.Errorf(escalated.ENOTFOUND, "no decision recorded for ticket %s", ticketID)
+		}
+		return nil, fmt.Errorf("latest decision of %s: %w", ticketID, err)
+	}
+	d.Trace, d.CreatedAt = json.RawMessage(trace), fromTS(created)
+	return &d, nil
 }

@@ -15,7 +15,7 @@ const ticketSelect = `SELECT
 	t.id, t.subject, t.status, t.priority, t.channel, t.issue_type, t.tags, t.language,
 	t.customer_id, t.account_id, t.team, t.tier, t.assignee, t.custom_fields,
 	t.reopen_count, t.reassignment_count, t.customer_contact_count, t.message_count, t.escalation_count,
-	t.active_escalation, t.version, t.created_at, t.updated_at,
+	t.active_escalation, t.extra, t.version, t.created_at, t.updated_at,
 	c.id, c.name, c.email, c.account_id,
 	a.id, a.name, a.tier, a.attributes
 FROM tickets t
@@ -36,6 +36,7 @@ func scanTicket(s scanner) (*escalated.Ticket, error) {
 	var (
 		t                         escalated.Ticket
 		tags, fields, aAttribs    []byte
+		extra                     []byte
 		created, updated          time.Time
 		cID, cName, cEmail, cAcct *string
 		aID, aName, aTier         *string
@@ -45,7 +46,7 @@ func scanTicket(s scanner) (*escalated.Ticket, error) {
 		&t.CustomerID, &t.AccountID, &t.Team, &t.Tier, &t.Assignee, &fields,
 		&t.Counters.Reopens, &t.Counters.Reassignments, &t.Counters.CustomerContacts,
 		&t.Counters.Messages, &t.Counters.Escalations,
-		&t.ActiveEscalation, &t.Version, &created, &updated,
+		&t.ActiveEscalation, &extra, &t.Version, &created, &updated,
 		&cID, &cName, &cEmail, &cAcct,
 		&aID, &aName, &aTier, &aAttribs,
 	)
@@ -56,6 +57,9 @@ func scanTicket(s scanner) (*escalated.Ticket, error) {
 		return nil, err
 	}
 	if t.CustomFields, err = parseMap(fields); err != nil {
+		return nil, err
+	}
+	if err := store.DecodeTicketExtra(extra, &t); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, t.UpdatedAt = fromTS(created), fromTS(updated)
@@ -81,12 +85,16 @@ func ticketArgs(t *escalated.Ticket) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	extra, err := store.EncodeTicketExtra(t)
+	if err != nil {
+		return nil, err
+	}
 	return []any{
 		t.Subject, string(t.Status), string(t.Priority), string(t.Channel), t.IssueType, tags, t.Language,
 		t.CustomerID, t.AccountID, t.Team, t.Tier, t.Assignee, fields,
 		t.Counters.Reopens, t.Counters.Reassignments, t.Counters.CustomerContacts,
 		t.Counters.Messages, t.Counters.Escalations,
-		t.ActiveEscalation, t.Version, ts(t.CreatedAt), ts(t.UpdatedAt),
+		t.ActiveEscalation, extra, t.Version, ts(t.CreatedAt), ts(t.UpdatedAt),
 	}, nil
 }
 
@@ -95,8 +103,8 @@ const sqlInsertTicket = `INSERT INTO tickets (id,
 		subject, status, priority, channel, issue_type, tags, language,
 		customer_id, account_id, team, tier, assignee, custom_fields,
 		reopen_count, reassignment_count, customer_contact_count, message_count, escalation_count,
-		active_escalation, version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`
+		active_escalation, extra, version, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`
 
 // CreateTicket inserts t; conflict when the id is taken.
 func (t *tx) CreateTicket(ctx context.Context, tk *escalated.Ticket) error {
@@ -132,8 +140,8 @@ const sqlUpdateTicket = `UPDATE tickets SET
 		subject = $1, status = $2, priority = $3, channel = $4, issue_type = $5, tags = $6, language = $7,
 		customer_id = $8, account_id = $9, team = $10, tier = $11, assignee = $12, custom_fields = $13,
 		reopen_count = $14, reassignment_count = $15, customer_contact_count = $16, message_count = $17, escalation_count = $18,
-		active_escalation = $19, version = $20, updated_at = $21
-		WHERE id = $22 AND version = $23`
+		active_escalation = $19, extra = $20, version = $21, updated_at = $22
+		WHERE id = $23 AND version = $24`
 
 // UpdateTicket writes every field but id and created_at (t.Version included) if the stored
 // version is still prev. GetTicket's row lock already keeps other writers out; the version check

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -192,4 +193,33 @@ func (t *tx) ListPolicies(ctx context.Context) ([]*escalated.PolicyVersion, erro
 		return nil, fmt.Errorf("list policies: %w", err)
 	}
 	return ps, nil
+}
+
+// SaveDecision stores d as its ticket's latest decision.
+func (t *tx) SaveDecision(ctx context.Context, d *escalated.Decision) error {
+	_, err := t.exec(ctx, sqlSaveDecision, d.TicketID, d.Seq, d.Event, d.PolicyVersion, string(d.Trace), ms(d.CreatedAt))
+	return writeErr(err, "save decision for ticket "+d.TicketID, "", "ticket "+d.TicketID+" not found")
+}
+
+const sqlSaveDecision = `INSERT INTO decisions (ticket_id, seq, event, policy_version, trace, created_at)
+	VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (ticket_id) DO UPDATE SET seq = excluded.seq, event = excluded.event,
+		policy_version = excluded.policy_version, trace = excluded.trace, created_at = excluded.created_at`
+
+// LatestDecision returns a ticket's latest decision.
+func (t *tx) LatestDecision(ctx context.Context, ticketID string) (*escalated.Decision, error) {
+	var (
+		d       escalated.Decision
+		trace   string
+		created int64
+	)
+	err := t.queryRow(ctx, `SELECT ticket_id, seq, event, policy_version, trace, created_at FROM decisions WHERE ticket_id = ?`, ticketID).
+		Scan(&d.TicketID, &d.Seq, &d.Event, &d.PolicyVersion, &trace, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, escalated.Errorf(escalated.ENOTFOUND, "no decision recorded for ticket %s", ticketID)
+	} else if err != nil {
+		return nil, fmt.Errorf("latest decision of %s: %w", ticketID, err)
+	}
+	d.Trace, d.CreatedAt = json.RawMessage(trace), fromMS(created)
+	return &d, nil
 }

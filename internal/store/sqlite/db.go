@@ -162,7 +162,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 // preparedQueries are the writer's hot statements (see DB.prepared). The tx methods pass these
 // very strings, which is how exec finds the prepared form.
 var preparedQueries = []string{
-	sqlGetTicket, sqlInsertTicket, sqlUpdateTicket, sqlUpdateTicketUnindexed,
+	sqlGetTicket, sqlInsertTicket, sqlUpdateTicket, sqlUpdateTicketUnindexed, sqlSaveDecision,
 	sqlInsertMessage, sqlInsertEvent, sqlInsertAudit,
 	sqlGetEscalation, sqlInsertEscalation, sqlUpdateEscalation,
 	sqlUpsertAccount, sqlUpsertCustomer,

@@ -16,7 +16,7 @@ const ticketSelect = `SELECT
 	t.id, t.subject, t.status, t.priority, t.channel, t.issue_type, t.tags, t.language,
 	t.customer_id, t.account_id, t.team, t.tier, t.assignee, t.custom_fields,
 	t.reopen_count, t.reassignment_count, t.customer_contact_count, t.message_count, t.escalation_count,
-	t.active_escalation, t.version, t.created_at, t.updated_at,
+	t.active_escalation, t.extra, t.version, t.created_at, t.updated_at,
 	c.id, c.name, c.email, c.account_id,
 	a.id, a.name, a.tier, a.attributes
 FROM tickets t
@@ -28,7 +28,7 @@ const sqlGetTicket = ticketSelect + ` WHERE t.id = ?`
 func scanTicket(s scanner) (*escalated.Ticket, error) {
 	var (
 		t                           escalated.Ticket
-		tags, fields                string
+		tags, fields, extra         string
 		created, updated            int64
 		cID, cName, cEmail, cAcct   sql.NullString
 		aID, aName, aTier, aAttribs sql.NullString
@@ -38,7 +38,7 @@ func scanTicket(s scanner) (*escalated.Ticket, error) {
 		&t.CustomerID, &t.AccountID, &t.Team, &t.Tier, &t.Assignee, &fields,
 		&t.Counters.Reopens, &t.Counters.Reassignments, &t.Counters.CustomerContacts,
 		&t.Counters.Messages, &t.Counters.Escalations,
-		&t.ActiveEscalation, &t.Version, &created, &updated,
+		&t.ActiveEscalation, &extra, &t.Version, &created, &updated,
 		&cID, &cName, &cEmail, &cAcct,
 		&aID, &aName, &aTier, &aAttribs,
 	)
@@ -49,6 +49,9 @@ func scanTicket(s scanner) (*escalated.Ticket, error) {
 		return nil, err
 	}
 	if t.CustomFields, err = parseMap(fields); err != nil {
+		return nil, err
+	}
+	if err := store.DecodeTicketExtra([]byte(extra), &t); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
@@ -74,21 +77,26 @@ func ticketArgs(t *escalated.Ticket) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	extra, err := store.EncodeTicketExtra(t)
+	if err != nil {
+		return nil, err
+	}
 	return []any{
 		t.Subject, string(t.Status), string(t.Priority), string(t.Channel), t.IssueType, tags, t.Language,
 		t.CustomerID, t.AccountID, t.Team, t.Tier, t.Assignee, fields,
 		t.Counters.Reopens, t.Counters.Reassignments, t.Counters.CustomerContacts,
 		t.Counters.Messages, t.Counters.Escalations,
-		t.ActiveEscalation, t.Version, ms(t.CreatedAt), ms(t.UpdatedAt),
+		t.ActiveEscalation, extra, t.Version, ms(t.CreatedAt), ms(t.UpdatedAt),
 	}, nil
 }
+
 
 const sqlInsertTicket = `INSERT INTO tickets (id,
 		subject, status, priority, channel, issue_type, tags, language,
 		customer_id, account_id, team, tier, assignee, custom_fields,
 		reopen_count, reassignment_count, customer_contact_count, message_count, escalation_count,
-		active_escalation, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		active_escalation, extra, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateTicket inserts t; conflict when the id is taken.
 func (t *tx) CreateTicket(ctx context.Context, tk *escalated.Ticket) error {
@@ -139,14 +147,14 @@ func keyOf(t *escalated.Ticket) indexKey {
 const sqlUpdateTicketUnindexed = `UPDATE tickets SET
 		subject = ?, channel = ?, issue_type = ?, tags = ?, language = ?, customer_id = ?, custom_fields = ?,
 		reopen_count = ?, reassignment_count = ?, customer_contact_count = ?, message_count = ?,
-		active_escalation = ?, version = ?, updated_at = ?
+		active_escalation = ?, extra = ?, version = ?, updated_at = ?
 		WHERE id = ? AND version = ?`
 
 const sqlUpdateTicket = `UPDATE tickets SET
 		subject = ?, status = ?, priority = ?, channel = ?, issue_type = ?, tags = ?, language = ?,
 		customer_id = ?, account_id = ?, team = ?, tier = ?, assignee = ?, custom_fields = ?,
 		reopen_count = ?, reassignment_count = ?, customer_contact_count = ?, message_count = ?, escalation_count = ?,
-		active_escalation = ?, version = ?, updated_at = ?
+		active_escalation = ?, extra = ?, version = ?, updated_at = ?
 		WHERE id = ? AND version = ?`
 
 // UpdateTicket writes every field but id and created_at (t.Version included) if the stored
@@ -164,7 +172,7 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 	if read, ok := t.keys[tk.ID]; ok && read == same {
 		res, err = t.exec(ctx, sqlUpdateTicketUnindexed, tk.Subject, string(tk.Channel), tk.IssueType, args[5], tk.Language,
 			tk.CustomerID, args[12], tk.Counters.Reopens, tk.Counters.Reassignments, tk.Counters.CustomerContacts,
-			tk.Counters.Messages, tk.ActiveEscalation, tk.Version, ms(tk.UpdatedAt), tk.ID, prev)
+			tk.Counters.Messages, tk.ActiveEscalation, args[19], tk.Version, ms(tk.UpdatedAt), tk.ID, prev)
 	} else {
 		args = append(args[:len(args)-2], ms(tk.UpdatedAt), tk.ID, prev)
 		res, err = t.exec(ctx, sqlUpdateTicket, args...)

@@ -107,7 +107,10 @@ func (f *fx) ticket(mods ...func(*escalated.Ticket)) *escalated.Ticket {
 		},
 		Counters:         escalated.Counters{Reopens: 1, Reassignments: 2, CustomerContacts: 3, Messages: 4, Escalations: 1},
 		ActiveEscalation: "esc_active", Version: 1,
-		CreatedAt: now, UpdatedAt: now.Add(1500 * time.Microsecond),
+		Signals: escalated.TicketSignals{Sentiment: -0.42, Trend: []float64{0.1, -0.3, -0.42}, Keywords: []string{"churn", "legal"},
+			WantsHuman: true, Frustration: 0.61},
+		Recommendation: &escalated.Recommendation{Text: "Offer the SSO reset runbook", Source: "rule:sso"},
+		CreatedAt:      now, UpdatedAt: now.Add(1500 * time.Microsecond),
 	}
 	for _, m := range mods {
 		m(t)
@@ -254,6 +257,10 @@ func wantTicket(t *escalated.Ticket, c *escalated.Customer, a *escalated.Account
 	w := *t
 	w.Tags = emptySlice(w.Tags)
 	w.CustomFields = emptyMap(w.CustomFields)
+	w.Signals.Keywords = emptySlice(w.Signals.Keywords)
+	if w.Signals.Trend == nil {
+		w.Signals.Trend = []float64{}
+	}
 	w.CreatedAt, w.UpdatedAt = escalated.Truncate(w.CreatedAt), escalated.Truncate(w.UpdatedAt)
 	w.Customer = c
 	w.Account = wantAccount(a)

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Policies", policyTests},
 		{"Transactions", transactionTests},
 		{"Changes", changeTests},
+		{"Decisions", decisionTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
