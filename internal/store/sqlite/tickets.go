@@ -90,7 +90,6 @@ func ticketArgs(t *escalated.Ticket) ([]any, error) {
 	}, nil
 }
 
-
 const sqlInsertTicket = `INSERT INTO tickets (id,
 		subject, status, priority, channel, issue_type, tags, language,
 		customer_id, account_id, team, tier, assignee, custom_fields,
