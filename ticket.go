@@ -226,6 +226,10 @@ const (
 	EventEscalationResolved     = "escalation.resolved"
 	EventEscalationEscalated    = "escalation.escalated"
 	EventHandoffReceived        = "handoff.received"
+	// EventRuleFired records that a policy rule fired, with the event it fired on and its actions.
+	EventRuleFired = "rule.fired"
+	// EventNotificationRequested records a rule's notify action; delivery arrives with channels.
+	EventNotificationRequested = "notification.requested"
 )
 
 // Event is one append-only entry of a ticket's history. Seq orders a ticket's history; Actor

@@ -24,6 +24,8 @@ const usage = `escalated — ticket escalation engine
 Usage:
   escalated serve [--policy FILE] [--db sqlite:PATH] [--addr 127.0.0.1:8080] [--demo] [--log-level info]
   escalated policy check FILE
+  escalated policy test FILE CASES.yaml...
+  escalated policy explain --ticket ID [--db ...]
   escalated token create --role admin|supervisor|agent|bot|readonly --name NAME [--db ...]
   escalated migrate [--db ...]
   escalated backup FILE [--db ...]
@@ -49,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = serve(ctx, args[1:], stderr)
 	case "policy":
-		return policyCmd(args[1:], stdout, stderr)
+		return policyCmd(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = tokenCmd(ctx, args[1:], stdout, stderr)
 	case "migrate":
@@ -152,19 +154,82 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
+	// SIGHUP re-reads the policy file; a bad file is logged and the live policy keeps running.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := a.ReloadPolicy(ctx); err != nil {
+					log.Error("policy reload", "err", err)
+				}
+			}
+		}
+	}()
 	return a.Serve(ctx)
 }
 
-func policyCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprint(stderr, "usage: escalated policy check FILE\n")
+const policyUsage = `usage:
+  escalated policy check FILE
+  escalated policy test FILE CASES.yaml...
+  escalated policy explain --ticket ID [--db ...]
+`
+
+func policyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, policyUsage)
 		return 2
 	}
-	if len(args) != 2 {
-		fmt.Fprint(stderr, "usage: escalated policy check FILE\n")
-		return 2
+	switch args[0] {
+	case "check":
+		if len(args) != 2 {
+			fmt.Fprint(stderr, "usage: escalated policy check FILE\n")
+			return 2
+		}
+		return policyCheck(args[1], stdout, stderr)
+	case "test":
+		if len(args) < 3 {
+			fmt.Fprint(stderr, "usage: escalated policy test FILE CASES.yaml...\n")
+			return 2
+		}
+		results, err := app.RunPolicyTests(ctx, args[1], args[2:], stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "escalated: %v\n", err)
+			return 1
+		}
+		for _, r := range results {
+			if len(r.Failures) > 0 {
+				return 1
+			}
+		}
+		return 0
+	case "explain":
+		fs := newFlags("policy explain", stderr)
+		id := fs.String("ticket", "", "ticket id")
+		db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
+		pos, err := parse(fs, args[1:])
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		} else if err != nil || len(pos) > 0 || *id == "" {
+			fmt.Fprint(stderr, "usage: escalated policy explain --ticket ID [--db ...]\n")
+			return 2
+		}
+		if err := app.ExplainTicket(ctx, *db, *id, stdout, logger("warn", stderr)); err != nil {
+			fmt.Fprintf(stderr, "escalated: %v\n", err)
+			return 1
+		}
+		return 0
 	}
-	summary, err := app.CheckPolicy(args[1])
+	fmt.Fprintf(stderr, "escalated: unknown policy command %q\n%s", args[0], policyUsage)
+	return 2
+}
+
+func policyCheck(path string, stdout, stderr io.Writer) int {
+	summary, warnings, err := app.CheckPolicy(path)
 	var list policy.ErrorList
 	switch {
 	case errors.As(err, &list):
@@ -176,6 +241,9 @@ func policyCmd(args []string, stdout, stderr io.Writer) int {
 	case err != nil:
 		fmt.Fprintf(stderr, "escalated: %v\n", err)
 		return 1
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stdout, "%s (warning)\n", w)
 	}
 	fmt.Fprintln(stdout, summary)
 	return 0

@@ -127,6 +127,32 @@ func (a *App) LoadPolicy(ctx context.Context) error {
 	return err
 }
 
+// ReloadPolicy re-reads the policy file the node was started from (SIGHUP). A file with
+// problems is refused and logged; the live policy keeps running.
+func (a *App) ReloadPolicy(ctx context.Context) error {
+	path := a.Config.PolicyPath
+	if path == "" {
+		if _, err := os.Stat(config.DefaultPolicy); err != nil || a.Config.Demo {
+			return escalated.Errorf(escalated.EINVALID, "the node was not started from a policy file; nothing to reload (use PUT /v1/policy)")
+		}
+		path = config.DefaultPolicy
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reload policy: %w", err)
+	}
+	p, err := policy.Parse(path, src)
+	if err != nil {
+		return fmt.Errorf("policy %s refused, the live policy keeps running:\n%w", path, err)
+	}
+	v, err := a.Tickets.LoadPolicy(ctx, p, "system:sighup")
+	if err != nil {
+		return err
+	}
+	a.Log.Info("policy reloaded", "path", path, "version", v)
+	return nil
+}
+
 func (a *App) loadStoredPolicy(ctx context.Context) error {
 	var pv *escalated.PolicyVersion
 	err := a.Store.View(ctx, func(tx store.Tx) error {

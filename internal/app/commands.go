@@ -13,20 +13,38 @@ import (
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
+	"github.com/escalated/escalated/internal/ticket"
 )
 
 // CheckPolicy parses and validates a policy file. It returns the problems (one per line, as
-// file:line:column: message) or a one-line summary when the file is valid.
-func CheckPolicy(path string) (summary string, err error) {
+// file:line:column: message), or a one-line summary and the lint warnings when the file is valid.
+func CheckPolicy(path string) (summary string, warnings []*policy.Error, err error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("read policy: %w", err)
+		return "", nil, fmt.Errorf("read policy: %w", err)
 	}
 	p, err := policy.Parse(path, src)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return p.Summary(), nil
+	return p.Summary(), p.Warnings, nil
+}
+
+// ExplainTicket prints the policy's latest decision on a ticket: for each event the ticket's
+// last change raised, every rule, whether it fired, and why.
+func ExplainTicket(ctx context.Context, db, ticketID string, w io.Writer, log *slog.Logger) error {
+	st, err := OpenStore(ctx, db, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := ticket.New(st, time.Now, log)
+	ctx = escalated.WithPrincipal(ctx, escalated.Principal{Name: "cli", Role: escalated.RoleReadonly})
+	d, err := svc.Explain(ctx, ticketID)
+	if err != nil {
+		return err
+	}
+	return ticket.WriteExplanation(w, d)
 }
 
 // CreateToken opens (creating and migrating when needed) the database and stores a new token,

@@ -34,22 +34,32 @@ func startServer(t *testing.T) *testServer {
 // onBothStores runs a test body against a node on SQLite and, when ESCALATED_TEST_POSTGRES is
 // set, against a node on PostgreSQL: the API must behave the same on either.
 func onBothStores(t *testing.T, body func(t *testing.T, s *testServer)) {
+	onBothStoresWith(t, "testdata/policy.yaml", body)
+}
+
+// onBothStoresWith is onBothStores with another policy file.
+func onBothStoresWith(t *testing.T, policyPath string, body func(t *testing.T, s *testServer)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		body(t, startServer(t))
+		body(t, startServerWith(t, "sqlite:"+filepath.Join(t.TempDir(), "escalated.db"), policyPath))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		body(t, startServerOn(t, pgSchema(t)))
+		body(t, startServerWith(t, pgSchema(t), policyPath))
 	})
 }
 
 func startServerOn(t *testing.T, db string) *testServer {
 	t.Helper()
+	return startServerWith(t, db, "testdata/policy.yaml")
+}
+
+func startServerWith(t *testing.T, db, policyPath string) *testServer {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DB = db
 	cfg.Addr = "127.0.0.1:0"
-	cfg.PolicyPath = "testdata/policy.yaml"
+	cfg.PolicyPath = policyPath
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, nil, nil)
 	if err != nil {

@@ -111,6 +111,10 @@ func (s *Server) routes() []route {
 		{"POST /v1/escalations/{id}/resolve", true, s.resolve},
 		{"GET /v1/audit", true, s.listAudit},
 		{"GET /v1/policy", true, s.getPolicy},
+		{"PUT /v1/policy", true, s.putPolicy},
+		{"POST /v1/policy/check", true, s.checkPolicy},
+		{"GET /v1/policy/versions", true, s.policyVersions},
+		{"GET /v1/tickets/{id}/explain", true, s.explain},
 		{"GET /v1/teams", true, s.listTeams},
 		{"GET /v1/agents", true, s.listAgents},
 	}

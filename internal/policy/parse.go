@@ -46,6 +46,7 @@ var (
 func Parse(filename string, src []byte) (*Policy, error) {
 	p := &parser{
 		file:   filename,
+		src:    src,
 		budget: 2*len(src) + aliasHeadroom,
 		cals:   newIDs("calendar"),
 		tiers:  newIDs("tier"),
@@ -59,6 +60,7 @@ func Parse(filename string, src []byte) (*Policy, error) {
 		return nil, &errs
 	}
 	pol.index()
+	pol.Warnings = p.lint(pol)
 	return pol, nil
 }
 
@@ -127,9 +129,15 @@ func (p *parser) policy(src []byte) *Policy {
 	}
 	p.escalation(top, pol)
 	pol.SLA = p.sla(top)
-	pol.Signals = p.raw(top, "signals", yaml.MappingNode, "must be a mapping of signal settings (like keywords: {legal: [lawyer]})")
-	pol.Rules = p.raw(top, "rules", yaml.SequenceNode, `must be a list of rules (one "- id: ..." entry each)`)
+	if n := p.raw(top, "signals", yaml.MappingNode, "must be a mapping of signal settings (like keywords: {legal: [lawyer]})"); n != nil {
+		p.signals(n, pol)
+	}
 	pol.Channels = p.raw(top, "channels", yaml.SequenceNode, `must be a list of channels (one "- id: ..." entry each)`)
+	p.channels(pol.Channels, pol)
+	// Rules last: they refer to teams, agents and channels.
+	if n := p.raw(top, "rules", yaml.SequenceNode, `must be a list of rules (one "- id: ..." entry each)`); n != nil {
+		p.rules(n, pol)
+	}
 	return pol
 }
 
@@ -432,6 +440,15 @@ func (p *parser) paths(top mapping, pol *Policy) {
 			}
 		}
 		pol.Paths = append(pol.Paths, Path{From: texts(from), To: texts(to)})
+		if pairs+len(from)*len(to) <= maxPathPairs {
+			for _, f := range from {
+				for _, t := range to {
+					if f.s != t.s {
+						p.pathEdges = append(p.pathEdges, pathEdge{f.s, t.s, t.node, t.path})
+					}
+				}
+			}
+		}
 		pairs += len(from) * len(to)
 		if pairs > maxPathPairs && !tooMany {
 			tooMany = true

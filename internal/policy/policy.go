@@ -45,11 +45,26 @@ type Policy struct {
 	Paths      []Path
 	Escalation EscalationSettings
 
-	// SLA, Signals, Rules and Channels are compiled by the packages that own them; Parse checks
-	// only their outer shape (and SLA durations) and keeps them as nodes so those packages can
-	// report their own errors with exact positions. They are nil when absent or null. Aliases
-	// and merge keys are already expanded, so the nodes never contain an AliasNode.
-	SLA, Signals, Rules, Channels *yaml.Node
+	// Signals configure the per-message signal extractor; Rules are the automated triggers,
+	// in file order, with their conditions compiled.
+	Signals SignalsConfig
+	Rules   []Rule
+
+	// SLA and Channels are compiled by the packages that own them; Parse checks only their
+	// outer shape (and SLA durations) and keeps them as nodes so those packages can report
+	// their own errors with exact positions (CompileConditionNode positions an SLA plan's
+	// condition). They are nil when absent or null. Aliases and merge keys are already
+	// expanded, so the nodes never contain an AliasNode.
+	SLA, Channels *yaml.Node
+	// ChannelIDs are the ids the channels section defines, in file order; notify actions
+	// name one of them.
+	ChannelIDs []string
+
+	// Warnings are lint findings: the policy is valid and runs, but something in it is
+	// probably not what its author meant (a rule that can never fire, a keyword list no rule
+	// reads, a path cycle...). `policy check` prints them and still succeeds. Sorted by
+	// position.
+	Warnings []*Error
 
 	// Source is the document exactly as given; Hash is the hex SHA-256 of Source, which tells
 	// two stored versions apart without comparing text.
@@ -286,7 +301,7 @@ func (p *Policy) Summary() string {
 		count(len(p.Agents), "agent"),
 		count(len(p.Paths), "path"),
 		count(len(p.Calendars), "calendar"),
-		count(nodeLen(p.Rules), "rule"),
+		count(len(p.Rules), "rule"),
 		count(nodeLen(p.SLA), "SLA plan"),
 		count(nodeLen(p.Channels), "channel"),
 	}

@@ -28,6 +28,19 @@ type parser struct {
 	tooBig bool // the budget ran out; the tree is truncated and not worth validating
 
 	cals, tiers, teams, agents *ids // ids defined so far, for checking references
+
+	src          []byte       // the document, for positions inside conditions
+	channelIDs   []string     // ids of the channels section, for notify actions
+	keywordNodes []*yaml.Node // id node of each keyword list, parallel to Signals.Keywords
+	ruleInfo     []ruleInfo   // nodes of each rule, parallel to Rules
+	pathEdges    []pathEdge   // every move the paths allow, in file order, for lint
+}
+
+// pathEdge is one move a path allows, with the node of its target for lint to blame.
+type pathEdge struct {
+	from, to string
+	node     *yaml.Node
+	path     string
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {

@@ -61,78 +61,108 @@ func (s *Service) Escalate(ctx context.Context, ticketID string, in EscalateInpu
 		if err != nil {
 			return err
 		}
-		if t.Status.Done() {
-			return escalated.Errorf(escalated.ECONFLICT, "ticket %s is %s; reopen it before escalating", t.ID, t.Status)
-		}
-		if max := pol.Escalation.MaxPerTicket; max > 0 && t.Counters.Escalations >= max {
-			return escalated.Invalid("to", fmt.Sprintf("ticket %s has reached the policy's max_per_ticket of %d escalations", t.ID, max))
-		}
-		var prev *escalated.Escalation
-		if t.ActiveEscalation != "" {
-			if prev, err = tx.GetEscalation(ctx, t.ActiveEscalation); err != nil {
-				return err
-			}
-			if prev.State == escalated.EscalationPending {
-				return escalated.Errorf(escalated.ECONFLICT, "escalation %s to %s is still pending; it must be acknowledged before the ticket can be escalated further", prev.ID, prev.ToTeam)
-			}
-		}
-		if in.By != "" && !memberOf(pol, in.By, t.Team) {
-			return escalated.Invalid("by", fmt.Sprintf("agent %q is not a member of team %q, which holds the ticket", in.By, t.Team))
-		}
-		to, err := resolveTarget(pol, t, in.To)
-		if err != nil {
+		ch := newChange(t, p.Actor(), escalated.Truncate(s.now()))
+		if out, err = s.escalateTx(ctx, tx, ch, live, escalation{
+			To: in.To, Reason: in.Reason, Note: in.Note, By: in.By, Trigger: escalated.TriggerManual,
+		}); err != nil {
 			return err
 		}
-		now := escalated.Truncate(s.now())
-		ch := newChange(t, p.Actor(), now)
-		e := &escalated.Escalation{
-			ID: escalated.NewID(escalated.PrefixEscalation, now), TicketID: t.ID,
-			FromTeam: t.Team, FromTier: t.Tier, ToTeam: to, By: in.By, Actor: ch.actor,
-			Trigger: escalated.TriggerManual, Reason: in.Reason, Note: in.Note,
-			State: escalated.EscalationPending, PolicyVersion: live.Version, CreatedAt: now,
-		}
-		toTier, _ := pol.TierOfTeam(to)
-		e.ToTier = toTier.ID
-		// Close the superseded escalation first, so the new package reports it as it now is.
-		if prev != nil {
-			if err := s.closeEscalation(ctx, tx, ch, t, prev, escalated.EscalationEscalated, in.By, func(old *escalated.Escalation) {
-				old.NextID = e.ID
-			}); err != nil {
-				return err
-			}
-		}
-		if e.Package, err = s.buildPackage(ctx, tx, pol, t, e); err != nil {
-			return err
-		}
-		if err := tx.CreateEscalation(ctx, e); err != nil {
-			return err
-		}
-		changes := map[string]escalated.Change{}
-		if t.Status == escalated.StatusNew {
-			setStatus(t, escalated.StatusOpen, changes)
-		}
-		if t.Assignee != "" {
-			changes["assignee"] = escalated.Change{From: t.Assignee, To: nil}
-		}
-		t.Team, t.Tier, t.Assignee, t.ActiveEscalation = e.ToTeam, e.ToTier, "", e.ID
-		t.Counters.Escalations++
-		ch.event(escalated.EventEscalationCreated, map[string]any{
-			"escalation_id": e.ID, "from_team": e.FromTeam, "to_team": e.ToTeam, "from_tier": e.FromTier,
-			"to_tier": e.ToTier, "trigger": string(e.Trigger), "reason": string(e.Reason), "note": e.Note,
-			"by": e.By, "completeness": e.Package.Completeness,
-		})
-		ch.updated(changes)
-		ch.auditRec(escalated.AuditEscalationCreated, "escalation", e.ID, map[string]any{
-			"ticket_id": t.ID, "from_team": e.FromTeam, "to_team": e.ToTeam, "trigger": string(e.Trigger),
-			"reason": string(e.Reason), "policy_version": live.Version,
-		})
-		out = e
-		return ch.write(ctx, tx)
+		return s.commit(ctx, tx, ch, live)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("escalate: %w", err)
 	}
 	return out, nil
+}
+
+// escalation is one escalation to make, whoever asked for it.
+type escalation struct {
+	To      string
+	Reason  escalated.Reason
+	Note    string
+	By      string
+	Trigger escalated.Trigger
+	RuleID  string
+	// Recommendation goes into the package, e.g. from the rule that escalated.
+	Recommendation *escalated.Recommendation
+}
+
+// escalateTx moves ch's ticket along a path inside the caller's transaction: the checks every
+// escalation must pass (ticket open, max_per_ticket, no pending escalation, target on a path),
+// the escalation record with its package, the superseded escalation closed, history and audit.
+func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live *Live, in escalation) (*escalated.Escalation, error) {
+	pol, t := live.Policy, ch.t
+	if t.Status.Done() {
+		return nil, escalated.Errorf(escalated.ECONFLICT, "ticket %s is %s; reopen it before escalating", t.ID, t.Status)
+	}
+	if max := pol.Escalation.MaxPerTicket; max > 0 && t.Counters.Escalations >= max {
+		return nil, escalated.Invalid("to", fmt.Sprintf("ticket %s has reached the policy's max_per_ticket of %d escalations", t.ID, max))
+	}
+	var prev *escalated.Escalation
+	if t.ActiveEscalation != "" {
+		var err error
+		if prev, err = tx.GetEscalation(ctx, t.ActiveEscalation); err != nil {
+			return nil, err
+		}
+		if prev.State == escalated.EscalationPending {
+			return nil, escalated.Errorf(escalated.ECONFLICT, "escalation %s to %s is still pending; it must be acknowledged before the ticket can be escalated further", prev.ID, prev.ToTeam)
+		}
+	}
+	if in.By != "" && !memberOf(pol, in.By, t.Team) {
+		return nil, escalated.Invalid("by", fmt.Sprintf("agent %q is not a member of team %q, which holds the ticket", in.By, t.Team))
+	}
+	to, err := resolveTarget(pol, t, in.To)
+	if err != nil {
+		return nil, err
+	}
+	now := ch.now
+	e := &escalated.Escalation{
+		ID: escalated.NewID(escalated.PrefixEscalation, now), TicketID: t.ID,
+		FromTeam: t.Team, FromTier: t.Tier, ToTeam: to, By: in.By, Actor: ch.actor,
+		Trigger: in.Trigger, RuleID: in.RuleID, Reason: in.Reason, Note: in.Note,
+		State: escalated.EscalationPending, PolicyVersion: live.Version, CreatedAt: now,
+	}
+	toTier, _ := pol.TierOfTeam(to)
+	e.ToTier = toTier.ID
+	// Close the superseded escalation first, so the new package reports it as it now is.
+	if prev != nil {
+		if err := s.closeEscalation(ctx, tx, ch, t, prev, escalated.EscalationEscalated, in.By, func(old *escalated.Escalation) {
+			old.NextID = e.ID
+		}); err != nil {
+			return nil, err
+		}
+	}
+	rec := in.Recommendation
+	if rec == nil {
+		rec = t.Recommendation
+	}
+	if e.Package, err = s.buildPackage(ctx, tx, pol, t, e, rec); err != nil {
+		return nil, err
+	}
+	if err := tx.CreateEscalation(ctx, e); err != nil {
+		return nil, err
+	}
+	ch.touched(e)
+	changes := map[string]escalated.Change{}
+	if t.Status == escalated.StatusNew {
+		setStatus(t, escalated.StatusOpen, changes)
+	}
+	if t.Assignee != "" {
+		changes["assignee"] = escalated.Change{From: t.Assignee, To: nil}
+	}
+	t.Team, t.Tier, t.Assignee, t.ActiveEscalation = e.ToTeam, e.ToTier, "", e.ID
+	t.Counters.Escalations++
+	ch.event(escalated.EventEscalationCreated, map[string]any{
+		"escalation_id": e.ID, "from_team": e.FromTeam, "to_team": e.ToTeam, "from_tier": e.FromTier,
+		"to_tier": e.ToTier, "trigger": string(e.Trigger), "rule_id": e.RuleID, "reason": string(e.Reason),
+		"note": e.Note, "by": e.By, "completeness": e.Package.Completeness,
+	})
+	ch.updated(changes)
+	ch.auditRec(escalated.AuditEscalationCreated, "escalation", e.ID, map[string]any{
+		"ticket_id": t.ID, "from_team": e.FromTeam, "to_team": e.ToTeam, "trigger": string(e.Trigger),
+		"rule_id": e.RuleID, "reason": string(e.Reason), "policy_version": live.Version,
+	})
+	return e, nil
 }
 
 // resolveTarget turns the requested target into a team id on a path from the ticket's team.
@@ -197,7 +227,7 @@ func allowedFrom(pol *policy.Policy, t *escalated.Ticket) string {
 }
 
 // buildPackage assembles the handoff package from what the ticket holds now.
-func (s *Service) buildPackage(ctx context.Context, tx store.Tx, pol *policy.Policy, t *escalated.Ticket, e *escalated.Escalation) (*escalated.Package, error) {
+func (s *Service) buildPackage(ctx context.Context, tx store.Tx, pol *policy.Policy, t *escalated.Ticket, e *escalated.Escalation, rec *escalated.Recommendation) (*escalated.Package, error) {
 	msgs, err := tx.ListMessages(ctx, t.ID)
 	if err != nil {
 		return nil, err
@@ -213,7 +243,7 @@ func (s *Service) buildPackage(ctx context.Context, tx store.Tx, pol *policy.Pol
 	}
 	return handoff.Build(handoff.Input{
 		Ticket: t, Messages: msgs, Prior: prior, Note: e.Note, EscalatedBy: by,
-		Required: pol.Escalation.RequiredPackageFields,
+		Required: pol.Escalation.RequiredPackageFields, Recommendation: rec, Signals: packageSignals(t),
 	}), nil
 }
 
@@ -349,11 +379,12 @@ func (s *Service) transition(ctx context.Context, escID, by string, to escalated
 			if err := tx.UpdateEscalation(ctx, e); err != nil {
 				return err
 			}
+			ch.touched(e)
 		} else if e.Version == prevVersion {
 			return escalated.Errorf(escalated.EINTERNAL, "escalation %s was not updated", e.ID)
 		}
 		out = e
-		return ch.write(ctx, tx)
+		return s.commit(ctx, tx, ch, live)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s escalation: %w", strings.TrimSuffix(string(to), "d"), err)
@@ -374,6 +405,7 @@ func (s *Service) closeEscalation(ctx context.Context, tx store.Tx, ch *change, 
 	if err := tx.UpdateEscalation(ctx, e); err != nil {
 		return err
 	}
+	ch.touched(e)
 	if t.ActiveEscalation == e.ID {
 		t.ActiveEscalation = ""
 	}

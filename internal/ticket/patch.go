@@ -150,7 +150,7 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 			return nil
 		}
 		ch.updated(changes)
-		return ch.write(ctx, tx)
+		return s.commit(ctx, tx, ch, live)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("patch ticket: %w", err)

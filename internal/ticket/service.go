@@ -12,13 +12,16 @@ import (
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/signals"
 	"github.com/escalated/escalated/internal/store"
 )
 
-// Live is the policy in force and the stored version number it was saved under.
+// Live is the policy in force, the stored version number it was saved under, and what was
+// built from it once at load (the signal extractor for its keyword lists).
 type Live struct {
 	Policy  *policy.Policy
 	Version int64
+	Signals *signals.Extractor
 }
 
 // Service runs ticket and escalation use cases.
@@ -52,9 +55,13 @@ func (s *Service) policy() (*Live, error) {
 // LoadPolicy stores p as a new policy version unless the newest stored version has the same
 // text, makes it live, and audits the load either way.
 func (s *Service) LoadPolicy(ctx context.Context, p *policy.Policy, actor string) (int64, error) {
+	x, err := newExtractor(p)
+	if err != nil {
+		return 0, escalated.Errorf(escalated.EINVALID, "policy signals: %v", err)
+	}
 	now := escalated.Truncate(s.now())
 	var version int64
-	err := s.store.Update(ctx, func(tx store.Tx) error {
+	err = s.store.Update(ctx, func(tx store.Tx) error {
 		latest, err := tx.LatestPolicy(ctx)
 		stored := false
 		switch {
@@ -79,7 +86,7 @@ func (s *Service) LoadPolicy(ctx context.Context, p *policy.Policy, actor string
 	if err != nil {
 		return 0, fmt.Errorf("load policy: %w", err)
 	}
-	s.live.Store(&Live{Policy: p, Version: version})
+	s.live.Store(&Live{Policy: p, Version: version, Signals: x})
 	s.log.Info("policy loaded", "version", version, "hash", p.Hash[:12])
 	return version, nil
 }
@@ -121,13 +128,21 @@ func nonNil[T any](s []T) []T {
 // audit are written together. Every history entry takes the next version number as its Seq.
 type change struct {
 	t       *escalated.Ticket
-	prev    int64
+	prev    int64 // the version last written (or read)
 	now     time.Time
 	actor   string
 	events  []*escalated.Event
 	msgs    []*escalated.Message
 	audit   []*escalated.AuditRecord
 	created bool
+	// inserted says the ticket row exists; written counts the events, messages and audit
+	// records already written, so write can run more than once as the policy reacts.
+	inserted                      bool
+	eventsOut, msgsOut, auditsOut int
+	// reacted counts the events the policy has already heard.
+	reacted int
+	// escs are the escalations this change touched, for the policy's `escalation` variable.
+	escs map[string]*escalated.Escalation
 }
 
 func newChange(t *escalated.Ticket, actor string, now time.Time) *change {
@@ -165,33 +180,59 @@ func (c *change) updated(changes map[string]escalated.Change) {
 	}
 }
 
+// write stores what the change recorded since its last write: the ticket row when it moved,
+// then new messages, events and audit records. It runs before the policy reacts (so a rule's
+// escalation package sees the messages) and again after.
 func (c *change) write(ctx context.Context, tx store.Tx) error {
-	c.t.UpdatedAt = c.now
 	var err error
-	if c.created {
+	switch {
+	case c.created && !c.inserted:
+		c.t.UpdatedAt = c.now
 		err = tx.CreateTicket(ctx, c.t)
-	} else {
+		c.inserted = true
+	case c.t.Version != c.prev:
+		c.t.UpdatedAt = c.now
 		err = tx.UpdateTicket(ctx, c.t, c.prev)
 	}
 	if err != nil {
 		return err
 	}
-	for _, m := range c.msgs {
-		if err := tx.AddMessage(ctx, m); err != nil {
+	c.prev = c.t.Version
+	for ; c.msgsOut < len(c.msgs); c.msgsOut++ {
+		if err := tx.AddMessage(ctx, c.msgs[c.msgsOut]); err != nil {
 			return err
 		}
 	}
-	for _, e := range c.events {
-		if err := tx.AppendEvent(ctx, e); err != nil {
+	for ; c.eventsOut < len(c.events); c.eventsOut++ {
+		if err := tx.AppendEvent(ctx, c.events[c.eventsOut]); err != nil {
 			return err
 		}
 	}
-	for _, a := range c.audit {
-		if err := tx.AppendAudit(ctx, a); err != nil {
+	for ; c.auditsOut < len(c.audit); c.auditsOut++ {
+		if err := tx.AppendAudit(ctx, c.audit[c.auditsOut]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// commit writes the change, lets the policy react to its events, and writes what that added.
+func (s *Service) commit(ctx context.Context, tx store.Tx, ch *change, live *Live) error {
+	if err := ch.write(ctx, tx); err != nil {
+		return err
+	}
+	if err := s.react(ctx, tx, ch, live); err != nil {
+		return err
+	}
+	return ch.write(ctx, tx)
+}
+
+// touched remembers an escalation the change created or moved.
+func (c *change) touched(e *escalated.Escalation) {
+	if c.escs == nil {
+		c.escs = map[string]*escalated.Escalation{}
+	}
+	c.escs[e.ID] = e
 }
 
 // agentOr names the agent a request speaks for, else the authenticated actor. `by` is a claim

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -100,54 +101,65 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, er
 	tier, _ := pol.TierOfTeam(in.Team)
 
 	now := escalated.Truncate(s.now())
-	t := &escalated.Ticket{
-		ID: escalated.NewID(escalated.PrefixTicket, now), Subject: in.Subject, Status: escalated.StatusNew,
-		Priority: in.Priority, Channel: in.Channel, IssueType: in.IssueType, Tags: in.Tags,
-		Language: in.Language, Team: in.Team, Tier: tier.ID, Assignee: in.Assignee,
-		CustomFields: in.CustomFields, CreatedAt: now, Customer: in.Customer, Account: in.Account,
+	id := escalated.NewID(escalated.PrefixTicket, now)
+	if in.Account != nil && in.Account.Attributes == nil {
+		in.Account.Attributes = map[string]any{}
 	}
-	if t.CustomFields == nil {
-		t.CustomFields = map[string]any{}
+	if in.Customer != nil && in.Account != nil {
+		in.Customer.AccountID = in.Account.ID
 	}
-	if in.Account != nil {
-		t.AccountID = in.Account.ID
-		if in.Account.Attributes == nil {
-			in.Account.Attributes = map[string]any{}
-		}
+	if in.CustomFields == nil {
+		in.CustomFields = map[string]any{}
 	}
-	if in.Customer != nil {
-		t.CustomerID = in.Customer.ID
-		if in.Account != nil {
-			in.Customer.AccountID = in.Account.ID
-		}
-	}
-	ch := newChange(t, p.Actor(), now)
-	ch.created = true
-	ch.event(escalated.EventTicketCreated, map[string]any{
-		"team": t.Team, "tier": t.Tier, "priority": string(t.Priority), "channel": string(t.Channel),
-		"subject": t.Subject,
-	})
-	m := s.newMessage(t, in.Message, now)
-	applyMessage(t, m, map[string]escalated.Change{})
-	ch.message(m)
+	// Signals are pure text work: compute them before the transaction, off the writer.
+	sig := messageSignals(live, in.Message.Body)
 
+	var d *Detail
 	err = s.store.Update(ctx, func(tx store.Tx) error {
+		// Everything the transaction changes is built inside it: a store may run fn again.
+		t := &escalated.Ticket{
+			ID: id, Subject: in.Subject, Status: escalated.StatusNew,
+			Priority: in.Priority, Channel: in.Channel, IssueType: in.IssueType, Tags: slices.Clone(in.Tags),
+			Language: in.Language, Team: in.Team, Tier: tier.ID, Assignee: in.Assignee,
+			CustomFields: maps.Clone(in.CustomFields), CreatedAt: now,
+		}
 		if in.Account != nil {
-			if err := mergeAccount(ctx, tx, in.Account); err != nil {
+			acc := *in.Account
+			if err := mergeAccount(ctx, tx, &acc); err != nil {
 				return err
 			}
+			t.Account, t.AccountID = &acc, acc.ID
 		}
 		if in.Customer != nil {
-			if err := mergeCustomer(ctx, tx, in.Customer); err != nil {
+			cus := *in.Customer
+			if err := mergeCustomer(ctx, tx, &cus); err != nil {
 				return err
 			}
+			t.Customer, t.CustomerID = &cus, cus.ID
 		}
-		return ch.write(ctx, tx)
+		ch := newChange(t, p.Actor(), now)
+		ch.created = true
+		ch.event(escalated.EventTicketCreated, map[string]any{
+			"team": t.Team, "tier": t.Tier, "priority": string(t.Priority), "channel": string(t.Channel),
+			"subject": t.Subject,
+		})
+		m := s.newMessage(t, in.Message, now)
+		m.Signals = sig
+		applyMessage(t, m, map[string]escalated.Change{})
+		ch.message(m)
+		if err := s.commit(ctx, tx, ch, live); err != nil {
+			return err
+		}
+		d = &Detail{Ticket: t, History: ch.events}
+		if len(ch.escs) > 0 {
+			d.Escalations = slices.Collect(maps.Values(ch.escs))
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create ticket: %w", err)
 	}
-	return &Detail{Ticket: t, History: ch.events}, nil
+	return d, nil
 }
 
 // AddMessage appends a message to a ticket and moves the ticket's status the way a help desk
@@ -167,6 +179,7 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInp
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
+	sig := messageSignals(live, in.Body)
 	var out *escalated.Message
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		t, err := tx.GetTicket(ctx, ticketID)
@@ -179,12 +192,13 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInp
 		now := escalated.Truncate(s.now())
 		ch := newChange(t, p.Actor(), now)
 		m := s.newMessage(t, &in, now)
+		m.Signals = sig
 		changes := map[string]escalated.Change{}
 		applyMessage(t, m, changes)
 		ch.message(m)
 		ch.updated(changes)
 		out = m
-		return ch.write(ctx, tx)
+		return s.commit(ctx, tx, ch, live)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add message: %w", err)
@@ -205,6 +219,7 @@ func applyMessage(t *escalated.Ticket, m *escalated.Message, changes map[string]
 	switch {
 	case m.Author.Kind == escalated.AuthorCustomer:
 		t.Counters.CustomerContacts++
+		addTicketSignals(t, m)
 		if t.Status == escalated.StatusSolved || t.Status == escalated.StatusPending {
 			setStatus(t, escalated.StatusOpen, changes)
 		}

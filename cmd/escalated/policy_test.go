@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPolicyExamples runs the documented example cases, as CI must.
+func TestPolicyExamples(t *testing.T) {
+	code, out, errOut := runCLI(t, "policy", "test", "../../docs/examples/policy.yaml", "../../docs/examples/cases.yaml")
+	if code != 0 || !strings.Contains(out, "6 passed, 0 failed") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestPolicyTestReportsFailures(t *testing.T) {
+	cases := filepath.Join(t.TempDir(), "cases.yaml")
+	os.WriteFile(cases, []byte(`cases:
+  - name: wrong expectation
+    ticket: {subject: x, message: "my lawyer will call", account: {id: acme, tier: enterprise}}
+    expect:
+      escalation: {to: billing}
+      ticket: {priority: low}
+  - name: right expectation
+    ticket: {subject: x, message: hello}
+    expect:
+      escalation: none
+`), 0o644)
+	code, out, _ := runCLI(t, "policy", "test", "../../docs/examples/policy.yaml", cases)
+	if code != 1 || !strings.Contains(out, "FAIL") || !strings.Contains(out, `escalation.to: want "billing", got "enterprise-desk"`) ||
+		!strings.Contains(out, `ticket.priority: want "low", got "urgent"`) || !strings.Contains(out, "1 passed, 1 failed") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("cases:\n  - name: x\n    tikcet: {}\n"), 0o644)
+	if code, _, errOut := runCLI(t, "policy", "test", "../../docs/examples/policy.yaml", bad); code != 1 || !strings.Contains(errOut, "tikcet") {
+		t.Fatalf("unknown key in a case file: exit %d %q", code, errOut)
+	}
+}
+
+func TestPolicyExplainCommand(t *testing.T) {
+	if code, _, _ := runCLI(t, "policy", "explain"); code != 2 {
+		t.Fatal("explain without --ticket is a usage error")
+	}
+	db := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
+	if code, _, errOut := runCLI(t, "policy", "explain", "--ticket", "tkt_missing", "--db", db); code != 1 || !strings.Contains(errOut, "not found") {
+		t.Fatalf("explain of a missing ticket: exit %d %q", code, errOut)
+	}
+}

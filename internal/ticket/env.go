@@ -1,0 +1,66 @@
+package ticket
+
+import (
+	"slices"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/policy"
+)
+
+// env is the ticket's state as a rule condition sees it when ev happens.
+func (s *Service) env(ch *change, ev *escalated.Event) policy.Env {
+	t := ch.t
+	pol := s.live.Load().Policy
+	level := 0
+	if tier, ok := pol.TierOfTeam(t.Team); ok {
+		level = tier.Level
+	}
+	e := policy.Env{
+		Ticket: policy.TicketEnv{
+			ID: t.ID, Subject: t.Subject, Status: string(t.Status), Priority: string(t.Priority),
+			Channel: string(t.Channel), IssueType: t.IssueType, Tags: t.Tags, Language: t.Language,
+			Team: t.Team, Tier: t.Tier, TierLevel: level, Assignee: t.Assignee, CustomFields: t.CustomFields,
+			Reopens: t.Counters.Reopens, Reassignments: t.Counters.Reassignments,
+			CustomerContacts: t.Counters.CustomerContacts, Messages: t.Counters.Messages,
+			Escalations: t.Counters.Escalations, CreatedAt: t.CreatedAt,
+			AgeMinutes: ch.now.Sub(t.CreatedAt).Minutes(),
+		},
+		Signals: policy.SignalsEnv{
+			Sentiment: t.Signals.Sentiment, Trend: t.Signals.Trend, Keywords: t.Signals.Keywords,
+			WantsHuman: t.Signals.WantsHuman, Frustration: t.Signals.Frustration,
+		},
+		Event: policy.EventEnv{Type: ev.Type, Actor: ev.Actor},
+		Now:   ch.now,
+	}
+	if a := t.Account; a != nil {
+		e.Account = policy.AccountEnv{ID: a.ID, Name: a.Name, Tier: a.Tier, Attributes: a.Attributes}
+	}
+	if c := t.Customer; c != nil {
+		e.Customer = policy.CustomerEnv{ID: c.ID, Name: c.Name, Email: c.Email}
+	}
+	if m := ev.Message; m != nil {
+		e.Message = policy.MessageEnv{
+			ID: m.ID, Author: string(m.Author.Kind), AuthorID: m.Author.ID, Body: m.Body, Internal: m.Internal,
+			Keywords: m.Signals.Keywords, Sentiment: m.Signals.Sentiment, WantsHuman: m.Signals.WantsHuman,
+			Shouting: m.Signals.Shouting, Profanity: m.Signals.Profanity,
+		}
+	}
+	if changes, ok := ev.Data["changes"].(map[string]escalated.Change); ok {
+		for k := range changes {
+			e.Event.Changed = append(e.Event.Changed, k)
+		}
+		slices.Sort(e.Event.Changed)
+	}
+	// The escalation the event is about, else the ticket's active one when this change touched it.
+	id, _ := ev.Data["escalation_id"].(string)
+	if id == "" {
+		id = t.ActiveEscalation
+	}
+	if x := ch.escs[id]; x != nil {
+		e.Escalation = policy.EscalationEnv{
+			ID: x.ID, FromTeam: x.FromTeam, ToTeam: x.ToTeam, FromTier: x.FromTier, ToTier: x.ToTier,
+			Reason: string(x.Reason), Trigger: string(x.Trigger), State: string(x.State), Note: x.Note,
+		}
+	}
+	return e
+}

@@ -1,0 +1,283 @@
+package ticket
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/decide"
+	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/signals"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// policyEvents are the history events the policy hears. The deadline engine adds the SLA and
+// acknowledgement events through the same door.
+var policyEvents = map[string]bool{
+	escalated.EventTicketCreated:          true,
+	escalated.EventMessageAdded:           true,
+	escalated.EventTicketUpdated:          true,
+	escalated.EventEscalationCreated:      true,
+	escalated.EventEscalationReturned:     true,
+	escalated.EventEscalationAcknowledged: true,
+	escalated.EventEscalationResolved:     true,
+	escalated.EventHandoffReceived:        true,
+}
+
+// maxCascade bounds how many events one change may feed through the policy: actions raise
+// events (a set raises ticket.updated, an escalation escalation.created) that the policy hears
+// in turn, and the loop guard (a rule fires once per cascade) already makes the chain finite.
+const maxCascade = 32
+
+// Step is the policy's verdict on one event of a cascade, as explain shows it.
+type Step struct {
+	Event   string       `json:"event"`
+	Seq     int64        `json:"seq"`
+	Rules   []RuleResult `json:"rules"`
+	Applied []string     `json:"applied"`
+}
+
+// RuleResult is one rule's outcome on one event.
+type RuleResult struct {
+	Rule    string `json:"rule"`
+	Line    int    `json:"line"`
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason"`
+}
+
+// react runs the policy over the events ch has recorded and not yet shown it, and over those
+// its own actions add, applying the actions in the caller's transaction. The verdicts are kept
+// as the ticket's latest decision for explain.
+func (s *Service) react(ctx context.Context, tx store.Tx, ch *change, live *Live) error {
+	pol := live.Policy
+	if len(pol.Rules) == 0 {
+		ch.reacted = len(ch.events)
+		return nil
+	}
+	// Conditions may read the ticket's active escalation on any event.
+	if id := ch.t.ActiveEscalation; id != "" && ch.escs[id] == nil {
+		e, err := tx.GetEscalation(ctx, id)
+		if err != nil {
+			return err
+		}
+		ch.touched(e)
+	}
+	fired := map[string]bool{}
+	var steps []Step
+	for ch.reacted < len(ch.events) && len(steps) < maxCascade {
+		ev := ch.events[ch.reacted]
+		ch.reacted++
+		if !policyEvents[ev.Type] {
+			continue
+		}
+		d := decide.Decide(decide.Input{
+			Policy: pol, Event: ev.Type, Env: s.env(ch, ev), Fired: fired, Escalations: ch.t.Counters.Escalations,
+		})
+		step := Step{Event: ev.Type, Seq: ev.Seq, Rules: make([]RuleResult, len(d.Trace)), Applied: []string{}}
+		for i, rt := range d.Trace {
+			step.Rules[i] = RuleResult{Rule: rt.Rule, Line: rt.Line, Outcome: rt.Outcome, Reason: rt.Reason}
+			if rt.Outcome == decide.OutcomeFired {
+				fired[rt.Rule] = true
+			}
+		}
+		applied, err := s.apply(ctx, tx, ch, live, ev, d)
+		if err != nil {
+			return err
+		}
+		step.Applied = applied
+		steps = append(steps, step)
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	trace, err := json.Marshal(steps)
+	if err != nil {
+		return err
+	}
+	return tx.SaveDecision(ctx, &escalated.Decision{
+		TicketID: ch.t.ID, Seq: steps[0].Seq, Event: steps[0].Event, PolicyVersion: live.Version,
+		Trace: trace, CreatedAt: ch.now,
+	})
+}
+
+// apply carries out a decision's actions on ch's ticket and says in words what it did. An
+// action the ticket's state refuses (an escalation off every path, say) is recorded as refused
+// in the trace rather than failing the change that triggered it.
+func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live, ev *escalated.Event, d decide.Decision) ([]string, error) {
+	t := ch.t
+	var done []string
+	byRule := map[string][]string{}
+	changes := map[string]escalated.Change{}
+	note := func(rule, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		done = append(done, rule+": "+msg)
+		byRule[rule] = append(byRule[rule], msg)
+	}
+	for _, a := range d.Actions {
+		if a.Suppressed != "" {
+			note(a.Rule, "%s suppressed: %s", a.Kind, a.Suppressed)
+			continue
+		}
+		switch a.Kind {
+		case decide.ActionSet:
+			for _, k := range slices.Sorted(maps.Keys(a.Set)) {
+				if msg := setField(t, k, a.Set[k], changes); msg != "" {
+					note(a.Rule, "%s", msg)
+				}
+			}
+		case decide.ActionTag, decide.ActionUntag:
+			next := slices.Clone(t.Tags)
+			for _, tag := range a.Tags {
+				if a.Kind == decide.ActionTag && !slices.Contains(next, tag) {
+					next = append(next, tag)
+				} else if a.Kind == decide.ActionUntag {
+					next = slices.DeleteFunc(next, func(x string) bool { return x == tag })
+				}
+			}
+			if !slices.Equal(next, t.Tags) {
+				changes["tags"] = escalated.Change{From: t.Tags, To: next}
+				t.Tags = next
+				note(a.Rule, "%s %s", a.Kind, strings.Join(a.Tags, ", "))
+			}
+		case decide.ActionAssign:
+			switch {
+			case a.Agent == t.Assignee:
+			case !memberOf(live.Policy, a.Agent, t.Team):
+				note(a.Rule, "assign refused: agent %q is not a member of team %q", a.Agent, t.Team)
+			default:
+				if t.Assignee != "" {
+					t.Counters.Reassignments++
+				}
+				changes["assignee"] = escalated.Change{From: nullable(t.Assignee), To: a.Agent}
+				t.Assignee = a.Agent
+				note(a.Rule, "assigned to %s", a.Agent)
+			}
+		case decide.ActionNotify:
+			ch.event(escalated.EventNotificationRequested, map[string]any{"rule": a.Rule, "channel": a.Channel, "message": a.Text, "event": ev.Type})
+			note(a.Rule, "notify %s", a.Channel)
+		case decide.ActionRecommend:
+			t.Recommendation = &escalated.Recommendation{Text: a.Text, Source: "rule:" + a.Rule}
+			note(a.Rule, "recommend %q", a.Text)
+		case decide.ActionEscalate:
+			// Decide marks every escalation but the first as suppressed; this is that one.
+			text := a.Note
+			if text == "" {
+				text = fmt.Sprintf("Escalated by rule %s on %s.", a.Rule, ev.Type)
+			}
+			e, err := s.escalateTx(ctx, tx, ch, live, escalation{
+				To: a.To, Reason: escalated.Reason(a.Reason), Note: text, Trigger: escalated.TriggerRule, RuleID: a.Rule,
+			})
+			code := escalated.ErrorCode(err)
+			switch {
+			case err == nil:
+				note(a.Rule, "escalated to %s (%s)", e.ToTeam, e.Reason)
+			case code == escalated.EINVALID || code == escalated.ECONFLICT:
+				note(a.Rule, "escalation refused: %s", escalated.ErrorMessage(err))
+			default:
+				return nil, err
+			}
+		}
+	}
+	ch.updated(changes)
+	for _, rule := range slices.Sorted(maps.Keys(byRule)) {
+		ch.event(escalated.EventRuleFired, map[string]any{"rule": rule, "event": ev.Type, "event_seq": ev.Seq, "actions": byRule[rule]})
+	}
+	return done, nil
+}
+
+// setField applies one `set` of a rule; it returns what it did, or "" when nothing changed.
+func setField(t *escalated.Ticket, key string, v any, changes map[string]escalated.Change) string {
+	str, _ := v.(string)
+	switch {
+	case key == "priority" && escalated.Priority(str).Valid() && t.Priority != escalated.Priority(str):
+		changes["priority"] = escalated.Change{From: t.Priority, To: str}
+		t.Priority = escalated.Priority(str)
+		return "set priority " + str
+	case key == "status" && escalated.Status(str).Valid() && t.Status != escalated.Status(str):
+		if escalated.Status(str).Done() && t.ActiveEscalation != "" {
+			return "set status " + str + " refused: the ticket holds escalation " + t.ActiveEscalation
+		}
+		setStatus(t, escalated.Status(str), changes)
+		return "set status " + str
+	case key == "issue_type" && str != "" && t.IssueType != str:
+		changes["issue_type"] = escalated.Change{From: t.IssueType, To: str}
+		t.IssueType = str
+		return "set issue_type " + str
+	case strings.HasPrefix(key, "custom_fields."):
+		name := strings.TrimPrefix(key, "custom_fields.")
+		if old, ok := t.CustomFields[name]; ok && old == v {
+			return ""
+		}
+		next := maps.Clone(t.CustomFields)
+		if next == nil {
+			next = map[string]any{}
+		}
+		next[name] = v
+		changes["custom_fields"] = escalated.Change{From: t.CustomFields, To: next}
+		t.CustomFields = next
+		return fmt.Sprintf("set custom_fields.%s %v", name, v)
+	}
+	return ""
+}
+
+// messageSignals computes a message's signals with the live policy's keyword lists.
+func messageSignals(live *Live, body string) escalated.Signals {
+	var sig escalated.Signals
+	if live.Signals != nil {
+		sig = live.Signals.Message(body)
+	}
+	if sig.Keywords == nil {
+		sig.Keywords = []string{}
+	}
+	return sig
+}
+
+// addTicketSignals folds a customer message's signals into the ticket's aggregate.
+func addTicketSignals(t *escalated.Ticket, m *escalated.Message) {
+	agg := signals.Ticket{
+		Sentiment: t.Signals.Sentiment, Trend: t.Signals.Trend, Keywords: t.Signals.Keywords,
+		WantsHuman: t.Signals.WantsHuman, Frustration: t.Signals.Frustration,
+	}.Add(m.Signals, t.Counters.Reopens, t.Counters.CustomerContacts)
+	t.Signals = escalated.TicketSignals{Sentiment: agg.Sentiment, Trend: agg.Trend, Keywords: agg.Keywords,
+		WantsHuman: agg.WantsHuman, Frustration: agg.Frustration}
+}
+
+// packageSignals is the ticket's signal summary as the handoff package carries it.
+func packageSignals(t *escalated.Ticket) *escalated.PackageSignals {
+	return &escalated.PackageSignals{SentimentTrend: nonNil(t.Signals.Trend), Frustration: t.Signals.Frustration,
+		Keywords: nonNil(t.Signals.Keywords), WantsHuman: t.Signals.WantsHuman}
+}
+
+// newExtractor builds the signal extractor for a policy's keyword lists.
+func newExtractor(p *policy.Policy) (*signals.Extractor, error) {
+	cfg := signals.Config{WantsHuman: p.Signals.WantsHuman, Profanity: p.Signals.Profanity}
+	for _, k := range p.Signals.Keywords {
+		cfg.Keywords = append(cfg.Keywords, signals.KeywordList{ID: k.ID, Phrases: k.Phrases})
+	}
+	return signals.New(cfg)
+}
+
+// WriteExplanation prints a decision for people: each event, each rule's outcome and why, and
+// what was done.
+func WriteExplanation(w io.Writer, d *escalated.Decision) error {
+	var steps []Step
+	if err := json.Unmarshal(d.Trace, &steps); err != nil {
+		return fmt.Errorf("decision trace: %w", err)
+	}
+	fmt.Fprintf(w, "ticket %s, policy version %d, decided at %s\n", d.TicketID, d.PolicyVersion, escalated.FormatTime(d.CreatedAt))
+	for _, st := range steps {
+		fmt.Fprintf(w, "\non %s (history #%d):\n", st.Event, st.Seq)
+		for _, r := range st.Rules {
+			fmt.Fprintf(w, "  %-28s %-18s %s\n", r.Rule, r.Outcome, r.Reason)
+		}
+		for _, a := range st.Applied {
+			fmt.Fprintf(w, "  -> %s\n", a)
+		}
+	}
+	return nil
+}
