@@ -49,3 +49,22 @@ func TestPolicyExplainCommand(t *testing.T) {
 		t.Fatalf("explain of a missing ticket: exit %d %q", code, errOut)
 	}
 }
+
+func TestPolicyCheckPrintsWarnings(t *testing.T) {
+	src, err := os.ReadFile("../../docs/examples/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(p, []byte(strings.Replace(string(src), "    churn: [", "    unused: [\"nothing reads this\"]\n    churn: [", 1)), 0o644)
+	code, out, _ := runCLI(t, "policy", "check", p)
+	if code != 0 || !strings.Contains(out, `"unused"`) || !strings.Contains(out, "(warning)") || !strings.Contains(out, "policy valid") {
+		t.Fatalf("warnings: exit %d\n%s", code, out)
+	}
+	broken := filepath.Join(t.TempDir(), "b.yaml")
+	os.WriteFile(broken, []byte(strings.Replace(string(src), `when: account.tier == "enterprise"`, `when: account.tierz == "enterprise"`, 1)), 0o644)
+	code, out, _ = runCLI(t, "policy", "check", broken)
+	if code != 1 || !strings.Contains(out, "tierz") || !strings.Contains(out, "b.yaml:") {
+		t.Fatalf("unknown field in a condition: exit %d\n%s", code, out)
+	}
+}
