@@ -116,6 +116,7 @@ func Decide(in Input) Decision {
 	d := Decision{Trace: make([]RuleTrace, len(pol.Rules))}
 	var ev policy.Evaluator
 	ev.Reset(&in.Env)
+	ev.Prepare(pol, in.Event)
 	var stopper *policy.Rule
 	nActions := 0
 	for i := range pol.Rules {
@@ -136,7 +137,7 @@ func Decide(in Input) Decision {
 		if r.When == nil {
 			tr.Outcome, tr.Reason = OutcomeFired, reasonNoCondition
 		} else {
-			ok, err := r.When.Eval(&ev)
+			ok, err := ev.Match(pol, i)
 			switch {
 			case err != nil:
 				tr.Outcome, tr.Reason = OutcomeConditionError, "condition error: "+err.Error()
@@ -165,7 +166,7 @@ func Decide(in Input) Decision {
 	// indexes slicing one shared array.
 	d.Actions = make([]Action, 0, nActions)
 	idx := make([]int, nActions)
-	winner := -1 // index of the escalation to apply
+	var sup suppression
 	for i := range pol.Rules {
 		tr := &d.Trace[i]
 		if tr.Outcome != OutcomeFired {
@@ -179,10 +180,7 @@ func Decide(in Input) Decision {
 			switch a.Kind {
 			case ActionEscalate:
 				out.To, out.Reason, out.Note = a.To, string(a.Reason), a.Note
-				out.Suppressed = suppressed(&in, &a, winner, d.Actions)
-				if out.Suppressed == "" {
-					winner = len(d.Actions)
-				}
+				out.Suppressed = sup.why(&in, &a, r.ID, len(d.Actions))
 			case ActionSet:
 				out.Set = a.Set
 			case ActionTag, ActionUntag:
@@ -198,25 +196,44 @@ func Decide(in Input) Decision {
 		}
 		tr.Actions = idx[start:len(d.Actions):len(d.Actions)]
 	}
-	if winner >= 0 {
-		d.Escalate = &d.Actions[winner]
+	if sup.seen && sup.winner >= 0 {
+		d.Escalate = &d.Actions[sup.winner]
 	}
 	return d
 }
 
-// suppressed says why an escalation must not be applied, or "" when it is the one. The cap
-// comes first: when max_per_ticket is reached no rule escalates, whatever the order. An
-// escalation that cannot happen from where the ticket is (no path, no next tier, no account
-// team, already there) does not take the event's one escalation from a later rule that can.
-func suppressed(in *Input, a *policy.Action, winner int, done []Action) string {
-	pol := in.Policy
-	if limit := pol.Escalation.MaxPerTicket; limit > 0 && in.Escalations >= limit {
-		return "max_per_ticket (" + strconv.Itoa(limit) + ") reached"
+// suppression decides which escalation of a decision applies; the reasons it gives the
+// others are formatted once per decision, not once per suppressed action.
+type suppression struct {
+	seen   bool
+	winner int    // index in Actions of the escalation that applies, or -1
+	taken  string // reason for escalations after the winner
+	capped string // reason for every escalation when max_per_ticket is reached
+}
+
+// why says why the escalation a (of rule, at index i of Actions) must not be applied, or ""
+// when it is the one. The cap comes first: when max_per_ticket is reached no rule escalates,
+// whatever the order. An escalation that cannot happen from where the ticket is (no path, no
+// next tier, no account team, already there) does not take the event's one escalation from a
+// later rule that can.
+func (s *suppression) why(in *Input, a *policy.Action, rule string, i int) string {
+	if !s.seen {
+		s.seen, s.winner = true, -1
+		if limit := in.Policy.Escalation.MaxPerTicket; limit > 0 && in.Escalations >= limit {
+			s.capped = "max_per_ticket (" + strconv.Itoa(limit) + ") reached"
+		}
 	}
-	if winner >= 0 {
-		return "a rule earlier in the file already escalates on this event: " + done[winner].Rule
+	switch {
+	case s.capped != "":
+		return s.capped
+	case s.winner >= 0:
+		return s.taken
 	}
-	return impossible(pol, &in.Env, a.To)
+	if why := impossible(in.Policy, &in.Env, a.To); why != "" {
+		return why
+	}
+	s.winner, s.taken = i, "a rule earlier in the file already escalates on this event: "+rule
+	return ""
 }
 
 // impossible says why an escalation to target cannot be made from the ticket's current team,

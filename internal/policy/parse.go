@@ -60,6 +60,7 @@ func Parse(filename string, src []byte) (*Policy, error) {
 		return nil, &errs
 	}
 	pol.index()
+	pol.batch()
 	pol.Warnings = p.lint(pol)
 	return pol, nil
 }

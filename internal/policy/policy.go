@@ -76,6 +76,7 @@ type Policy struct {
 	agentIdx  map[string]int
 	calIdx    map[string]int
 	pathsFrom map[string][]string // from team -> targets in path order, without repeats
+	batches   map[string]*eventBatch
 }
 
 // Calendar is the business hours of a team: SLA clocks run only while it is open.
