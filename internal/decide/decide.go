@@ -2,6 +2,7 @@ package decide
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/policy"
@@ -105,6 +106,11 @@ const (
 	reasonNoCondition = "no condition: matches every event it listens to"
 )
 
+// evaluators keeps condition evaluators between decisions: an evaluator holds the expression
+// VM's stack and buffers, which grow to what the policy needs on the first decisions and are
+// then reused. A cache, not state: a decision's result never depends on which one it gets.
+var evaluators = sync.Pool{New: func() any { return new(policy.Evaluator) }}
+
 // Decide applies the policy to one event. It is pure: the same input gives the same decision,
 // it reads no clock and does no I/O, and a condition that fails at run time is reported in the
 // trace rather than panicking. See the package documentation for the semantics.
@@ -114,7 +120,11 @@ func Decide(in Input) Decision {
 		return Decision{}
 	}
 	d := Decision{Trace: make([]RuleTrace, len(pol.Rules))}
-	var ev policy.Evaluator
+	ev := evaluators.Get().(*policy.Evaluator)
+	defer func() {
+		ev.Clear()
+		evaluators.Put(ev)
+	}()
 	ev.Reset(&in.Env)
 	ev.Prepare(pol, in.Event)
 	var stopper *policy.Rule
@@ -145,7 +155,7 @@ func Decide(in Input) Decision {
 			case !ok:
 				tr.Outcome, tr.Reason = OutcomeNoMatch, r.When.Describe(false)
 				if in.Explain {
-					if vals := r.When.Explain(&ev); vals != "" {
+					if vals := r.When.Explain(ev); vals != "" {
 						tr.Reason += " (" + vals + ")"
 					}
 				}

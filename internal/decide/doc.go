@@ -41,7 +41,10 @@
 //
 // # Cost
 //
-// Conditions are compiled when the policy loads; a decision runs them on one reusable VM and
-// allocates a handful of slices, not a string per rule: the trace's reasons are built at load,
-// except for condition errors, suppressed escalations, and the values Input.Explain asks for.
+// Conditions are compiled when the policy loads, and for each event type the conditions of the
+// rules listening to it are also compiled together into one program that reads each field once
+// (policy.Evaluator.Prepare); a decision runs that once and falls back to a rule's own program
+// only when the batch cannot give its value (a condition that fails at run time). Trace reasons
+// are built at load, except for condition errors, suppressed escalations and the values
+// Input.Explain asks for, so a decision allocates a handful of slices, not a string per rule.
 package decide

@@ -94,16 +94,27 @@ type Condition struct {
 
 	program *vm.Program
 	reads   []conditionRead // fields the condition reads, for Explain
+	fields  []fieldUse      // where the text reads plain struct fields, for batches
 	strs    []string        // string literals in the condition
 	keyword bool            // the condition reads a keywords list
 	// constant is set when the condition reads nothing from the environment: its value was
 	// computed at load (constValue), or computing it failed (constErr).
 	constant   bool
+	constKnown bool // constValue holds the value: Eval returns it without running anything
 	constValue bool
 	constErr   string
 	// whenTrue and whenFalse are the trace's reasons, built once at load so that a decision
 	// does not format text for every rule it tries.
 	whenTrue, whenFalse string
+}
+
+// fieldUse is one place where a condition's text reads a field of Env through struct fields
+// only (ticket.priority, account.attributes, now): such a read cannot fail, so a batch may
+// read it once for all its conditions (see batch.go). From and To are byte offsets of the
+// path in the text, which reads exactly Path there.
+type fieldUse struct {
+	From, To int
+	Path     string
 }
 
 // conditionRead is one field path a condition reads and a program that reads it alone.
@@ -170,18 +181,18 @@ func compileCondition(text string) (*Condition, *ConditionError) {
 	}
 	tree, err := exprparser.ParseWithConfig(text, cfg)
 	if err != nil {
-		return nil, exprError(err)
+		return nil, exprError(err, "syntax error: ")
 	}
-	w := &condWalker{}
+	w := &condWalker{text: text}
 	w.walk(tree.Node)
 	if w.err != nil {
 		return nil, w.err
 	}
 	program, err := expr.Compile(text, exprOptions(Env{}, true)...)
 	if err != nil {
-		return nil, exprError(err)
+		return nil, exprError(err, "type error: ")
 	}
-	c := &Condition{Text: text, program: program, strs: w.strs, keyword: w.keyword}
+	c := &Condition{Text: text, program: program, fields: w.fields, strs: w.strs, keyword: w.keyword}
 	for _, path := range w.reads {
 		if len(c.reads) == maxExplainReads {
 			break
@@ -199,6 +210,8 @@ func compileCondition(text string) (*Condition, *ConditionError) {
 		c.constValue, err = c.Eval(&e)
 		if err != nil {
 			c.constErr = err.Error()
+		} else {
+			c.constKnown = true
 		}
 	}
 	shown := quoteCondition(text)
@@ -226,13 +239,16 @@ var typeNames = strings.NewReplacer(
 	"map[string]interface {}", "map", "interface {}", "any", "time.Time", "time", "time.Duration", "duration",
 )
 
-// exprError turns an error of the expression parser or compiler into a ConditionError.
-func exprError(err error) *ConditionError {
+// exprError turns an error of the expression parser (kind "syntax error: ") or type checker
+// ("type error: ") into a ConditionError.
+func exprError(err error, kind string) *ConditionError {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
 		msg := typeNames.Replace(err.Error())
 		if got, ok := strings.CutPrefix(msg, "expected bool, but got "); ok {
 			msg = fmt.Sprintf("the condition must be true or false, but it gives %s (compare it with something, like ticket.status == \"open\")", article(got)+" "+got)
+		} else {
+			msg = kind + msg
 		}
 		return &ConditionError{Msg: msg}
 	}
@@ -240,11 +256,11 @@ func exprError(err error) *ConditionError {
 	switch {
 	case strings.Contains(msg, "exceeds maximum allowed nodes"):
 		msg = fmt.Sprintf("the condition has more than %d parts; split the rule in two or simplify it", MaxConditionNodes)
-	case strings.HasPrefix(msg, "unexpected token") || strings.HasPrefix(msg, "unexpected character") ||
-		strings.HasPrefix(msg, "literal not terminated") || strings.HasPrefix(msg, "expected "):
-		msg = "syntax error: " + msg
-	case strings.HasPrefix(msg, "invalid operation") || strings.Contains(msg, "mismatched types"):
-		msg = "type error: " + msg
+	case strings.HasSuffix(msg, "divide by zero"):
+		// Constants are folded while compiling, so 1 % 0 fails here rather than at run time.
+		msg = "the condition divides by zero"
+	default:
+		msg = kind + msg
 	}
 	return &ConditionError{Offset: fe.From, Msg: msg}
 }
@@ -252,6 +268,8 @@ func exprError(err error) *ConditionError {
 // condWalker checks a parsed condition before it is compiled and collects what lint and
 // Explain need.
 type condWalker struct {
+	text    string
+	fields  []fieldUse
 	err     *ConditionError
 	loops   int      // predicate closures around the current node
 	envRef  bool     // the condition reads the environment
@@ -278,6 +296,7 @@ func (w *condWalker) walk(n ast.Node) {
 		}
 		w.envRef = true
 		w.read(n.Value)
+		w.use(n, n.Value)
 	case *ast.StringNode:
 		w.strs = append(w.strs, n.Value)
 	case *ast.MemberNode:
@@ -296,14 +315,14 @@ func (w *condWalker) walk(n ast.Node) {
 			w.walk(a)
 		}
 	case *ast.BuiltinNode:
+		if w.loops > 0 && slices.ContainsFunc(n.Arguments, func(a ast.Node) bool { _, ok := a.(*ast.PredicateNode); return ok }) {
+			w.fail(n, "loops may not be nested (%s inside another loop); write two conditions joined with && instead", n.Name)
+			return
+		}
 		for _, a := range n.Arguments {
 			w.walk(a)
 		}
 	case *ast.PredicateNode:
-		if w.loops > 0 {
-			w.fail(n, "loops (all, any, filter, map, count...) may not be nested; write two conditions joined with && instead")
-			return
-		}
 		w.loops++
 		w.walk(n.Node)
 		w.loops--
@@ -380,15 +399,26 @@ func (w *condWalker) member(n *ast.MemberNode) bool {
 		}
 		return false
 	}
-	w.walk(root)
-	if w.err != nil {
+	if !slices.Contains(envNames, root.Value) {
+		w.walk(root) // reports the unknown name
 		return true
 	}
+	w.envRef = true
 	slices.Reverse(chain) // outermost last: chain[0] is the access right after the root
 	t := fieldType(reflect.TypeFor[Env](), root.Value)
 	path := root.Value
-	readable := true // path is still a plain field path (no index, method or computed key)
+	structPath := path // the longest prefix read through struct fields only
+	inStruct := true   // path so far is structPath
+	readable := true   // path is still a plain field path (no index, method or computed key)
 	for _, m := range chain {
+		if inStruct {
+			prop, isStr := m.Property.(*ast.StringNode)
+			if isStr && !m.Method && !m.Optional && t != nil && t.Kind() == reflect.Struct && t != reflect.TypeFor[time.Time]() && fieldType(t, prop.Value) != nil {
+				structPath += "." + prop.Value
+			} else {
+				inStruct = false
+			}
+		}
 		prop, isStr := m.Property.(*ast.StringNode)
 		if !isStr {
 			readable = false
@@ -421,10 +451,45 @@ func (w *condWalker) member(n *ast.MemberNode) bool {
 			path += "." + prop.Value
 		}
 	}
-	if readable && path != root.Value {
+	// The plain part of the path is worth quoting: signals.trend for signals.trend[0], now for
+	// now.Hour().
+	if path != root.Value || root.Value == "now" {
 		w.read(path)
 	}
+	w.use(root, structPath)
 	return true
+}
+
+// use records that the text reads path starting at identifier root, if the text there is
+// exactly the path (ticket.priority, not ticket . priority or ticket["priority"]).
+func (w *condWalker) use(root ast.Node, path string) {
+	from := runeToByte(w.text, root.Location().From)
+	if from < 0 || !strings.HasPrefix(w.text[from:], path) {
+		return
+	}
+	to := from + len(path)
+	if to < len(w.text) && (isIdentByte(w.text[to]) || w.text[to] == '(') {
+		return // a longer name, or a call
+	}
+	w.fields = append(w.fields, fieldUse{From: from, To: to, Path: path})
+}
+
+func isIdentByte(b byte) bool {
+	return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+}
+
+// runeToByte converts a rune offset in s to a byte offset, or -1 when s is shorter.
+func runeToByte(s string, runes int) int {
+	for i := range s {
+		if runes == 0 {
+			return i
+		}
+		runes--
+	}
+	if runes == 0 {
+		return len(s)
+	}
+	return -1
 }
 
 func (w *condWalker) read(path string) {
@@ -469,12 +534,12 @@ func tagNames(t reflect.Type) []string {
 }
 
 // Evaluator runs conditions against one Env. Reset binds it to an Env; it keeps the
-// expression VM's buffers and the Env in the form the VM reads fastest, so a decision that
-// tries a hundred rules prepares the Env once. Not safe for concurrent use: one Evaluator per
-// goroutine.
+// expression VM's stack and buffers between runs, and Prepare evaluates all of one event's
+// conditions in a single run. Not safe for concurrent use: one Evaluator per goroutine.
 type Evaluator struct {
 	vm  vm.VM
-	env boxedEnv
+	own Env  // the Env Reset copied
+	env *Env // &own once Reset, nil before
 
 	// What Prepare computed: the batch's values for pol's rules.
 	pol     *Policy
@@ -482,21 +547,32 @@ type Evaluator struct {
 	slot    []int
 }
 
-// Reset binds the evaluator to env: the conditions evaluated next read env as it is now; a
-// later change to env is not seen until the next Reset. It forgets what Prepare computed.
+// Reset binds the evaluator to a copy of env (its slices and maps are shared, and must not
+// change while the evaluator uses them), and forgets what Prepare computed. Copying lets a
+// caller pass the address of a value on its stack without it escaping to the heap.
 func (e *Evaluator) Reset(env *Env) {
-	e.env.fill(env)
+	e.own, e.env = *env, &e.own
+	e.pol, e.results, e.slot = nil, nil, nil
+}
+
+// Clear drops the evaluator's references to the last Env and its results, so that an
+// evaluator kept for reuse does not keep a message body or a ticket alive.
+func (e *Evaluator) Clear() {
+	e.own, e.env = Env{}, nil
 	e.pol, e.results, e.slot = nil, nil, nil
 }
 
 // Eval runs the condition against the evaluator's Env. Any failure at run time (a division by
 // zero, a field of a missing map entry, the memory budget) is an error, never a panic.
 func (c *Condition) Eval(e *Evaluator) (bool, error) {
-	if c.constant && c.program != nil && e != nil && c.constErr == "" && c.whenTrue != "" {
+	if c.constKnown {
 		return c.constValue, nil
 	}
+	if e.env == nil {
+		return false, errors.New("no environment to evaluate the condition in")
+	}
 	e.vm.MemoryBudget = conditionMemoryBudget
-	out, err := e.vm.Run(c.program, &e.env)
+	out, err := e.vm.Run(c.program, e.env)
 	if err != nil {
 		return false, runError(err)
 	}
@@ -539,7 +615,7 @@ func (c *Condition) Explain(e *Evaluator) string {
 	var b strings.Builder
 	for _, r := range c.reads {
 		e.vm.MemoryBudget = conditionMemoryBudget
-		v, err := e.vm.Run(r.program, &e.env)
+		v, err := e.vm.Run(r.program, e.env)
 		if b.Len() > 0 {
 			b.WriteString(", ")
 		}

@@ -165,38 +165,46 @@ func (p *parser) lintKeywords(pol *Policy, warn warnFunc) {
 	}
 }
 
-// lintPathCycles reports each cycle of the paths once, at the move that closes it: A -> B ->
-// A lets a ticket bounce between teams for ever.
+// lintPathCycles reports each cycle of the paths, A -> B -> A, which lets a ticket bounce
+// between teams for ever. Teams that can reach each other form one strongly connected
+// component; each component is reported once, at the first move (file order) inside it, with
+// the shortest cycle through that move. Linear in the number of moves, so that a policy with
+// the most moves paths allow is still checked in milliseconds.
 func (p *parser) lintPathCycles(warn warnFunc) {
 	next := map[string][]string{}
+	var teams []string
 	for _, e := range p.pathEdges {
+		for _, t := range []string{e.from, e.to} {
+			if _, ok := next[t]; !ok {
+				next[t] = nil
+				teams = append(teams, t)
+			}
+		}
 		if !slices.Contains(next[e.from], e.to) {
 			next[e.from] = append(next[e.from], e.to)
 		}
 	}
-	seen := map[string]bool{}
+	comp := components(teams, next)
+	reported := map[int]bool{}
 	for _, e := range p.pathEdges {
-		// Breadth-first from e.to back to e.from finds the shortest cycle through this move.
+		c := comp[e.from]
+		if c != comp[e.to] || reported[c] {
+			continue
+		}
+		reported[c] = true
+		// Breadth-first from e.to back to e.from, inside the component.
 		prev := map[string]string{e.to: ""}
 		queue := []string{e.to}
-		found := false
-		for len(queue) > 0 && !found {
+		for len(queue) > 0 {
 			cur := queue[0]
 			queue = queue[1:]
 			for _, n := range next[cur] {
-				if _, ok := prev[n]; ok {
+				if _, seen := prev[n]; seen || comp[n] != c {
 					continue
 				}
 				prev[n] = cur
-				if n == e.from {
-					found = true
-					break
-				}
 				queue = append(queue, n)
 			}
-		}
-		if !found {
-			continue
 		}
 		cycle := []string{e.from}
 		for n := e.from; n != e.to; {
@@ -205,15 +213,69 @@ func (p *parser) lintPathCycles(warn warnFunc) {
 		}
 		slices.Reverse(cycle) // e.to ... e.from
 		cycle = append([]string{e.from}, cycle...)
-		members := slices.Clone(cycle[1:])
-		slices.Sort(members)
-		key := strings.Join(members, "\x00")
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
 		warn(e.node, e.path, "path cycle %s: a ticket can be escalated round in a circle (the ping-pong guard will refuse or flag it)", strings.Join(cycle, " -> "))
 	}
+}
+
+// components numbers the strongly connected components of the graph (Tarjan's algorithm,
+// iterative so that a long chain of teams cannot exhaust the stack).
+func components(nodes []string, next map[string][]string) map[string]int {
+	index := map[string]int{}
+	low := map[string]int{}
+	onStack := map[string]bool{}
+	comp := map[string]int{}
+	var stack []string
+	counter, ncomp := 0, 0
+	type frame struct {
+		node string
+		i    int // next successor to visit
+	}
+	for _, root := range nodes {
+		if _, seen := index[root]; seen {
+			continue
+		}
+		work := []frame{{node: root}}
+		index[root], low[root] = counter, counter
+		counter++
+		stack = append(stack, root)
+		onStack[root] = true
+		for len(work) > 0 {
+			f := &work[len(work)-1]
+			if f.i < len(next[f.node]) {
+				n := next[f.node][f.i]
+				f.i++
+				if _, seen := index[n]; !seen {
+					index[n], low[n] = counter, counter
+					counter++
+					stack = append(stack, n)
+					onStack[n] = true
+					work = append(work, frame{node: n})
+				} else if onStack[n] {
+					low[f.node] = min(low[f.node], index[n])
+				}
+				continue
+			}
+			node := f.node
+			work = work[:len(work)-1]
+			if len(work) > 0 {
+				parent := work[len(work)-1].node
+				low[parent] = min(low[parent], low[node])
+			}
+			if low[node] == index[node] {
+				for {
+					n := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					onStack[n] = false
+					comp[n] = ncomp
+					if n == node {
+						break
+					}
+				}
+				ncomp++
+			}
+		}
+	}
+	return comp
 }
 
 // valueOf returns the value of key in mapping n, or nil.

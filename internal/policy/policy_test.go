@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -618,6 +619,36 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(base + "signals: &s {again: *s}\n"))
 	f.Add([]byte(base + "teams: &t [{<<: *t}]\n"))
 	f.Add([]byte("calendars: [{id: c, timezone: UTC, hours: {fri-mon: [\"22:00-06:00\", \"05:00-24:00\"]}}]\n" + base))
+	// Rules and signals: conditions in every scalar style, every action, lint-worthy shapes.
+	f.Add([]byte(ruleBase + `  - id: r1
+    on: [message.added, ticket.created]
+    when: 'account.tier == "enterprise" && "legal" in message.keywords'
+    stop: true
+    do:
+      - escalate: {to: b, reason: customer_tier, note: "Enterprise"}
+      - set: {priority: urgent, status: open, issue_type: legal, custom_fields: {risk: 3, ok: true, gone: null}}
+      - tag: [legal, vip]
+      - untag: triage
+      - assign: ana
+      - notify: {channel: ops, message: "Legal"}
+      - recommend: {text: "Call them"}
+  - id: r2
+    on: sla.breached
+    when: |
+      sla.target == "first_response" &&
+        any(signals.trend, # < -0.5)
+    do: [{escalate: {to: next_tier, reason: sla}}]
+  - {id: r3, on: [ticket.updated], when: "\"priority\" in event.changed", do: [{recommend: check}]}
+  - {id: r4, on: [message.added], when: false, do: [{escalate: {to: account_team, reason: other}}]}
+signals:
+  keywords: {legal: [lawyer, legal action], churn: [cancel]}
+  wants_human: [a human]
+  profanity: [damn]
+`))
+	f.Add([]byte(when(`'ticket.reopens % 0 > 1 || ticket.custom_fields.a.b == nil'`)))
+	f.Add([]byte(when(`'any(ticket.tags, any(ticket.tags, true))'`)))
+	f.Add([]byte(base + "rules:\n  - &r {id: r, on: [ticket.created], when: 'true', do: [{tag: x}]}\n  - {<<: *r, id: s}\n"))
+	env := sampleEnv()
 	f.Fuzz(func(t *testing.T, src []byte) {
 		pol, err := Parse("f.yaml", src)
 		if err != nil {
@@ -664,6 +695,46 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		for _, r := range pol.Rules {
+			if r.ID == "" || len(r.On) == 0 || len(r.Do) == 0 {
+				t.Fatalf("rule %+v", r)
+			}
+			for _, a := range r.Do {
+				switch {
+				case !slices.Contains(ActionKinds, a.Kind),
+					a.Kind == ActionNotify && !slices.Contains(pol.ChannelIDs, a.Channel),
+					a.Kind == ActionAssign && !hasAgent(pol, a.Agent),
+					a.Kind == ActionEscalate && !a.Reason.Valid():
+					t.Fatalf("rule %s: action %+v", r.ID, a)
+				}
+			}
+		}
+		for _, w := range pol.Warnings {
+			if w.Line < 1 || w.Column < 1 || w.Msg == "" {
+				t.Fatalf("bad warning %#v", w)
+			}
+		}
+		// Every condition of a valid policy evaluates, alone or in its event's batch, without
+		// a panic and quickly.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var e Evaluator
+			e.Reset(env)
+			for _, ev := range EventTypes {
+				e.Prepare(pol, ev)
+				for i := range pol.Rules {
+					_, _ = e.Match(pol, i)
+				}
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("evaluating the policy's conditions took more than 5s")
+		}
 		_ = pol.Summary()
 	})
 }
+
+func hasAgent(pol *Policy, id string) bool { _, ok := pol.Agent(id); return ok }

@@ -180,8 +180,12 @@ func (p *parser) signals(n *yaml.Node, pol *Policy) {
 			}
 		}
 	}
-	pol.Signals.WantsHuman = texts(p.unique(p.optList(m, "wants_human", "signals", `["talk to a human", "real person"]`), "phrase"))
-	pol.Signals.Profanity = texts(p.unique(p.optList(m, "profanity", "signals", `["damn"]`), "word"))
+	if items := p.unique(p.optList(m, "wants_human", "signals", `["talk to a human", "real person"]`), "phrase"); len(items) > 0 {
+		pol.Signals.WantsHuman = texts(items)
+	}
+	if items := p.unique(p.optList(m, "profanity", "signals", `["damn"]`), "word"); len(items) > 0 {
+		pol.Signals.Profanity = texts(items)
+	}
 }
 
 // channelIDs collects the ids of the channels section, which the notification package owns:
@@ -190,16 +194,18 @@ func (p *parser) channels(n *yaml.Node, pol *Policy) {
 	if n == nil {
 		return
 	}
+	seen := map[string]bool{}
 	for _, c := range n.Content {
 		if c.Kind != yaml.MappingNode {
 			continue
 		}
 		for i := 0; i+1 < len(c.Content); i += 2 {
 			if k, v := c.Content[i], c.Content[i+1]; k.Value == "id" && v.Kind == yaml.ScalarNode && !isNull(v) && v.Value != "" {
-				if !slices.Contains(pol.ChannelIDs, v.Value) {
+				if !seen[v.Value] {
+					seen[v.Value] = true
 					pol.ChannelIDs = append(pol.ChannelIDs, v.Value)
 				}
-				p.channelIDs = pol.ChannelIDs
+				p.channelIDs, p.channelSet = pol.ChannelIDs, seen
 				break
 			}
 		}
@@ -285,7 +291,11 @@ func (p *parser) rules(n *yaml.Node, pol *Policy) {
 func (p *parser) action(n *yaml.Node, path string) (Action, *yaml.Node, bool) {
 	const shape = "a mapping with one key, like escalate: {to: next_tier, reason: complexity}"
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
-		p.errorf(n, "%s", at(path, fmt.Sprintf("must be an action, %s (actions: %s), got %s", shape, strings.Join(ActionKinds, ", "), describe(n))))
+		got := describe(n)
+		if n.Kind == yaml.MappingNode {
+			got = "an empty mapping"
+		}
+		p.errorf(n, "%s", at(path, fmt.Sprintf("must be an action, %s (actions: %s), got %s", shape, strings.Join(ActionKinds, ", "), got)))
 		return Action{}, nil, false
 	}
 	k, v := n.Content[0], n.Content[1]
@@ -505,7 +515,7 @@ func (p *parser) notifyAction(v *yaml.Node, path string, a *Action) bool {
 		ok = false
 	} else if s, sok := p.str(cn, path+".channel"); !sok {
 		ok = false
-	} else if !slices.Contains(p.channelIDs, s) {
+	} else if !p.channelSet[s] {
 		p.errorf(cn, "%s", at(path+".channel", fmt.Sprintf("unknown channel %s (known channels: %s)", q(s), known(p.channelIDs))))
 		ok = false
 	} else {

@@ -29,11 +29,12 @@ type parser struct {
 
 	cals, tiers, teams, agents *ids // ids defined so far, for checking references
 
-	src          []byte       // the document, for positions inside conditions
-	channelIDs   []string     // ids of the channels section, for notify actions
-	keywordNodes []*yaml.Node // id node of each keyword list, parallel to Signals.Keywords
-	ruleInfo     []ruleInfo   // nodes of each rule, parallel to Rules
-	pathEdges    []pathEdge   // every move the paths allow, in file order, for lint
+	src          []byte          // the document, for positions inside conditions
+	channelIDs   []string        // ids of the channels section, for notify actions
+	channelSet   map[string]bool // the same ids, for lookups
+	keywordNodes []*yaml.Node    // id node of each keyword list, parallel to Signals.Keywords
+	ruleInfo     []ruleInfo      // nodes of each rule, parallel to Rules
+	pathEdges    []pathEdge      // every move the paths allow, in file order, for lint
 }
 
 // pathEdge is one move a path allows, with the node of its target for lint to blame.

@@ -210,14 +210,19 @@ func setField(t *escalated.Ticket, key string, v any, changes map[string]escalat
 		return "set issue_type " + str
 	case strings.HasPrefix(key, "custom_fields."):
 		name := strings.TrimPrefix(key, "custom_fields.")
-		if old, ok := t.CustomFields[name]; ok && old == v {
+		old, had := t.CustomFields[name]
+		if (v == nil && !had) || (had && old == v) {
 			return ""
 		}
 		next := maps.Clone(t.CustomFields)
 		if next == nil {
 			next = map[string]any{}
 		}
-		next[name] = v
+		if v == nil { // null clears the field
+			delete(next, name)
+		} else {
+			next[name] = v
+		}
 		changes["custom_fields"] = escalated.Change{From: t.CustomFields, To: next}
 		t.CustomFields = next
 		return fmt.Sprintf("set custom_fields.%s %v", name, v)
