@@ -1,10 +1,13 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestPolicyExamples runs the documented example cases, as CI must.
@@ -66,5 +69,57 @@ func TestPolicyCheckPrintsWarnings(t *testing.T) {
 	code, out, _ = runCLI(t, "policy", "check", broken)
 	if code != 1 || !strings.Contains(out, "tierz") || !strings.Contains(out, "b.yaml:") {
 		t.Fatalf("unknown field in a condition: exit %d\n%s", code, out)
+	}
+}
+
+// TestSIGHUPReloadsPolicy: a node started from a file switches to the edited file on SIGHUP,
+// and keeps the live policy when the edited file is invalid.
+func TestSIGHUPReloadsPolicy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "escalated.yaml")
+	src, _ := os.ReadFile("../../docs/examples/policy.yaml")
+	os.WriteFile(pol, src, 0o644)
+	db := "sqlite:" + filepath.Join(dir, "hup.db")
+	code, out, _ := runCLI(t, "token", "create", "--role", "admin", "--name", "hup", "--db", db)
+	if code != 0 {
+		t.Fatal("token")
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	token := lines[len(lines)-1]
+	c := startChild(t, bin, "--db", db, "--policy", pol)
+	defer func() { c.cmd.Process.Signal(syscall.SIGTERM); c.cmd.Wait() }()
+	client := &http.Client{Timeout: 5 * time.Second}
+	version := func() float64 {
+		m, err := get(client, "http://"+c.addr+"/v1/policy", token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m["version"].(float64)
+	}
+	waitFor := func(want float64) {
+		deadline := time.Now().Add(10 * time.Second)
+		for version() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("policy version %v, want %v", version(), want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor(1)
+	os.WriteFile(pol, append(src, []byte("\n# edited\n")...), 0o644)
+	c.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(2)
+	os.WriteFile(pol, []byte("version: 1\ntiers: nonsense\n"), 0o644)
+	c.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(500 * time.Millisecond)
+	if v := version(); v != 2 {
+		t.Fatalf("an invalid file must not replace the live policy: version %v", v)
 	}
 }
