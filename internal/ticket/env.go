@@ -8,9 +8,8 @@ import (
 )
 
 // env is the ticket's state as a rule condition sees it when ev happens.
-func (s *Service) env(ch *change, ev *escalated.Event) policy.Env {
+func env(pol *policy.Policy, ch *change, ev *escalated.Event) policy.Env {
 	t := ch.t
-	pol := s.live.Load().Policy
 	level := 0
 	if tier, ok := pol.TierOfTeam(t.Team); ok {
 		level = tier.Level

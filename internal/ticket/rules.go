@@ -76,7 +76,7 @@ func (s *Service) react(ctx context.Context, tx store.Tx, ch *change, live *Live
 			continue
 		}
 		d := decide.Decide(decide.Input{
-			Policy: pol, Event: ev.Type, Env: s.env(ch, ev), Fired: fired, Escalations: ch.t.Counters.Escalations,
+			Policy: pol, Event: ev.Type, Env: env(pol, ch, ev), Fired: fired, Escalations: ch.t.Counters.Escalations,
 		})
 		step := Step{Event: ev.Type, Seq: ev.Seq, Rules: make([]RuleResult, len(d.Trace)), Applied: []string{}}
 		for i, rt := range d.Trace {
