@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -243,56 +242,6 @@ func fromTSPtr(t *time.Time) *time.Time {
 	return &v
 }
 
-// jsonText encodes v for a jsonb column (dialect: jsonb, SQLite: TEXT); pgx sends a string parameter of a jsonb column as the
-// JSON text itself. nil maps and slices become {} and [] (see the callers) so that what is read
-// back is never nil.
-func jsonText(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", escalated.Errorf(escalated.EINVALID, "value cannot be stored as JSON: %v", err)
-	}
-	return string(b), nil
-}
-
-func mapText(m map[string]any) (string, error) {
-	if m == nil {
-		return "{}", nil
-	}
-	return jsonText(m)
-}
-
-func sliceText(s []string) (string, error) {
-	if s == nil {
-		return "[]", nil
-	}
-	return jsonText(s)
-}
-
-// parseMap decodes a JSON object column. Numbers come back as float64 (encoding/json's
-// default), as in the SQLite store: jsonb's normalised numbers (12.0 stored as 12.0, read as 12)
-// decode to the same float64.
-func parseMap(text []byte) (map[string]any, error) {
-	m := map[string]any{}
-	if err := json.Unmarshal(text, &m); err != nil {
-		return nil, fmt.Errorf("decode JSON column: %w", err)
-	}
-	if m == nil { // the column held "null"
-		m = map[string]any{}
-	}
-	return m, nil
-}
-
-func parseStrings(text []byte) ([]string, error) {
-	s := []string{}
-	if err := json.Unmarshal(text, &s); err != nil {
-		return nil, fmt.Errorf("decode JSON column: %w", err)
-	}
-	if s == nil {
-		s = []string{}
-	}
-	return s, nil
-}
-
 // page runs a keyset list query and splits off the cursor. The query must select one row per
 // item ordered by id descending and end before its LIMIT: page appends "LIMIT $n" for limit+1
 // rows, and the extra row, when present, proves a further page exists.
@@ -384,3 +333,13 @@ func whereSQL(conds []string) string {
 	}
 	return " WHERE " + strings.Join(conds, " AND ")
 }
+
+// The JSON column codecs are shared with the SQLite store. dialect: pgx sends a string
+// parameter of a jsonb column as the JSON text itself (SQLite: TEXT).
+var (
+	jsonText     = store.JSONText
+	mapText      = store.MapText
+	sliceText    = store.SliceText
+	parseMap     = store.ParseMap
+	parseStrings = store.ParseStrings
+)

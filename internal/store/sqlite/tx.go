@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -181,55 +180,6 @@ func fromNullBool(v sql.NullBool) *bool {
 	return &b
 }
 
-// jsonText encodes v for a JSON column. nil maps and slices become {} and [] (see the callers)
-// so that what is read back is never nil.
-func jsonText(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", escalated.Errorf(escalated.EINVALID, "value cannot be stored as JSON: %v", err)
-	}
-	return string(b), nil
-}
-
-func mapText(m map[string]any) (string, error) {
-	if m == nil {
-		return "{}", nil
-	}
-	return jsonText(m)
-}
-
-func sliceText(s []string) (string, error) {
-	if s == nil {
-		return "[]", nil
-	}
-	return jsonText(s)
-}
-
-// parseMap decodes a JSON object column. Numbers come back as float64 (encoding/json's
-// default, and what an API client's JSON decodes to anyway), so an int written into a custom
-// field or attribute reads back as the equal float64.
-func parseMap(text string) (map[string]any, error) {
-	m := map[string]any{}
-	if err := json.Unmarshal([]byte(text), &m); err != nil {
-		return nil, fmt.Errorf("decode JSON column: %w", err)
-	}
-	if m == nil { // the column held "null"
-		m = map[string]any{}
-	}
-	return m, nil
-}
-
-func parseStrings(text string) ([]string, error) {
-	s := []string{}
-	if err := json.Unmarshal([]byte(text), &s); err != nil {
-		return nil, fmt.Errorf("decode JSON column: %w", err)
-	}
-	if s == nil {
-		s = []string{}
-	}
-	return s, nil
-}
-
 // page runs a keyset list query and splits off the cursor. The query must select one row per
 // item ordered by id descending and end in "LIMIT ?": page asks for limit+1 rows, and the extra
 // row, when present, proves a further page exists.
@@ -308,3 +258,14 @@ func (w *where) sql() string {
 	}
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
+
+// The JSON column codecs are shared with the PostgreSQL store (store.JSONText and friends);
+// SQLite hands TEXT columns over as strings.
+var (
+	jsonText  = store.JSONText
+	mapText   = store.MapText
+	sliceText = store.SliceText
+)
+
+func parseMap(text string) (map[string]any, error) { return store.ParseMap([]byte(text)) }
+func parseStrings(text string) ([]string, error)   { return store.ParseStrings([]byte(text)) }

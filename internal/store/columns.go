@@ -1,0 +1,91 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/escalated/escalated"
+)
+
+// ticketExtra is what both stores keep in the tickets.extra JSON column: ticket state that is
+// read and written with the ticket but never filtered on.
+type ticketExtra struct {
+	Signals        escalated.TicketSignals   `json:"signals"`
+	Recommendation *escalated.Recommendation `json:"recommendation,omitempty"`
+}
+
+// EncodeTicketExtra returns the tickets.extra column of t.
+func EncodeTicketExtra(t *escalated.Ticket) (string, error) {
+	b, err := json.Marshal(ticketExtra{Signals: t.Signals, Recommendation: t.Recommendation})
+	return string(b), err
+}
+
+// DecodeTicketExtra fills t's signals and recommendation from the column, with empty lists
+// rather than nil so that round trips compare equal.
+func DecodeTicketExtra(col []byte, t *escalated.Ticket) error {
+	var x ticketExtra
+	if err := json.Unmarshal(col, &x); err != nil {
+		return fmt.Errorf("ticket extra: %w", err)
+	}
+	if x.Signals.Trend == nil {
+		x.Signals.Trend = []float64{}
+	}
+	if x.Signals.Keywords == nil {
+		x.Signals.Keywords = []string{}
+	}
+	t.Signals, t.Recommendation = x.Signals, x.Recommendation
+	return nil
+}
+
+// JSON column codecs shared by both stores. Nil maps and slices are written as {} and [], and
+// read back as empty values, so that what a store returns is never nil. Numbers read back as
+// float64 (encoding/json's default, and what an API client decodes anyway).
+
+// JSONText encodes v for a JSON column; a value JSON cannot hold is invalid input.
+func JSONText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", escalated.Errorf(escalated.EINVALID, "value cannot be stored as JSON: %v", err)
+	}
+	return string(b), nil
+}
+
+// MapText encodes a JSON object column.
+func MapText(m map[string]any) (string, error) {
+	if m == nil {
+		return "{}", nil
+	}
+	return JSONText(m)
+}
+
+// SliceText encodes a JSON array-of-strings column.
+func SliceText(s []string) (string, error) {
+	if s == nil {
+		return "[]", nil
+	}
+	return JSONText(s)
+}
+
+// ParseMap decodes a JSON object column ("null" reads as an empty map).
+func ParseMap(text []byte) (map[string]any, error) {
+	m := map[string]any{}
+	if err := json.Unmarshal(text, &m); err != nil {
+		return nil, fmt.Errorf("decode JSON column: %w", err)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m, nil
+}
+
+// ParseStrings decodes a JSON array-of-strings column ("null" reads as an empty slice).
+func ParseStrings(text []byte) ([]string, error) {
+	s := []string{}
+	if err := json.Unmarshal(text, &s); err != nil {
+		return nil, fmt.Errorf("decode JSON column: %w", err)
+	}
+	if s == nil {
+		s = []string{}
+	}
+	return s, nil
+}
