@@ -136,6 +136,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	log := logger(cfg.LogLevel, stderr)
+	// Claim SIGHUP before anything slow: its default action would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	a, err := app.New(ctx, cfg, log, nil)
 	if err != nil {
 		return err
@@ -155,9 +159,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	// SIGHUP re-reads the policy file; a bad file is logged and the live policy keeps running.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {

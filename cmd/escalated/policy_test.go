@@ -13,7 +13,7 @@ import (
 // TestPolicyExamples runs the documented example cases, as CI must.
 func TestPolicyExamples(t *testing.T) {
 	code, out, errOut := runCLI(t, "policy", "test", "../../docs/examples/policy.yaml", "../../docs/examples/cases.yaml")
-	if code != 0 || !strings.Contains(out, "6 passed, 0 failed") {
+	if code != 0 || !strings.Contains(out, "7 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }
@@ -121,5 +121,14 @@ func TestSIGHUPReloadsPolicy(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if v := version(); v != 2 {
 		t.Fatalf("an invalid file must not replace the live policy: version %v", v)
+	}
+}
+
+func TestPolicyTestRejectsUnknownRuleIDs(t *testing.T) {
+	cases := filepath.Join(t.TempDir(), "cases.yaml")
+	os.WriteFile(cases, []byte("cases:\n  - name: typo\n    ticket: {message: hi}\n    expect:\n      rules_not_fired: [legal-thraet]\n"), 0o644)
+	code, _, errOut := runCLI(t, "policy", "test", "../../docs/examples/policy.yaml", cases)
+	if code != 1 || !strings.Contains(errOut, "legal-thraet") {
+		t.Fatalf("a misspelt rule id must be refused: exit %d %q", code, errOut)
 	}
 }

@@ -151,17 +151,12 @@ func RunPolicyTests(ctx context.Context, policyPath string, caseFiles []string, 
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "cases.db"))
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	clock := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // a Monday morning, inside business hours
-	svc := ticket.New(st, func() time.Time { return clock }, slog.New(slog.DiscardHandler))
 	ctx = escalated.WithPrincipal(ctx, escalated.Principal{Name: "policy-test", Role: escalated.RoleAdmin})
-	if _, err := svc.LoadPolicy(ctx, p, "policy-test"); err != nil {
-		return nil, err
+	ruleIDs := map[string]bool{}
+	for _, r := range p.Rules {
+		ruleIDs[r.ID] = true
 	}
+	n := 0
 	var results []CaseResult
 	for _, file := range caseFiles {
 		raw, err := os.ReadFile(file)
@@ -181,8 +176,25 @@ func RunPolicyTests(ctx context.Context, policyPath string, caseFiles []string, 
 			if c.Name == "" {
 				c.Name = fmt.Sprintf("case %d", i+1)
 			}
-			clock = clock.Add(time.Hour)
+			for _, id := range append(slices.Clone(c.Expect.RulesFired), c.Expect.RulesNotFired...) {
+				if !ruleIDs[id] {
+					return results, fmt.Errorf("%s: case %q names rule %q, which the policy does not define", file, c.Name, id)
+				}
+			}
+			// Every case starts from an empty database, so no case depends on the ones before it.
+			n++
+			st, err := sqlite.Open(ctx, filepath.Join(dir, fmt.Sprintf("case-%d.db", n)))
+			if err != nil {
+				return results, err
+			}
+			clock := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // a Monday morning, inside business hours
+			svc := ticket.New(st, func() time.Time { return clock }, slog.New(slog.DiscardHandler))
+			if _, err := svc.LoadPolicy(ctx, p, "policy-test"); err != nil {
+				st.Close()
+				return results, err
+			}
 			r := CaseResult{File: file, Name: c.Name, Failures: runCase(ctx, svc, st, c, &clock)}
+			st.Close()
 			results = append(results, r)
 			if len(r.Failures) == 0 {
 				fmt.Fprintf(w, "PASS %s: %s\n", file, c.Name)

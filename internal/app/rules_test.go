@@ -3,6 +3,7 @@ package app_test
 import (
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -78,4 +79,45 @@ func TestPolicyReplaceCheckVersions(t *testing.T) {
 		big := strings.Repeat("#", 1<<20+10)
 		s.do(admin, "PUT", "/v1/policy", big).refused(t, http.StatusRequestEntityTooLarge, "too_large", "")
 	})
+}
+
+// TestRuleSetIsIdempotent: a rule that sets a numeric custom field records a change once, not
+// on every event (the policy's 5 equals the stored 5.0), and a tag added and removed in one
+// change records nothing.
+func TestRuleSetIsIdempotent(t *testing.T) {
+	src, err := os.ReadFile("../../docs/examples/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := `
+  - id: score
+    on: [message.added]
+    do:
+      - set: {custom_fields: {score: 5}}
+      - tag: temp
+  - id: untemp
+    on: [message.added]
+    do:
+      - untag: temp
+`
+	p := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(p, append(src, []byte(extra)...), 0o644)
+	s := startServerWith(t, "sqlite:"+filepath.Join(t.TempDir(), "x.db"), p)
+	id := s.do(agent, "POST", "/v1/tickets", map[string]any{"message": map[string]any{"body": "hello"}}).must(t, 201).str("id")
+	for i := 0; i < 3; i++ {
+		s.do(agent, "POST", "/v1/tickets/"+id+"/messages", map[string]any{"author": map[string]any{"kind": "customer"}, "body": "still there?"}).must(t, 201)
+	}
+	updates := 0
+	for _, h := range s.do(readonly, "GET", "/v1/tickets/"+id, nil).Body["history"].([]any) {
+		e := h.(map[string]any)
+		if e["type"] == "ticket.updated" {
+			updates++
+			if ch := get(e, "data.changes").(map[string]any); ch["tags"] != nil {
+				t.Fatalf("a tag added and removed in one change was recorded: %v", e)
+			}
+		}
+	}
+	if updates != 1 {
+		t.Fatalf("%d ticket.updated events, want 1 (the first score)", updates)
+	}
 }

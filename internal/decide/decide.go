@@ -102,7 +102,7 @@ func (d *Decision) Fired() []string {
 // Reasons that do not depend on the input are constants, so a decision formats text only for
 // what actually happened (a condition error, a suppressed escalation).
 const (
-	reasonLoopGuard   = "already fired earlier in this chain of events; a rule fires at most once per chain, so rules cannot loop"
+	reasonLoopGuard   = "already fired on an earlier event of this change; a rule fires at most once per change, which is also why rules cannot loop"
 	reasonNoCondition = "no condition: matches every event it listens to"
 )
 

@@ -286,7 +286,7 @@ func (s *Service) Return(ctx context.Context, escID string, in ReturnInput) (*es
 		return nil, err
 	}
 	return s.transition(ctx, escID, in.By, escalated.EscalationReturned, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
-		pol := s.live.Load().Policy
+		pol := ch.live.Policy
 		if err := s.closeEscalation(ctx, tx, ch, t, e, escalated.EscalationReturned, in.By, func(e *escalated.Escalation) {
 			e.ReturnReason, e.Necessary = in.Reason, in.Necessary
 		}); err != nil {
@@ -367,6 +367,7 @@ func (s *Service) transition(ctx context.Context, escID, by string, to escalated
 			return err
 		}
 		ch := newChange(t, p.Actor(), escalated.Truncate(s.now()))
+		ch.live = live
 		prevVersion := e.Version
 		if to == escalated.EscalationAcknowledged {
 			e.State = to
@@ -383,8 +384,15 @@ func (s *Service) transition(ctx context.Context, escID, by string, to escalated
 		} else if e.Version == prevVersion {
 			return escalated.Errorf(escalated.EINTERNAL, "escalation %s was not updated", e.ID)
 		}
-		out = e
-		return s.commit(ctx, tx, ch, live)
+		if err := s.commit(ctx, tx, ch, live); err != nil {
+			return err
+		}
+		// A rule reacting to this transition may have moved the escalation on again.
+		out = ch.escs[e.ID]
+		if out == nil {
+			out = e
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s escalation: %w", strings.TrimSuffix(string(to), "d"), err)

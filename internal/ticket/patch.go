@@ -83,6 +83,7 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 		}
 		now := escalated.Truncate(s.now())
 		ch := newChange(t, pr.Actor(), now)
+		ch.live = live
 		changes := map[string]escalated.Change{}
 		if p.Subject != nil && *p.Subject != t.Subject {
 			changes["subject"] = escalated.Change{From: t.Subject, To: *p.Subject}
@@ -167,7 +168,7 @@ func (s *Service) resolveOnSolve(ctx context.Context, tx store.Tx, ch *change, t
 	if e.State == escalated.EscalationPending {
 		return escalated.Errorf(escalated.ECONFLICT, "escalation %s to %s is pending; acknowledge it before solving the ticket", e.ID, e.ToTeam)
 	}
-	if by != "" && !memberOf(s.live.Load().Policy, by, e.ToTeam) {
+	if by != "" && !memberOf(ch.live.Policy, by, e.ToTeam) {
 		return escalated.Invalid("by", fmt.Sprintf("agent %q is not a member of team %q, which holds escalation %s", by, e.ToTeam, e.ID))
 	}
 	return s.closeEscalation(ctx, tx, ch, t, e, escalated.EscalationResolved, by, func(e *escalated.Escalation) {

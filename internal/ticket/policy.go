@@ -74,15 +74,22 @@ func (s *Service) ReplacePolicy(ctx context.Context, src []byte) (*Live, *Policy
 	if !problems.Valid {
 		fields := map[string]string{}
 		for _, e := range problems.Errors {
-			fields[fmt.Sprintf("%d:%d", e.Line, e.Column)] = e.Message
+			// Several problems can share a position; keep them all.
+			k := fmt.Sprintf("%d:%d", e.Line, e.Column)
+			if prev, ok := fields[k]; ok {
+				fields[k] = prev + "; " + e.Message
+			} else {
+				fields[k] = e.Message
+			}
 		}
 		return nil, problems, &escalated.Error{Code: escalated.EINVALID,
 			Message: fmt.Sprintf("policy refused: %d problem(s); the live policy is unchanged", len(problems.Errors)), Fields: fields}
 	}
-	if _, err := s.LoadPolicy(ctx, p, pr.Actor()); err != nil {
+	v, err := s.LoadPolicy(ctx, p, pr.Actor())
+	if err != nil {
 		return nil, problems, err
 	}
-	return s.live.Load(), problems, nil
+	return &Live{Policy: p, Version: v}, problems, nil
 }
 
 // PolicyVersions lists the stored policy versions, newest first.

@@ -112,6 +112,11 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 	t := ch.t
 	var done []string
 	byRule := map[string][]string{}
+	for _, rt := range d.Trace {
+		if rt.Outcome == decide.OutcomeFired {
+			byRule[rt.Rule] = []string{} // a rule that fired is recorded even when it changed nothing
+		}
+	}
 	changes := map[string]escalated.Change{}
 	note := func(rule, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
@@ -140,7 +145,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 				}
 			}
 			if !slices.Equal(next, t.Tags) {
-				changes["tags"] = escalated.Change{From: t.Tags, To: next}
+				record(changes, "tags", t.Tags, next)
 				t.Tags = next
 				note(a.Rule, "%s %s", a.Kind, strings.Join(a.Tags, ", "))
 			}
@@ -153,7 +158,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 				if t.Assignee != "" {
 					t.Counters.Reassignments++
 				}
-				changes["assignee"] = escalated.Change{From: nullable(t.Assignee), To: a.Agent}
+				record(changes, "assignee", nullable(t.Assignee), a.Agent)
 				t.Assignee = a.Agent
 				note(a.Rule, "assigned to %s", a.Agent)
 			}
@@ -185,7 +190,11 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 	}
 	ch.updated(changes)
 	for _, rule := range slices.Sorted(maps.Keys(byRule)) {
-		ch.event(escalated.EventRuleFired, map[string]any{"rule": rule, "event": ev.Type, "event_seq": ev.Seq, "actions": byRule[rule]})
+		acts := byRule[rule]
+		if len(acts) == 0 {
+			acts = []string{"no change"}
+		}
+		ch.event(escalated.EventRuleFired, map[string]any{"rule": rule, "event": ev.Type, "event_seq": ev.Seq, "actions": acts})
 	}
 	return done, nil
 }
@@ -193,9 +202,10 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 // setField applies one `set` of a rule; it returns what it did, or "" when nothing changed.
 func setField(t *escalated.Ticket, key string, v any, changes map[string]escalated.Change) string {
 	str, _ := v.(string)
+	v = normalise(v) // a policy's 5 must equal the 5.0 a stored field reads back as
 	switch {
 	case key == "priority" && escalated.Priority(str).Valid() && t.Priority != escalated.Priority(str):
-		changes["priority"] = escalated.Change{From: t.Priority, To: str}
+		record(changes, "priority", string(t.Priority), str)
 		t.Priority = escalated.Priority(str)
 		return "set priority " + str
 	case key == "status" && escalated.Status(str).Valid() && t.Status != escalated.Status(str):
@@ -205,7 +215,7 @@ func setField(t *escalated.Ticket, key string, v any, changes map[string]escalat
 		setStatus(t, escalated.Status(str), changes)
 		return "set status " + str
 	case key == "issue_type" && str != "" && t.IssueType != str:
-		changes["issue_type"] = escalated.Change{From: t.IssueType, To: str}
+		record(changes, "issue_type", t.IssueType, str)
 		t.IssueType = str
 		return "set issue_type " + str
 	case strings.HasPrefix(key, "custom_fields."):
@@ -223,7 +233,7 @@ func setField(t *escalated.Ticket, key string, v any, changes map[string]escalat
 		} else {
 			next[name] = v
 		}
-		changes["custom_fields"] = escalated.Change{From: t.CustomFields, To: next}
+		record(changes, "custom_fields", t.CustomFields, next)
 		t.CustomFields = next
 		return fmt.Sprintf("set custom_fields.%s %v", name, v)
 	}
@@ -240,6 +250,12 @@ func messageSignals(live *Live, body string) escalated.Signals {
 		sig.Keywords = []string{}
 	}
 	return sig
+}
+
+// rescore recomputes the ticket's frustration after its counters moved without a message (a
+// reopen by an agent or a rule).
+func rescore(t *escalated.Ticket) {
+	t.Signals.Frustration = signals.Frustration(t.Signals.Trend, t.Counters.Reopens, t.Counters.CustomerContacts, t.Signals.WantsHuman)
 }
 
 // addTicketSignals folds a customer message's signals into the ticket's aggregate.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +32,8 @@ type Service struct {
 	now   func() time.Time
 	log   *slog.Logger
 	live  atomic.Pointer[Live]
+	// loading serialises policy loads, so that of two racing loads the newer version stays live.
+	loading sync.Mutex
 }
 
 // New returns a service over st. now is the clock every decision reads; tests and the demo
@@ -59,6 +63,8 @@ func (s *Service) LoadPolicy(ctx context.Context, p *policy.Policy, actor string
 	if err != nil {
 		return 0, escalated.Errorf(escalated.EINVALID, "policy signals: %v", err)
 	}
+	s.loading.Lock()
+	defer s.loading.Unlock()
 	now := escalated.Truncate(s.now())
 	var version int64
 	err = s.store.Update(ctx, func(tx store.Tx) error {
@@ -143,6 +149,8 @@ type change struct {
 	reacted int
 	// escs are the escalations this change touched, for the policy's `escalation` variable.
 	escs map[string]*escalated.Escalation
+	// live is the policy the change is decided under, read once per operation.
+	live *Live
 }
 
 func newChange(t *escalated.Ticket, actor string, now time.Time) *change {
@@ -175,6 +183,7 @@ func (c *change) auditRec(action, kind, id string, details map[string]any) {
 
 // updated records a ticket.updated event when anything changed.
 func (c *change) updated(changes map[string]escalated.Change) {
+	tidy(changes)
 	if len(changes) > 0 {
 		c.event(escalated.EventTicketUpdated, map[string]any{"changes": changes})
 	}
@@ -251,9 +260,54 @@ func setStatus(t *escalated.Ticket, st escalated.Status, changes map[string]esca
 	}
 	if t.Status.Done() && !st.Done() {
 		t.Counters.Reopens++
+		rescore(t)
 	}
-	changes["status"] = escalated.Change{From: t.Status, To: st}
+	record(changes, "status", t.Status, st)
 	t.Status = st
+}
+
+// record notes a field's change, keeping the value from before the whole operation when
+// several steps change the same field; tidy drops the ones that ended where they started.
+func record(changes map[string]escalated.Change, key string, from, to any) {
+	if c, ok := changes[key]; ok {
+		from = c.From
+	}
+	changes[key] = escalated.Change{From: from, To: to}
+}
+
+// tidy removes recorded changes whose final value equals the first.
+func tidy(changes map[string]escalated.Change) {
+	for k, c := range changes {
+		if reflect.DeepEqual(normalise(c.From), normalise(c.To)) {
+			delete(changes, k)
+		}
+	}
+}
+
+// normalise makes values of the same meaning compare equal: typed strings as strings, whole
+// numbers of any Go type as float64 (what a stored JSON value reads back as).
+func normalise(v any) any {
+	switch x := v.(type) {
+	case escalated.Status:
+		return string(x)
+	case escalated.Priority:
+		return string(x)
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case []string:
+		if x == nil {
+			return []string{}
+		}
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, v := range x {
+			out[k] = normalise(v)
+		}
+		return out
+	}
+	return v
 }
 
 // GetTicket returns a ticket with its history and escalations.

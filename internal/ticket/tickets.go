@@ -219,10 +219,11 @@ func applyMessage(t *escalated.Ticket, m *escalated.Message, changes map[string]
 	switch {
 	case m.Author.Kind == escalated.AuthorCustomer:
 		t.Counters.CustomerContacts++
-		addTicketSignals(t, m)
 		if t.Status == escalated.StatusSolved || t.Status == escalated.StatusPending {
 			setStatus(t, escalated.StatusOpen, changes)
 		}
+		// After the status: a reopen this message causes counts in its frustration.
+		addTicketSignals(t, m)
 	case m.Author.Kind == escalated.AuthorAgent && !m.Internal && t.Status == escalated.StatusNew:
 		setStatus(t, escalated.StatusOpen, changes)
 	}
