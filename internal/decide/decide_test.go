@@ -316,7 +316,7 @@ func TestSemantics(t *testing.T) {
 			in:   func(in *Input) { in.Fired = map[string]bool{"a": true} },
 			want: []string{"a=loop guard", "b=fired"},
 			check: func(t *testing.T, d Decision) {
-				if !strings.Contains(d.Trace[0].Reason, "at most once per chain") {
+				if !strings.Contains(d.Trace[0].Reason, "at most once per change") {
 					t.Errorf("reason %q", d.Trace[0].Reason)
 				}
 			},
