@@ -4,57 +4,18 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/escalated/escalated/internal/store"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order. A file name must start with its
-// version number ("0002_add_x.sql"); a duplicate or missing number is a build mistake and fails
-// loudly rather than leaving a hole in the schema history.
-func migrations() ([]migration, error) {
-	entries, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range entries {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		if !ok {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", base)
-		}
-		v, err := strconv.Atoi(num)
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with a version number from 1", base)
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(body)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d (versions must be 1, 2, 3...)", m.name, i+1)
-		}
-	}
-	return ms, nil
+// migrations returns the embedded migrations in version order (see store.Migrations).
+func migrations() ([]store.Migration, error) {
+	return store.Migrations(migrationFiles, "migrations/*.sql")
 }
 
 // migrationLockClass is the first key of the advisory lock that serialises migrations; the
@@ -111,14 +72,14 @@ func (db *DB) Migrate(ctx context.Context) error {
 	for _, m := range ms[current:] {
 		// Exec without arguments uses the simple protocol, which runs a file of several
 		// statements (and the $$-quoted function body) as one.
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return fmt.Errorf("migrate: apply %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
 		}
 		// dialect: $1 placeholder (SQLite: ?), applied_at from the server's clock.
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.version); err != nil {
-			return fmt.Errorf("migrate: record %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
+			return fmt.Errorf("migrate: record %s: %w", m.Name, err)
 		}
-		db.log.Info("applied migration", "schema", db.schema, "version", m.version, "name", m.name)
+		db.log.Info("applied migration", "schema", db.schema, "version", m.Version, "name", m.Name)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
