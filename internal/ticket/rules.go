@@ -89,7 +89,7 @@ func (s *Service) react(ctx context.Context, tx store.Tx, ch *change, live *Live
 		if err != nil {
 			return err
 		}
-		step.Applied = applied
+		step.Applied = nonNil(applied)
 		steps = append(steps, step)
 	}
 	if len(steps) == 0 {
