@@ -25,6 +25,17 @@ func (p *parser) lint(pol *Policy) []*Error {
 	}
 	p.lintRules(pol, warn)
 	p.lintKeywords(pol, warn)
+	// The first plan whose condition holds applies, so plans after one without a condition never do.
+	for i, pl := range pol.SLAPlans {
+		if pl.When == nil {
+			for j := i + 1; j < len(pol.SLAPlans); j++ {
+				later := pol.SLAPlans[j]
+				warn(&yaml.Node{Line: later.Line, Column: later.Column}, fmt.Sprintf("sla[%d]", j),
+					"SLA plan %s never applies: plan %s (line %d) has no condition and applies to every ticket first", q(later.ID), q(pl.ID), pl.Line)
+			}
+			break
+		}
+	}
 	p.lintPathCycles(warn)
 	for _, t := range pol.Teams {
 		if t.Calendar == "" {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "time/tzdata" // calendars name IANA zones; the binary must not depend on the host's zoneinfo
 
@@ -129,7 +130,7 @@ func (p *parser) policy(src []byte) *Policy {
 		}
 	}
 	p.escalation(top, pol)
-	pol.SLA = p.sla(top)
+	pol.SLA = p.sla(top, pol)
 	if n := p.raw(top, "signals", yaml.MappingNode, "must be a mapping of signal settings (like keywords: {legal: [lawyer]})"); n != nil {
 		p.signals(n, pol)
 	}
@@ -495,10 +496,15 @@ func (p *parser) escalation(top mapping, pol *Policy) {
 	}
 }
 
-// sla checks what this package can check of SLA plans without owning them: the shape, the
-// target names and durations, and warn_at. Bad durations are caught here so that `check`
-// reports them even before the SLA engine compiles the plans.
-func (p *parser) sla(top mapping) *yaml.Node {
+// slaPlanKeys are the keys of one SLA plan.
+var slaPlanKeys = []string{"id", "when", "targets", "warn_at"}
+
+// DefaultWarnAt is the share of a target at which a clock warns when a plan does not say.
+const DefaultWarnAt = 0.8
+
+// sla reads the SLA plans: ids, a `when` condition compiled like a rule's, target names and
+// durations, and warn_at. The first plan whose condition holds applies to a ticket.
+func (p *parser) sla(top mapping, pol *Policy) *yaml.Node {
 	n := top.get("sla")
 	if n == nil {
 		return nil
@@ -507,12 +513,27 @@ func (p *parser) sla(top mapping) *yaml.Node {
 	if !ok {
 		return nil
 	}
+	plans := newIDs("SLA plan")
 	for i, plan := range items {
 		path := fmt.Sprintf("sla[%d]", i)
-		m, ok := p.mapOf(plan, path, "SLA plan", nil)
-		// Keys of a plan are the SLA engine's to check; only targets and warn_at are read here.
+		m, ok := p.mapOf(plan, path, "SLA plan", slaPlanKeys)
 		if !ok {
 			continue
+		}
+		sp := SLAPlan{ID: p.id(m, path, plans), Targets: map[string]time.Duration{}, WarnAt: DefaultWarnAt, Line: plan.Line, Column: plan.Column}
+		if wn := m.get("when"); wn != nil {
+			if wn.Kind != yaml.ScalarNode {
+				p.errorf(wn, "%s", at(path+".when", "must be a condition, like account.tier == \"enterprise\""))
+			} else if c, err := CompileConditionNode(p.file, p.src, wn, path+".when"); err != nil {
+				p.errs = append(p.errs, err)
+			} else {
+				sp.When = c
+			}
+		}
+		if wn := m.get("warn_at"); wn != nil {
+			if f, err := strconv.ParseFloat(wn.Value, 64); err == nil {
+				sp.WarnAt = f
+			}
 		}
 		if tn := m.get("targets"); tn != nil {
 			tm, ok := p.mapOf(tn, path+".targets", "SLA targets", slaTargetKeys)
@@ -524,8 +545,10 @@ func (p *parser) sla(top mapping) *yaml.Node {
 					}
 					tpath := path + ".targets." + k.Value
 					if s, ok := p.str(v, tpath); ok {
-						if _, err := ParseDuration(s); err != nil {
+						if d, err := ParseDuration(s); err != nil {
 							p.errorf(v, "%s", at(tpath, err.Error()))
+						} else {
+							sp.Targets[k.Value] = d
 						}
 					}
 				}
@@ -538,6 +561,7 @@ func (p *parser) sla(top mapping) *yaml.Node {
 				p.errorf(wn, "%s", at(path+".warn_at", fmt.Sprintf("must be a number between 0 and 1, like 0.8 (the share of the target at which to warn), got %s", describe(wn))))
 			}
 		}
+		pol.SLAPlans = append(pol.SLAPlans, sp)
 	}
 	return n
 }

@@ -56,6 +56,8 @@ type Policy struct {
 	// condition). They are nil when absent or null. Aliases and merge keys are already
 	// expanded, so the nodes never contain an AliasNode.
 	SLA, Channels *yaml.Node
+	// SLAPlans are the sla section's plans in file order; the first whose When holds applies.
+	SLAPlans []SLAPlan
 	// ChannelIDs are the ids the channels section defines, in file order; notify actions
 	// name one of them.
 	ChannelIDs []string
@@ -321,4 +323,35 @@ func nodeLen(n *yaml.Node) int {
 		return 0
 	}
 	return len(n.Content)
+}
+
+// SLAPlan is one SLA plan: targets for the clocks of the tickets it applies to.
+type SLAPlan struct {
+	ID string
+	// When selects the tickets the plan applies to; nil applies to every ticket.
+	When *Condition
+	// Targets maps first_response, next_reply, resolution and acknowledge to their durations
+	// in business time; a missing target has no clock.
+	Targets map[string]time.Duration
+	// WarnAt is the share of a target at which its clock warns (DefaultWarnAt unless set).
+	WarnAt       float64
+	Line, Column int
+}
+
+// PlanFor returns the first plan whose condition holds for env, or nil when none does. A
+// condition that fails at run time does not hold.
+func (pol *Policy) PlanFor(env *Env) *SLAPlan {
+	var ev Evaluator
+	ev.Reset(env)
+	defer ev.Clear()
+	for i := range pol.SLAPlans {
+		pl := &pol.SLAPlans[i]
+		if pl.When == nil {
+			return pl
+		}
+		if ok, err := pl.When.Eval(&ev); err == nil && ok {
+			return pl
+		}
+	}
+	return nil
 }

@@ -164,9 +164,15 @@ func TestParseErrors(t *testing.T) {
 			`p.yaml:9:47: sla[0].targets.next_reply: bad duration "0m": must be greater than zero`,
 			`p.yaml:9:70: unknown key "ack" in SLA targets (allowed: first_response, next_reply, resolution, acknowledge)`,
 			`p.yaml:10:14: sla[0].warn_at: must be a number between 0 and 1, like 0.8 (the share of the target at which to warn), got 1.2`,
-			`p.yaml:11:5: sla[1]: must be an SLA plan mapping, got "just a string"`,
+			`p.yaml:11:5: sla[1]: must be an SLA plan mapping with keys id, when, targets, warn_at, got "just a string"`,
 			`p.yaml:12:22: sla[2].targets: must be an SLA targets mapping with keys first_response, next_reply, resolution, acknowledge, got a list`,
 			`p.yaml:12:37: sla[2].warn_at: must be a number between 0 and 1, like 0.8 (the share of the target at which to warn), got "high"`,
+		}},
+		{"sla plans", base + "sla:\n  - {id: a, when: 'account.tier > 1', targets: {resolution: 8h}}\n  - {id: a, targets: {resolution: 8h}, colour: red}\n  - {targets: {resolution: 8h}}\n", []string{
+			`p.yaml:8:33: sla[0].when: type error: invalid operation: > (mismatched types string and int)`,
+			`p.yaml:9:10: sla[1].id: duplicate SLA plan id "a" (first defined at line 8)`,
+			`p.yaml:9:40: unknown key "colour" in SLA plan (allowed: id, when, targets, warn_at)`,
+			`p.yaml:10:5: sla[2]: id is required (1-64 lowercase letters, digits, "-" or "_", starting with a letter or digit)`,
 		}},
 		{"sections owned elsewhere", base + "sla: {a: 1}\nsignals: [a]\nrules: {a: 1}\nchannels: x\n", []string{
 			`p.yaml:7:6: sla: must be a list of SLA plans (one "- ..." entry each), got a mapping`,
@@ -738,3 +744,57 @@ signals:
 }
 
 func hasAgent(pol *Policy, id string) bool { _, ok := pol.Agent(id); return ok }
+
+func TestPlanFor(t *testing.T) {
+	src, err := os.ReadFile("../demo/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse("demo.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		tier, priority, want string
+	}{
+		{"enterprise", "low", "enterprise"},
+		{"pro", "urgent", "urgent"},
+		{"pro", "normal", "pro"},
+		{"free", "normal", "default"},
+		{"", "high", "default"},
+	}
+	for _, c := range cases {
+		env := Env{Account: AccountEnv{Tier: c.tier}, Ticket: TicketEnv{Priority: c.priority}}
+		pl := p.PlanFor(&env)
+		if pl == nil || pl.ID != c.want {
+			t.Errorf("tier %q priority %q: plan %v, want %s", c.tier, c.priority, pl, c.want)
+		}
+	}
+	if pl := p.PlanFor(&Env{Account: AccountEnv{Tier: "enterprise"}}); pl.Targets["acknowledge"] != 10*time.Minute || pl.WarnAt != 0.8 {
+		t.Errorf("enterprise plan: %+v", pl)
+	}
+	if pl := p.PlanFor(&Env{}); pl.WarnAt != DefaultWarnAt || pl.Targets["resolution"] != 72*time.Hour {
+		t.Errorf("default plan: %+v", pl)
+	}
+}
+
+func TestLintUnreachableSLAPlan(t *testing.T) {
+	src, err := os.ReadFile("testdata/product-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(src), "sla:\n", "sla:\n  - id: catch-all\n    targets: {resolution: 24h}\n", 1)
+	p, err := Parse("p.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range p.Warnings {
+		if strings.Contains(w.Error(), `SLA plan "enterprise" never applies`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no warning for a plan after a catch-all: %v", p.Warnings)
+	}
+}
