@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -215,7 +216,7 @@ func rnd(n int) int {
 
 func TestPostgresMigrateCommand(t *testing.T) {
 	db, _ := pgDatabase(t)
-	if code, out, errOut := runCLI(t, "migrate", "--db", db); code != 0 || !strings.Contains(out, "schema version 2") {
+	if code, out, errOut := runCLI(t, "migrate", "--db", db); code != 0 || !regexp.MustCompile(`schema version [1-9][0-9]*\n`).MatchString(out) {
 		t.Fatalf("migrate: exit %d, %q %q", code, out, errOut)
 	}
 	if code, _, errOut := runCLI(t, "backup", filepath.Join(t.TempDir(), "x.db"), "--db", db); code != 1 || !strings.Contains(errOut, "pg_dump") {

@@ -59,6 +59,42 @@ type Tx interface {
 	Tokens
 	Policies
 	Decisions
+	Deadlines
+}
+
+// Deadline is a durable row for one future moment the deadline engine must act on: an SLA
+// clock's warning or breach, or an escalation nobody acknowledged. Firing a deadline and
+// applying what it causes happen in one transaction (ClaimDue inside Update), which is what
+// makes a deadline fire exactly once, also across restarts and nodes.
+type Deadline struct {
+	ID       string
+	TicketID string
+	// Kind is the event the deadline raises: sla.warning, sla.breached or
+	// escalation.unacknowledged.
+	Kind string
+	// Target names the SLA clock (first_response, next_reply, resolution, acknowledge).
+	Target string
+	// EscalationID is set for acknowledge clocks and unacknowledged escalations.
+	EscalationID string
+	DueAt        time.Time
+	CreatedAt    time.Time
+}
+
+// Deadlines stores pending deadlines. A ticket has at most one pending deadline per kind and
+// target.
+type Deadlines interface {
+	// ScheduleDeadline stores d, replacing the ticket's pending deadline of the same kind and
+	// target if there is one.
+	ScheduleDeadline(ctx context.Context, d *Deadline) error
+	// CancelDeadlines removes the ticket's pending deadlines of a target, or all of them when
+	// target is "".
+	CancelDeadlines(ctx context.Context, ticketID, target string) error
+	// ClaimDue removes and returns at most n deadlines due at or before now, earliest first.
+	// Concurrent transactions never claim the same deadline (PostgreSQL: FOR UPDATE SKIP
+	// LOCKED); a claim rolled back leaves the deadline pending.
+	ClaimDue(ctx context.Context, now time.Time, n int) ([]*Deadline, error)
+	// NextDue returns the earliest pending due time, or the zero time when none is pending.
+	NextDue(ctx context.Context) (time.Time, error)
 }
 
 // Decisions keeps the policy's latest verdict per ticket for explain.
