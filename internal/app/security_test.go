@@ -6,15 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
+	"github.com/escalated/escalated/internal/handoff/handofftest"
 	"github.com/escalated/escalated/internal/store"
 )
 
@@ -91,43 +89,9 @@ func TestSupersededEscalationInPackage(t *testing.T) {
 	if prior["state"] != "escalated" || prior["outcome"] != "escalated further" {
 		t.Fatalf("prior escalation in the package: %v", prior)
 	}
-	sch := handoffSchema(t)
-	validatePackage(t, sch, e1.Body["package"])
-	validatePackage(t, sch, e2.Body["package"])
-}
-
-func handoffSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("../../docs/schema/handoff-v1.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("handoff-v1.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("handoff-v1.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
-
-func validatePackage(t *testing.T, sch *jsonschema.Schema, pkg any) {
-	t.Helper()
-	b, _ := json.Marshal(pkg)
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sch.Validate(v); err != nil {
-		t.Fatalf("package does not match docs/schema/handoff-v1.json: %v\n%s", err, b)
-	}
+	sch := handofftest.Schema(t)
+	handofftest.Validate(t, sch, e1.Body["package"])
+	handofftest.Validate(t, sch, e2.Body["package"])
 }
 
 // TestDemoPackagesMatchSchema loads the demo (about a hundred escalations made by the real
@@ -156,7 +120,7 @@ func TestDemoPackagesMatchSchema(t *testing.T) {
 	if err := a.SeedDemo(ctx, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	sch := handoffSchema(t)
+	sch := handofftest.Schema(t)
 	actx := escalated.WithPrincipal(ctx, escalated.Principal{Name: "t", Role: escalated.RoleAdmin})
 	n, states := 0, map[string]int{}
 	f := store.EscalationFilter{Limit: 100}
@@ -166,7 +130,7 @@ func TestDemoPackagesMatchSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range page {
-			validatePackage(t, sch, e.Package)
+			handofftest.Validate(t, sch, e.Package)
 			n++
 			states[string(e.State)]++
 		}

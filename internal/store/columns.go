@@ -89,3 +89,16 @@ func ParseStrings(text []byte) ([]string, error) {
 	}
 	return s, nil
 }
+
+// EventMessageID names the message an event announces, for the events.message_id column:
+// the message attached to the event, else "message_id" in its data (the ticket service sets
+// both). ListEvents uses it to attach the message on reads.
+func EventMessageID(e *escalated.Event) string {
+	if e.Message != nil && e.Message.ID != "" {
+		return e.Message.ID
+	}
+	if id, ok := e.Data["message_id"].(string); ok {
+		return id
+	}
+	return ""
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
 )
 
 const messageColumns = `id, ticket_id, seq, author_kind, author_id, author_name, body, internal, signals, created_at`
@@ -113,7 +114,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 		return err
 	}
 	var msgID any
-	if id := eventMessageID(e); id != "" {
+	if id := store.EventMessageID(e); id != "" {
 		msgID = id
 	}
 	_, err = t.exec(ctx, sqlAppendEvent,
@@ -121,18 +122,6 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 	return writeErr(err, "append event "+e.ID,
 		fmt.Sprintf("event %s or seq %d of ticket %s already exists", e.ID, e.Seq, e.TicketID),
 		"ticket "+e.TicketID+" not found")
-}
-
-// eventMessageID names the message an event announces: the message attached to the event, or
-// "message_id" in its data, as in the SQLite store.
-func eventMessageID(e *escalated.Event) string {
-	if e.Message != nil && e.Message.ID != "" {
-		return e.Message.ID
-	}
-	if id, ok := e.Data["message_id"].(string); ok {
-		return id
-	}
-	return ""
 }
 
 // ListEvents returns a ticket's history in seq order, each message.added event carrying its

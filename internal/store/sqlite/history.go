@@ -102,7 +102,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 		return err
 	}
 	var msgID any
-	if id := eventMessageID(e); id != "" {
+	if id := store.EventMessageID(e); id != "" {
 		msgID = id
 	}
 	_, err = t.exec(ctx, sqlInsertEvent,
@@ -113,20 +113,6 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 	return writeErr(err, "append event "+e.ID,
 		fmt.Sprintf("event %s or seq %d of ticket %s already exists", e.ID, e.Seq, e.TicketID),
 		"ticket "+e.TicketID+" not found")
-}
-
-// eventMessageID names the message an event announces. escalated.Event has no MessageID field:
-// the writer either attaches the message it just added (e.Message) or names it in the event's
-// data ("message_id"), as the ticket service does both; either is enough for ListEvents to
-// attach the message on reads.
-func eventMessageID(e *escalated.Event) string {
-	if e.Message != nil && e.Message.ID != "" {
-		return e.Message.ID
-	}
-	if id, ok := e.Data["message_id"].(string); ok {
-		return id
-	}
-	return ""
 }
 
 // ListEvents returns a ticket's history in seq order, each message.added event carrying its
