@@ -213,13 +213,6 @@ type BotStep struct {
 	Confidence float64 `json:"confidence"`
 }
 
-// ClockStatus is one SLA clock as the package reports it.
-type ClockStatus struct {
-	Target string `json:"target"`
-	DueAt  string `json:"due_at"`
-	State  string `json:"state"`
-}
-
 // PackageSignals summarises the ticket's signals for the receiving agent.
 type PackageSignals struct {
 	SentimentTrend []float64 `json:"sentiment_trend"`

@@ -16,6 +16,7 @@ const (
 	PrefixEscalation = "esc_"
 	PrefixAudit      = "aud_"
 	PrefixToken      = "tok_"
+	PrefixDeadline   = "dl_"
 )
 
 // idGen makes ULIDs that grow strictly in the order they are made within the process. The

@@ -102,6 +102,9 @@ type Ticket struct {
 	Signals TicketSignals `json:"signals"`
 	// Recommendation is the latest recommended next action (from a rule), or nil.
 	Recommendation *Recommendation `json:"recommendation"`
+	// SLA is the plan in force and its clocks; the API reports them beside the ticket (as
+	// ClockStatus) rather than inside it.
+	SLA SLA `json:"-"`
 	Version        int64           `json:"version"`
 	CreatedAt      time.Time       `json:"-"`
 	UpdatedAt      time.Time       `json:"-"`

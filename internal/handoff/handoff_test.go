@@ -102,7 +102,7 @@ func TestEveryPackageMatchesSchema(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			in.EscalatedBy = &escalated.Author{Kind: escalated.AuthorAgent, ID: "ana", Name: "Ana"}
 			in.BotSteps = []escalated.BotStep{{Intent: "refund", Action: "lookup_order", Outcome: "failed", Confidence: 0.4}}
-			in.SLA = []escalated.ClockStatus{{Target: "first_response", DueAt: escalated.FormatTime(t0), State: "running"}}
+			in.SLA = []escalated.ClockStatus{{Target: "first_response", DueAt: escalated.TimePtr(t0), State: "running"}}
 			in.Signals = &escalated.PackageSignals{SentimentTrend: []float64{-0.2, -0.6}, Frustration: 0.7, Keywords: []string{"legal"}, WantsHuman: true}
 			in.Recommendation = &escalated.Recommendation{Text: "Issue the refund manually", Source: "rule:refunds"}
 		}

@@ -99,7 +99,7 @@ type SignalsEnv struct {
 // ticket's most urgent running clock, or zero when none runs.
 type SLAEnv struct {
 	Target   string    `expr:"target"` // first_response, next_reply, resolution, acknowledge
-	State    string    `expr:"state"`  // running, paused, warning, breached, met
+	State    string    `expr:"state"`  // running, paused, warned, breached, met
 	DueAt    time.Time `expr:"due_at"`
 	Breached bool      `expr:"breached"`
 }

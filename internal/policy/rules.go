@@ -10,12 +10,11 @@ import (
 	"github.com/escalated/escalated"
 )
 
-// Events fired by the deadline engine (E4) rather than by a change to a ticket; rules may
-// listen to them already.
+// Events fired by the deadline engine rather than by a change to a ticket.
 const (
-	EventSLAWarning               = "sla.warning"
-	EventSLABreached              = "sla.breached"
-	EventEscalationUnacknowledged = "escalation.unacknowledged"
+	EventSLAWarning               = escalated.EventSLAWarning
+	EventSLABreached              = escalated.EventSLABreached
+	EventEscalationUnacknowledged = escalated.EventEscalationUnacknowledged
 )
 
 // EventTypes are the events a rule may listen to (its `on` list).

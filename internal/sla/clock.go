@@ -1,6 +1,10 @@
 package sla
 
-import "time"
+import (
+	"time"
+
+	"github.com/escalated/escalated"
+)
 
 // Clock targets, as named in the policy's sla section.
 const (
@@ -62,26 +66,10 @@ const (
 //     it runs again (or is paused, if it was paused) towards the new deadline. Stopped clocks
 //     (met, or breached and stopped) keep their verdict and are not changed.
 //   - Times are returned in the location of the instants passed in.
-type Clock struct {
-	Target string        `json:"target"`
-	Plan   string        `json:"plan"`
-	Budget time.Duration `json:"budget"` // the target, in business time
-	WarnAt float64       `json:"warn_at"`
-	// Elapsed is the business time used before Since (the whole of it when not counting).
-	Elapsed time.Duration `json:"elapsed"`
-	// Since is when the current counting stretch began; zero when not counting (paused,
-	// stopped).
-	Since time.Time `json:"since"`
-	State string    `json:"state"`
-	// DueAt is Calendar.Add(Since, Budget-Elapsed) while running or warned, the breach instant
-	// for a breached clock, the deadline judged against for a stopped one, zero when paused.
-	DueAt time.Time `json:"due_at"`
-	// WarnDue is, while running and not yet warned, the instant WarnAt*Budget is reached; zero
-	// otherwise.
-	WarnDue time.Time `json:"warn_due"`
-	// StoppedAt is when a met or breached clock was stopped; zero otherwise.
-	StoppedAt time.Time `json:"stopped_at"`
-}
+//
+// The fields are escalated.Clock's (a ticket stores its clocks in that type; convert with
+// Clock(c) and escalated.Clock(c), which costs nothing).
+type Clock escalated.Clock
 
 // Start begins a clock for target under plan at at.
 func Start(cal *Calendar, target, plan string, budget time.Duration, warnAt float64, at time.Time) Clock {
@@ -181,6 +169,23 @@ func (c Clock) Stop(cal *Calendar, at time.Time) Clock {
 		c.State = Breached
 	}
 	return c
+}
+
+// Reopen lets a stopped clock count again at at with the business time it had used (resolution,
+// when a solved ticket is reopened: the customer is still waiting on the same problem). A met
+// clock comes back running or warned, or due at once when its budget is used up; a clock that
+// was stopped breached counts on as breached. Other clocks are returned unchanged.
+func (c Clock) Reopen(cal *Calendar, at time.Time) Clock {
+	if !c.stopped() {
+		return c
+	}
+	c.StoppedAt = time.Time{}
+	if c.State == Breached {
+		c.Since = at
+		return c
+	}
+	wp, ok := c.warnPoint()
+	return c.run(cal, at, ok && c.Elapsed >= wp)
 }
 
 // Restart begins a fresh run of the same budget at at (next_reply on a customer message),

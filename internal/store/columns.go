@@ -12,11 +12,16 @@ import (
 type ticketExtra struct {
 	Signals        escalated.TicketSignals   `json:"signals"`
 	Recommendation *escalated.Recommendation `json:"recommendation,omitempty"`
+	SLA            *escalated.SLA            `json:"sla,omitempty"`
 }
 
 // EncodeTicketExtra returns the tickets.extra column of t.
 func EncodeTicketExtra(t *escalated.Ticket) (string, error) {
-	b, err := json.Marshal(ticketExtra{Signals: t.Signals, Recommendation: t.Recommendation})
+	x := ticketExtra{Signals: t.Signals, Recommendation: t.Recommendation}
+	if t.SLA.Plan != "" || len(t.SLA.Clocks) > 0 || t.SLA.Replied {
+		x.SLA = &t.SLA
+	}
+	b, err := json.Marshal(x)
 	return string(b), err
 }
 
@@ -34,6 +39,10 @@ func DecodeTicketExtra(col []byte, t *escalated.Ticket) error {
 		x.Signals.Keywords = []string{}
 	}
 	t.Signals, t.Recommendation = x.Signals, x.Recommendation
+	t.SLA = escalated.SLA{}
+	if x.SLA != nil {
+		t.SLA = *x.SLA
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/sla"
 )
 
 // env is the ticket's state as a rule condition sees it when ev happens.
@@ -29,6 +30,7 @@ func env(pol *policy.Policy, ch *change, ev *escalated.Event) policy.Env {
 			WantsHuman: t.Signals.WantsHuman, Frustration: t.Signals.Frustration,
 		},
 		Event: policy.EventEnv{Type: ev.Type, Actor: ev.Actor},
+		SLA:   slaEnv(t, ev),
 		Now:   ch.now,
 	}
 	if a := t.Account; a != nil {
@@ -62,4 +64,28 @@ func env(pol *policy.Policy, ch *change, ev *escalated.Event) policy.Env {
 		}
 	}
 	return e
+}
+
+// slaEnv is the clock an SLA event is about, else the ticket's most urgent counting clock (the
+// one due first), else zero.
+func slaEnv(t *escalated.Ticket, ev *escalated.Event) policy.SLAEnv {
+	var c *escalated.Clock
+	if target, ok := ev.Data["target"].(string); ok && isClockEvent(ev.Type) {
+		c = t.SLA.Clock(target)
+	} else {
+		for i := range t.SLA.Clocks {
+			x := &t.SLA.Clocks[i]
+			if (x.State == sla.Running || x.State == sla.Warned) && (c == nil || x.DueAt.Before(c.DueAt)) {
+				c = x
+			}
+		}
+	}
+	if c == nil {
+		return policy.SLAEnv{}
+	}
+	return policy.SLAEnv{Target: c.Target, State: c.State, DueAt: c.DueAt, Breached: c.State == sla.Breached}
+}
+
+func isClockEvent(typ string) bool {
+	return typ == escalated.EventSLAWarning || typ == escalated.EventSLABreached || typ == escalated.EventEscalationUnacknowledged
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/escalated/escalated"
@@ -104,7 +105,9 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 		if prev, err = tx.GetEscalation(ctx, t.ActiveEscalation); err != nil {
 			return nil, err
 		}
-		if prev.State == escalated.EscalationPending {
+		// A pending escalation nobody acknowledged in time may move on (F7); any other
+		// escalation must wait for the receiving team.
+		if prev.State == escalated.EscalationPending && in.Trigger != escalated.TriggerUnacknowledged {
 			return nil, escalated.Errorf(escalated.ECONFLICT, "escalation %s to %s is still pending; it must be acknowledged before the ticket can be escalated further", prev.ID, prev.ToTeam)
 		}
 	}
@@ -136,7 +139,7 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 	if rec == nil {
 		rec = t.Recommendation
 	}
-	if e.Package, err = s.buildPackage(ctx, tx, pol, t, e, rec); err != nil {
+	if e.Package, err = s.buildPackage(ctx, tx, live, t, e, rec, now); err != nil {
 		return nil, err
 	}
 	if err := tx.CreateEscalation(ctx, e); err != nil {
@@ -227,7 +230,8 @@ func allowedFrom(pol *policy.Policy, t *escalated.Ticket) string {
 }
 
 // buildPackage assembles the handoff package from what the ticket holds now.
-func (s *Service) buildPackage(ctx context.Context, tx store.Tx, pol *policy.Policy, t *escalated.Ticket, e *escalated.Escalation, rec *escalated.Recommendation) (*escalated.Package, error) {
+func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *escalated.Ticket, e *escalated.Escalation, rec *escalated.Recommendation, at time.Time) (*escalated.Package, error) {
+	pol := live.Policy
 	msgs, err := tx.ListMessages(ctx, t.ID)
 	if err != nil {
 		return nil, err
@@ -244,6 +248,7 @@ func (s *Service) buildPackage(ctx context.Context, tx store.Tx, pol *policy.Pol
 	return handoff.Build(handoff.Input{
 		Ticket: t, Messages: msgs, Prior: prior, Note: e.Note, EscalatedBy: by,
 		Required: pol.Escalation.RequiredPackageFields, Recommendation: rec, Signals: packageSignals(t),
+		SLA: clockStatuses(live, t, at),
 	}), nil
 }
 

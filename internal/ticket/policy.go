@@ -89,6 +89,9 @@ func (s *Service) ReplacePolicy(ctx context.Context, src []byte) (*Live, *Policy
 	if err != nil {
 		return nil, problems, err
 	}
+	if l := s.Policy(); l != nil && l.Version == v {
+		return l, problems, nil
+	}
 	return &Live{Policy: p, Version: v}, problems, nil
 }
 

@@ -16,17 +16,19 @@ import (
 	"github.com/escalated/escalated/internal/store"
 )
 
-// policyEvents are the history events the policy hears. The deadline engine adds the SLA and
-// acknowledgement events through the same door.
+// policyEvents are the history events the policy hears, the deadline engine's among them.
 var policyEvents = map[string]bool{
-	escalated.EventTicketCreated:          true,
-	escalated.EventMessageAdded:           true,
-	escalated.EventTicketUpdated:          true,
-	escalated.EventEscalationCreated:      true,
-	escalated.EventEscalationReturned:     true,
-	escalated.EventEscalationAcknowledged: true,
-	escalated.EventEscalationResolved:     true,
-	escalated.EventHandoffReceived:        true,
+	escalated.EventTicketCreated:            true,
+	escalated.EventMessageAdded:             true,
+	escalated.EventTicketUpdated:            true,
+	escalated.EventEscalationCreated:        true,
+	escalated.EventEscalationReturned:       true,
+	escalated.EventEscalationAcknowledged:   true,
+	escalated.EventEscalationResolved:       true,
+	escalated.EventHandoffReceived:          true,
+	escalated.EventSLAWarning:               true,
+	escalated.EventSLABreached:              true,
+	escalated.EventEscalationUnacknowledged: true,
 }
 
 // maxCascade bounds how many events one change may feed through the policy: actions raise
@@ -174,8 +176,17 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 			if text == "" {
 				text = fmt.Sprintf("Escalated by rule %s on %s.", a.Rule, ev.Type)
 			}
+			// What caused the escalation: a rule on a ticket's own events, or a rule on a clock
+			// running out (analytics and the package tell these apart).
+			trigger := escalated.TriggerRule
+			switch ev.Type {
+			case escalated.EventSLAWarning, escalated.EventSLABreached:
+				trigger = escalated.TriggerSLA
+			case escalated.EventEscalationUnacknowledged:
+				trigger = escalated.TriggerUnacknowledged
+			}
 			e, err := s.escalateTx(ctx, tx, ch, live, escalation{
-				To: a.To, Reason: escalated.Reason(a.Reason), Note: text, Trigger: escalated.TriggerRule, RuleID: a.Rule,
+				To: a.To, Reason: escalated.Reason(a.Reason), Note: text, Trigger: trigger, RuleID: a.Rule,
 			})
 			code := escalated.ErrorCode(err)
 			switch {

@@ -15,6 +15,7 @@ import (
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/signals"
+	"github.com/escalated/escalated/internal/sla"
 	"github.com/escalated/escalated/internal/store"
 )
 
@@ -24,6 +25,8 @@ type Live struct {
 	Policy  *policy.Policy
 	Version int64
 	Signals *signals.Extractor
+	// Calendars are the policy's calendars prepared for SLA arithmetic, by id.
+	Calendars map[string]*sla.Calendar
 }
 
 // Service runs ticket and escalation use cases.
@@ -63,6 +66,10 @@ func (s *Service) LoadPolicy(ctx context.Context, p *policy.Policy, actor string
 	if err != nil {
 		return 0, escalated.Errorf(escalated.EINVALID, "policy signals: %v", err)
 	}
+	cals, err := calendars(p)
+	if err != nil {
+		return 0, escalated.Errorf(escalated.EINVALID, "policy calendars: %v", err)
+	}
 	s.loading.Lock()
 	defer s.loading.Unlock()
 	now := escalated.Truncate(s.now())
@@ -92,7 +99,7 @@ func (s *Service) LoadPolicy(ctx context.Context, p *policy.Policy, actor string
 	if err != nil {
 		return 0, fmt.Errorf("load policy: %w", err)
 	}
-	s.live.Store(&Live{Policy: p, Version: version, Signals: x})
+	s.live.Store(&Live{Policy: p, Version: version, Signals: x, Calendars: cals})
 	s.log.Info("policy loaded", "version", version, "hash", p.Hash[:12])
 	return version, nil
 }
@@ -151,10 +158,12 @@ type change struct {
 	escs map[string]*escalated.Escalation
 	// live is the policy the change is decided under, read once per operation.
 	live *Live
+	// sla follows the ticket's SLA clocks through the change (clocks.go).
+	sla slaTrack
 }
 
 func newChange(t *escalated.Ticket, actor string, now time.Time) *change {
-	return &change{t: t, prev: t.Version, now: now, actor: actor}
+	return &change{t: t, prev: t.Version, now: now, actor: actor, sla: newSLATrack(t)}
 }
 
 func (c *change) event(typ string, data map[string]any) *escalated.Event {
@@ -226,14 +235,22 @@ func (c *change) write(ctx context.Context, tx store.Tx) error {
 }
 
 // commit writes the change, lets the policy react to its events, and writes what that added.
+// The SLA clocks follow the events before the policy hears them (so conditions read current
+// clocks) and again after (the policy's own actions move them too); the deadline rows of the
+// clocks that moved are written last, in the same transaction.
 func (s *Service) commit(ctx context.Context, tx store.Tx, ch *change, live *Live) error {
+	s.syncClocks(ch, live)
 	if err := ch.write(ctx, tx); err != nil {
 		return err
 	}
 	if err := s.react(ctx, tx, ch, live); err != nil {
 		return err
 	}
-	return ch.write(ctx, tx)
+	s.syncClocks(ch, live)
+	if err := ch.write(ctx, tx); err != nil {
+		return err
+	}
+	return ch.writeDeadlines(ctx, tx)
 }
 
 // touched remembers an escalation the change created or moved.
@@ -330,6 +347,7 @@ func (s *Service) GetTicket(ctx context.Context, id string) (*Detail, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.SLA = clockStatuses(s.Policy(), d.Ticket, s.now())
 	return d, nil
 }
 

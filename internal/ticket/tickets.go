@@ -150,7 +150,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, er
 		if err := s.commit(ctx, tx, ch, live); err != nil {
 			return err
 		}
-		d = &Detail{Ticket: t, History: ch.events}
+		d = &Detail{Ticket: t, History: ch.events, SLA: clockStatuses(live, t, now)}
 		if len(ch.escs) > 0 {
 			d.Escalations = slices.Collect(maps.Values(ch.escs))
 		}

@@ -172,7 +172,7 @@ func (f *fx) escalation(ticketID string, mods ...func(*escalated.Escalation)) *e
 			Account:         &escalated.Account{ID: "acc_1", Name: "Globex", Tier: "enterprise", Attributes: map[string]any{"arr": 1000.0}},
 			Customer:        &escalated.Customer{ID: "cus_1", Name: "Hank", Email: "hank@globex.example"},
 			CustomerTier:    "enterprise",
-			SLA:             []escalated.ClockStatus{{Target: "first_response", DueAt: escalated.FormatTime(closed), State: "running"}},
+			SLA:             []escalated.ClockStatus{{Target: "first_response", DueAt: escalated.TimePtr(closed), State: "running"}},
 			Signals:         &escalated.PackageSignals{SentimentTrend: []float64{-0.1, -0.5}, Frustration: 0.7, Keywords: []string{"human"}, WantsHuman: true},
 			PriorEscalations: []escalated.PriorEscalation{{ID: "esc_0", FromTeam: "bot", ToTeam: "frontline",
 				Reason: escalated.ReasonBotHandoff, State: escalated.EscalationResolved, Outcome: "resolved"}},
