@@ -24,24 +24,35 @@ import (
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
-	// Subscribe delivers a Change for every history event committed from now on by any node
-	// sharing the database (this one included), in commit order per ticket, until ctx is done or
-	// the store closes; then the channel is closed. A subscriber that falls more than
-	// SubscriberBuffer changes behind misses changes rather than slowing writers down, and is
-	// told so by a Change with Lagged set.
+	// Subscribe delivers a Change for every history event and every scheduled deadline
+	// committed from now on by any node sharing the database (this one included), in commit
+	// order per ticket, until ctx is done or the store closes; then the channel is closed. A
+	// subscriber that falls more than SubscriberBuffer changes behind misses changes rather than
+	// slowing writers down, and is told so by a Change with Lagged set. Subscribers that want
+	// only history events skip changes of Type ChangeDeadline.
 	Subscribe(ctx context.Context) (<-chan Change, error)
 	Close() error
 }
 
-// Change announces one committed history event. It carries identities, not content: a
+// Change announces one committed write that other parts of the system wake up for: a history
+// event (Type is the event type, Seq its place in the ticket's history) or a scheduled deadline
+// (Type is ChangeDeadline, Due its due time, Seq 0). It carries identities, not content: a
 // subscriber that needs the event reads it.
 type Change struct {
 	TicketID string `json:"ticket_id"`
 	Seq      int64  `json:"seq"`
 	Type     string `json:"type"`
+	// Due is the due time of a scheduled deadline (UTC, millisecond precision); zero for history
+	// events. The deadline engine compares it with the time it sleeps until, so that a node hears
+	// of an earlier deadline written by any node without polling.
+	Due time.Time `json:"due,omitzero"`
 	// Lagged marks a gap: changes were dropped before this point because the subscriber was slow.
 	Lagged bool `json:"lagged,omitempty"`
 }
+
+// ChangeDeadline is the Change.Type announcing that ScheduleDeadline committed. It is not a
+// history event type: no event with this type is stored.
+const ChangeDeadline = "deadline.scheduled"
 
 // SubscriberBuffer is how many changes a subscriber may fall behind before it misses some.
 const SubscriberBuffer = 4096
@@ -84,7 +95,9 @@ type Deadline struct {
 // target.
 type Deadlines interface {
 	// ScheduleDeadline stores d, replacing the ticket's pending deadline of the same kind and
-	// target if there is one.
+	// target if there is one. Once the transaction commits, every subscriber on every node gets
+	// a Change{TicketID, Type: ChangeDeadline, Due: d.DueAt}; nothing is announced when it rolls
+	// back.
 	ScheduleDeadline(ctx context.Context, d *Deadline) error
 	// CancelDeadlines removes the ticket's pending deadlines of a target, or all of them when
 	// target is "".
@@ -93,8 +106,21 @@ type Deadlines interface {
 	// Concurrent transactions never claim the same deadline (PostgreSQL: FOR UPDATE SKIP
 	// LOCKED); a claim rolled back leaves the deadline pending.
 	ClaimDue(ctx context.Context, now time.Time, n int) ([]*Deadline, error)
-	// NextDue returns the earliest pending due time, or the zero time when none is pending.
-	NextDue(ctx context.Context) (time.Time, error)
+	// ClaimDeadline removes and returns the pending deadline with that id if it is due at or
+	// before now; not_found when it is not pending (fired, cancelled or replaced by a later
+	// schedule, which gives it a new id), not yet due, or (PostgreSQL) being claimed or
+	// rescheduled by a concurrent transaction right now. The deadline engine uses it to fire the
+	// rest of a batch without the one deadline whose firing failed, which ClaimDue, taking the
+	// earliest first, would return again and again.
+	ClaimDeadline(ctx context.Context, id string, now time.Time) (*Deadline, error)
+	// NextDue returns the earliest pending due time, or the zero time when none is pending. Ids
+	// in except are left out: the deadline engine passes the deadlines whose firing failed and
+	// waits for a retry, so that it still wakes for the others.
+	NextDue(ctx context.Context, except ...string) (time.Time, error)
+	// CountDeadlines returns how many deadlines are pending and how many of those are due at or
+	// before now (overdue: the engine has not fired them yet). For metrics: each store says what
+	// one call costs.
+	CountDeadlines(ctx context.Context, now time.Time) (pending, overdue int64, err error)
 }
 
 // Decisions keeps the policy's latest verdict per ticket for explain.

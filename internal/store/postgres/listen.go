@@ -142,6 +142,12 @@ func (l *listener) receive(ctx context.Context, conn *pgx.Conn) error {
 			l.log.Error("ignoring a malformed change notification", "channel", l.channel, "payload", n.Payload, "err", err)
 			continue
 		}
+		// A deadline's due time arrives as RFC 3339 in UTC ("...Z", see ScheduleDeadline); UTC()
+		// keeps it comparable with == to the times the store reads back, should a server ever
+		// send an offset instead.
+		if !c.Due.IsZero() {
+			c.Due = c.Due.UTC()
+		}
 		l.hub.Publish(c)
 	}
 }

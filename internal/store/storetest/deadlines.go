@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +19,9 @@ var deadlineTests = []test{
 	{"ClaimRolledBack", testDeadlineClaimRolledBack},
 	{"UnknownTicket", testDeadlineUnknownTicket},
 	{"ConcurrentClaimers", testDeadlineConcurrentClaimers},
+	{"ClaimByID", testDeadlineClaimByID},
+	{"Count", testDeadlineCount},
+	{"ScheduleAnnounced", testDeadlineAnnounced},
 }
 
 // deadline returns a deadline for ticketID due at due, with every field set.
@@ -48,12 +53,12 @@ func (f *fx) schedule(ds ...*store.Deadline) {
 	})
 }
 
-func (f *fx) nextDue() time.Time {
+func (f *fx) nextDue(except ...string) time.Time {
 	f.t.Helper()
 	var next time.Time
 	f.view(func(tx store.Tx) error {
 		var err error
-		next, err = tx.NextDue(f.ctx)
+		next, err = tx.NextDue(f.ctx, except...)
 		return err
 	})
 	return next
@@ -81,6 +86,10 @@ func testDeadlineScheduleNextDue(t *testing.T, f *fx) {
 	sooner := f.deadline(tk.ID, "sla.warning", "first_response", base.Add(time.Hour+1234567*time.Nanosecond))
 	f.schedule(later, sooner)
 	equal(t, "NextDue", f.nextDue(), escalated.Truncate(sooner.DueAt))
+	equal(t, "NextDue except the sooner one", f.nextDue(sooner.ID, "dl_missing"), escalated.Truncate(later.DueAt))
+	if next := f.nextDue(later.ID, sooner.ID); !next.IsZero() {
+		t.Errorf("NextDue except every pending deadline = %v, want the zero time", next)
+	}
 
 	got := f.claim(base.Add(3*time.Hour), 10)
 	equal(t, "claimed deadlines", got, []*store.Deadline{wantDeadline(sooner), wantDeadline(later)})
@@ -250,5 +259,143 @@ func testDeadlineConcurrentClaimers(t *testing.T, f *fx) {
 	}
 	if next := f.nextDue(); !next.IsZero() {
 		t.Errorf("NextDue after claiming everything = %v, want the zero time", next)
+	}
+}
+
+// claimByID runs ClaimDeadline in its own Update and returns its result; the Update commits
+// whatever the claim did.
+func (f *fx) claimByID(id string, now time.Time) (*store.Deadline, error) {
+	f.t.Helper()
+	var (
+		got      *store.Deadline
+		claimErr error
+	)
+	f.update(func(tx store.Tx) error {
+		got, claimErr = tx.ClaimDeadline(f.ctx, id, now)
+		return nil
+	})
+	return got, claimErr
+}
+
+func testDeadlineClaimByID(t *testing.T, f *fx) {
+	tk := f.ticket()
+	f.createTickets(tk)
+	early := f.deadline(tk.ID, "sla.warning", "first_response", base.Add(time.Hour))
+	late := f.deadline(tk.ID, "sla.breached", "first_response", base.Add(2*time.Hour))
+	replaced := f.deadline(tk.ID, "sla.breached", "resolution", base.Add(time.Hour))
+	f.schedule(early, late, replaced)
+	replacement := f.deadline(tk.ID, "sla.breached", "resolution", base.Add(time.Hour))
+	f.schedule(replacement)
+
+	// A later deadline can be claimed past an earlier one that is due too: this is what lets
+	// the engine fire around a deadline whose firing fails.
+	now := base.Add(2 * time.Hour)
+	got, err := f.claimByID(late.ID, now)
+	if err != nil {
+		t.Fatalf("ClaimDeadline of a due deadline: %v", err)
+	}
+	equal(t, "claimed deadline", got, wantDeadline(late))
+	_, err = f.claimByID(late.ID, now)
+	wantCode(t, err, escalated.ENOTFOUND)
+	wantMessageNames(t, err, late.ID)
+
+	_, err = f.claimByID(early.ID, early.DueAt.Add(-time.Millisecond))
+	wantCode(t, err, escalated.ENOTFOUND) // not due yet
+	_, err = f.claimByID(replaced.ID, now)
+	wantCode(t, err, escalated.ENOTFOUND) // replaced: its id is gone
+	_, err = f.claimByID("dl_missing", now)
+	wantCode(t, err, escalated.ENOTFOUND)
+
+	// A claim rolled back leaves the deadline pending.
+	err = f.s.Update(f.ctx, func(tx store.Tx) error {
+		if _, err := tx.ClaimDeadline(f.ctx, early.ID, now); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Update whose fn failed returned %v", err)
+	}
+	got, err = f.claimByID(early.ID, early.DueAt)
+	if err != nil {
+		t.Fatalf("ClaimDeadline at the due time, after a rolled-back claim: %v", err)
+	}
+	equal(t, "claimed deadline", got, wantDeadline(early))
+	rest := f.claim(now, 10)
+	equal(t, "deadlines left", rest, []*store.Deadline{wantDeadline(replacement)})
+}
+
+func (f *fx) count(now time.Time) (pending, overdue int64) {
+	f.t.Helper()
+	f.view(func(tx store.Tx) error {
+		var err error
+		pending, overdue, err = tx.CountDeadlines(f.ctx, now)
+		return err
+	})
+	return pending, overdue
+}
+
+func testDeadlineCount(t *testing.T, f *fx) {
+	type counts struct{ Pending, Overdue int64 }
+	check := func(what string, now time.Time, want counts) {
+		t.Helper()
+		p, o := f.count(now)
+		equal(t, what, counts{p, o}, want)
+	}
+	check("counts of an empty store", base, counts{0, 0})
+	tk, other := f.ticket(), f.ticket()
+	f.createTickets(tk, other)
+	f.schedule(
+		f.deadline(tk.ID, "sla.warning", "first_response", base.Add(time.Hour)),
+		f.deadline(tk.ID, "sla.breached", "first_response", base.Add(2*time.Hour)),
+		f.deadline(other.ID, "sla.breached", "resolution", base.Add(3*time.Hour)),
+	)
+	check("counts before anything is due", base, counts{3, 0})
+	check("counts a millisecond before the second is due", base.Add(2*time.Hour-time.Millisecond), counts{3, 1})
+	check("counts when the second is due (due at now is overdue)", base.Add(2*time.Hour), counts{3, 2})
+	check("counts after everything is due", base.Add(4*time.Hour), counts{3, 3})
+	f.claim(base.Add(2*time.Hour), 10)
+	check("counts after claiming the due ones", base.Add(4*time.Hour), counts{1, 1})
+}
+
+func testDeadlineAnnounced(t *testing.T, f *fx) {
+	ctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
+	ch, err := f.s.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, other := f.ticket(), f.ticket()
+	f.createTickets(tk, other) // tickets without events announce nothing
+	// Not on a millisecond and not UTC: the announced Due is what the store keeps.
+	first := f.deadline(tk.ID, "sla.warning", "first_response", base.Add(time.Hour+1234567*time.Nanosecond))
+	f.schedule(first)
+
+	// A rolled-back Update announces nothing.
+	err = f.s.Update(f.ctx, func(tx store.Tx) error {
+		if err := tx.ScheduleDeadline(f.ctx, f.deadline(other.ID, "sla.warning", "first_response", base.Add(5*time.Minute))); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("failing Update returned %v", err)
+	}
+	// A replacement is announced like a first schedule.
+	second := f.deadline(other.ID, "sla.breached", "resolution", base.Add(-90*time.Minute))
+	third := f.deadline(tk.ID, "sla.warning", "first_response", base.Add(2*time.Hour))
+	f.schedule(second, third)
+
+	got := receive(t, ch, 3)
+	want := []store.Change{
+		{TicketID: tk.ID, Type: store.ChangeDeadline, Due: escalated.Truncate(first.DueAt)},
+		{TicketID: other.ID, Type: store.ChangeDeadline, Due: escalated.Truncate(second.DueAt)},
+		{TicketID: tk.ID, Type: store.ChangeDeadline, Due: escalated.Truncate(third.DueAt)},
+	}
+	equal(t, "announced changes", got, want)
+	select {
+	case c := <-ch:
+		t.Errorf("unexpected extra change %+v", c)
+	case <-time.After(200 * time.Millisecond):
 	}
 }
