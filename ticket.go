@@ -104,10 +104,10 @@ type Ticket struct {
 	Recommendation *Recommendation `json:"recommendation"`
 	// SLA is the plan in force and its clocks; the API reports them beside the ticket (as
 	// ClockStatus) rather than inside it.
-	SLA SLA `json:"-"`
-	Version        int64           `json:"version"`
-	CreatedAt      time.Time       `json:"-"`
-	UpdatedAt      time.Time       `json:"-"`
+	SLA       SLA       `json:"-"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"-"`
+	UpdatedAt time.Time `json:"-"`
 
 	// Customer and Account are filled in on reads; the ticket row stores only their ids.
 	Customer *Customer `json:"customer"`

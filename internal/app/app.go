@@ -15,10 +15,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/demo"
+	"github.com/escalated/escalated/internal/engine"
 	"github.com/escalated/escalated/internal/httpapi"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store"
@@ -36,9 +41,16 @@ type App struct {
 	Tickets *ticket.Service
 	Access  *access.Service
 	API     *httpapi.Server
+	// Engine fires SLA and acknowledgement deadlines; Serve runs it.
+	Engine *engine.Engine
+	// Metrics is the node's Prometheus registry, served at GET /metrics.
+	Metrics *prometheus.Registry
 
 	srv *http.Server
 	ln  net.Listener
+	// engineDone is closed when the engine's loop has returned; stopEngine ends it.
+	engineDone chan struct{}
+	stopEngine context.CancelFunc
 }
 
 // OpenStore opens the database a DB setting names, creating and migrating it when needed.
@@ -88,10 +100,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Log: log, Now: now, Store: st}
+	a := &App{Config: cfg, Log: log, Now: now, Store: st, Metrics: prometheus.NewRegistry()}
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Tickets = ticket.New(st, now, log)
 	a.Access = access.NewService(st, now, log)
-	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready})
+	a.Engine, err = engine.New(engine.Config{Store: st, Firer: a.Tickets, Log: log, Registerer: a.Metrics})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready,
+		Metrics: promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
 	return a, nil
 }
 
@@ -208,11 +227,13 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // lets in-flight requests finish (each waits for its commit), and closes the store, which
 // commits whatever is still queued. No write that got a 2xx is lost.
 func (a *App) Serve(ctx context.Context) error {
+	a.StartEngine(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	a.Log.Info("serving", "addr", a.Addr())
 	select {
 	case err := <-errc:
+		a.waitEngine()
 		a.Store.Close()
 		return err
 	case <-ctx.Done():
@@ -229,5 +250,33 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.srv != nil {
 		err = a.srv.Shutdown(ctx)
 	}
+	// The engine stops after the last request: a firing in flight commits or rolls back whole
+	// (a rolled-back one fires again at the next start).
+	a.waitEngine()
 	return errors.Join(err, a.Store.Close())
+}
+
+// StartEngine runs the deadline engine until ctx is done or Shutdown; overdue deadlines fire
+// at once. The policy must be live. Calling it again does nothing.
+func (a *App) StartEngine(ctx context.Context) {
+	if a.engineDone != nil {
+		return
+	}
+	ctx, a.stopEngine = context.WithCancel(ctx)
+	a.engineDone = make(chan struct{})
+	go func() {
+		defer close(a.engineDone)
+		if err := a.Engine.Run(ctx); err != nil {
+			a.Log.Error("deadline engine stopped", "err", err)
+		}
+	}()
+}
+
+// waitEngine stops the engine and waits for its loop to return.
+func (a *App) waitEngine() {
+	if a.engineDone == nil {
+		return
+	}
+	a.stopEngine()
+	<-a.engineDone
 }

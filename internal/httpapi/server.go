@@ -29,6 +29,8 @@ type Config struct {
 	Log     *slog.Logger
 	// Ready reports whether the node can serve traffic (store reachable, policy loaded).
 	Ready func(context.Context) error
+	// Metrics serves GET /metrics (Prometheus text format); nil answers 404.
+	Metrics http.Handler
 }
 
 // Server is the API's http.Handler.
@@ -98,6 +100,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{"GET /healthz", false, s.healthz},
 		{"GET /readyz", false, s.readyz},
+		{"GET /metrics", false, s.metrics},
 		{"POST /v1/tickets", true, s.createTicket},
 		{"GET /v1/tickets", true, s.listTickets},
 		{"GET /v1/tickets/{id}", true, s.getTicket},
@@ -183,6 +186,16 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// metrics serves the node's Prometheus metrics. Like the health checks it needs no token: the
+// figures are counts and latencies, never ticket content or secrets.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Metrics == nil {
+		s.error(w, r, escalated.Errorf(escalated.ENOTFOUND, "metrics are not enabled on this node"))
+		return
+	}
+	s.cfg.Metrics.ServeHTTP(w, r)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -96,6 +96,7 @@ func (f *fx) customer(accountID string, mods ...func(*escalated.Customer)) *esca
 // ticket returns a ticket with every field set to a non-zero value.
 func (f *fx) ticket(mods ...func(*escalated.Ticket)) *escalated.Ticket {
 	now := f.tick()
+	u := now.UTC()
 	t := &escalated.Ticket{
 		ID: escalated.NewID(escalated.PrefixTicket, now), Subject: "Cannot log in with SSO",
 		Status: escalated.StatusOpen, Priority: escalated.PriorityHigh, Channel: escalated.ChannelChat,
@@ -110,7 +111,15 @@ func (f *fx) ticket(mods ...func(*escalated.Ticket)) *escalated.Ticket {
 		Signals: escalated.TicketSignals{Sentiment: -0.42, Trend: []float64{0.1, -0.3, -0.42}, Keywords: []string{"churn", "legal"},
 			WantsHuman: true, Frustration: 0.61},
 		Recommendation: &escalated.Recommendation{Text: "Offer the SSO reset runbook", Source: "rule:sso"},
-		CreatedAt:      now, UpdatedAt: now.Add(1500 * time.Microsecond),
+		// Every clock field set, so a round trip proves the stored SLA state is complete. The
+		// service keeps clock times in UTC.
+		SLA: escalated.SLA{Plan: "enterprise", Replied: true, Clocks: []escalated.Clock{
+			{Target: "next_reply", Plan: "enterprise", Budget: 2 * time.Hour, WarnAt: 0.8, Elapsed: 90 * time.Second,
+				Since: u, State: "running", DueAt: u.Add(118*time.Minute + 30*time.Second), WarnDue: u.Add(94*time.Minute + 30*time.Second)},
+			{Target: "ackuledge", Plan: "enterprise", Escalation: "esc_active", Budget: 10 * time.Minute, WarnAt: 0.8,
+				Elapsed: 11 * time.Minute, State: "breached", DueAt: u.Add(-time.Minute), StoppedAt: u},
+		}},
+		CreatedAt: now, UpdatedAt: now.Add(1500 * time.Microsecond),
 	}
 	for _, m := range mods {
 		m(t)
