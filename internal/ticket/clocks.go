@@ -33,6 +33,8 @@ import (
 //     supersedes) and stops when that escalation is acknowledged or otherwise leaves pending.
 //   - While the ticket is pending or on_hold every clock but acknowledge is paused (the
 //     receiving team's pick-up does not wait on the customer); solved or closed stops them all.
+//   - A replaced policy reaches a ticket's clocks at its next change: a plan that is gone, or
+//     whose targets differ from the counting clocks', is chosen again then.
 //   - Clocks count in the business hours of the calendar of the team holding the ticket,
 //     around the clock when the team has none.
 
@@ -126,8 +128,9 @@ func (s *Service) syncClocks(ch *change, live *Live) {
 	}
 	cal := live.calendar(t.Team)
 
-	// 1. The plan, when what it depends on moved (or the ticket is new).
-	if key := keyOf(t); key != tr.key || tr.fresh {
+	// 1. The plan, when what it depends on moved, the ticket is new, or the policy was
+	// replaced and no longer has the plan the clocks run under as they are.
+	if key := keyOf(t); key != tr.key || tr.fresh || planStale(pol, &t.SLA) {
 		s.replan(ch, live, tr.key.team, tr.fresh)
 		tr.key, tr.fresh = key, false
 	}
@@ -208,7 +211,7 @@ func (s *Service) replan(ch *change, live *Live, oldTeam string, fresh bool) {
 		id = plan.ID
 	}
 	moved := oldTeam != t.Team
-	if id == t.SLA.Plan && !moved && !fresh {
+	if id == t.SLA.Plan && !moved && !fresh && !planStale(pol, &t.SLA) {
 		return
 	}
 	oldCal, cal := live.calendar(oldTeam), live.calendar(t.Team)
@@ -258,6 +261,28 @@ func startClock(t *escalated.Ticket, plan *policy.SLAPlan, target, escalationID 
 		return
 	}
 	t.SLA.Clocks = append(t.SLA.Clocks, escalated.Clock(c))
+}
+
+// planStale reports whether the ticket's plan is gone from the policy, or its counting clocks'
+// targets differ from the plan's (the policy was replaced since they were set).
+func planStale(pol *policy.Policy, s *escalated.SLA) bool {
+	if s.Plan == "" {
+		return false
+	}
+	plan := planByID(pol, s.Plan)
+	if plan == nil {
+		return true
+	}
+	for i := range s.Clocks {
+		c := &s.Clocks[i]
+		if stopped(c) {
+			continue
+		}
+		if b, ok := plan.Targets[c.Target]; !ok || b != c.Budget || plan.WarnAt != c.WarnAt {
+			return true
+		}
+	}
+	return false
 }
 
 func stopped(c *escalated.Clock) bool { return c.State == sla.Met || !c.StoppedAt.IsZero() }

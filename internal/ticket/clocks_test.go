@@ -511,3 +511,26 @@ func TestNoPlanNoClocks(t *testing.T) {
 		t.Fatalf("first_response once the plan applies = %s", js(c))
 	}
 }
+
+func TestReplacedPolicyAppliesAtTheTicketsNextChange(t *testing.T) {
+	f := newClockFx(t, clockPolicy)
+	id := f.create(at(30, 9, 0), escalated.PriorityNormal)
+	f.now = at(30, 9, 10)
+	longer := strings.Replace(clockPolicy, "targets: {first_response: 2h, next_reply: 4h", "targets: {first_response: 3h, next_reply: 4h", 1)
+	if _, _, err := f.svc.ReplacePolicy(f.ctx, []byte(longer)); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing moves until the ticket changes: deadlines are rows, not recomputed on reload.
+	if c := f.clock(id, "first_response"); c.TargetSeconds != 7200 {
+		t.Fatalf("first_response right after the reload = %s", js(c))
+	}
+	f.message(at(30, 9, 20), id, escalated.AuthorAgent, true)
+	if c := f.clock(id, "first_response"); c.TargetSeconds != 3*3600 || str(c.DueAt) != "2026-11-30T11:00:00.000Z" || c.ElapsedSeconds != 1200 {
+		t.Fatalf("first_response at the next change = %s", js(c))
+	}
+	wantList(t, "deadlines under the replaced policy", f.pending(),
+		"first_response sla.breached Mon 12:00:00.000",
+		"first_response sla.warning Mon 10:30:00.000",
+		"resolution sla.breached Tue 17:00:00.000", // unchanged: 8h Monday + 8h Tuesday
+		"resolution sla.warning Mon 17:00:00.000")
+}
