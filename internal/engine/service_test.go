@@ -164,7 +164,7 @@ func TestEngineDrivesTicketClocks(t *testing.T) {
 		start()
 		expect("acknowledge escalation.unacknowledged", 9*time.Minute) // due 25m
 		expect("resolution sla.warning", 6*time.Minute)                // 11 of 30m used at 24m: due 28m
-		settle(t, watch, m(43))                                   // resolution breach
+		settle(t, watch, m(43))                                        // resolution breach
 
 		got, err := svc.GetTicket(ctx, id)
 		if err != nil {
