@@ -13,7 +13,7 @@ import (
 // TestPolicyExamples runs the documented example cases, as CI must.
 func TestPolicyExamples(t *testing.T) {
 	code, out, errOut := runCLI(t, "policy", "test", "../../docs/examples/policy.yaml", "../../docs/examples/cases.yaml")
-	if code != 0 || !strings.Contains(out, "7 passed, 0 failed") {
+	if code != 0 || !strings.Contains(out, "11 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -63,11 +63,13 @@ type CaseAccount struct {
 
 // CaseEvent is one thing that happens after the ticket arrives; exactly one field is set.
 type CaseEvent struct {
-	Message  *CaseMessage           `yaml:"message"`
-	Update   *CaseUpdate            `yaml:"update"`
-	Escalate *ticket.EscalateInput  `yaml:"escalate"`
-	Wait     string                 `yaml:"wait"` // advance the virtual clock, e.g. 30m
-	Extra    map[string]interface{} `yaml:",inline"`
+	Message  *CaseMessage          `yaml:"message"`
+	Update   *CaseUpdate           `yaml:"update"`
+	Escalate *ticket.EscalateInput `yaml:"escalate"`
+	// Wait advances the virtual clock, e.g. 30m; SLA deadlines that fall due meanwhile fire at
+	// their due times, as the deadline engine would fire them.
+	Wait  string                 `yaml:"wait"`
+	Extra map[string]interface{} `yaml:",inline"`
 }
 
 // CaseMessage is a message added to the ticket.
@@ -88,7 +90,8 @@ type CaseUpdate struct {
 
 // CaseExpect is what must hold at the end. Empty fields are not checked.
 type CaseExpect struct {
-	// Escalation is the last escalation a rule made: {to, reason, rule}, or the word none.
+	// Escalation is the last escalation a rule made (on any event, SLA ones included): {to,
+	// reason, rule, trigger}, or the word none.
 	Escalation *CaseEscalation `yaml:"escalation"`
 	Ticket     CaseTicketState `yaml:"ticket"`
 	// RulesFired lists rules that must have fired at some point, in any order.
@@ -103,6 +106,8 @@ type CaseEscalation struct {
 	To     string `yaml:"to"`
 	Reason string `yaml:"reason"`
 	Rule   string `yaml:"rule"`
+	// Trigger is rule (a ticket event), sla (a warning or breach) or unacknowledged.
+	Trigger string `yaml:"trigger"`
 }
 
 // UnmarshalYAML accepts `none` as well as a mapping.
@@ -238,6 +243,10 @@ func runCase(ctx context.Context, svc *ticket.Service, st store.Store, c Case, c
 	id := d.Ticket.ID
 	for i, ev := range c.Events {
 		*clock = clock.Add(time.Minute)
+		// Each event happens a minute after the one before; what fell due in between fires first.
+		if err := replayDeadlines(ctx, st, svc, *clock); err != nil {
+			return append(fails, fmt.Sprintf("event %d: firing deadlines: %v", i+1, err))
+		}
 		var err error
 		switch {
 		case len(ev.Extra) > 0:
@@ -261,6 +270,7 @@ func runCase(ctx context.Context, svc *ticket.Service, st store.Store, c Case, c
 			var dur time.Duration
 			if dur, err = policy.ParseDuration(ev.Wait); err == nil {
 				*clock = clock.Add(dur)
+				err = replayDeadlines(ctx, st, svc, *clock)
 			}
 		default:
 			err = fmt.Errorf("empty event (allowed: message, update, escalate, wait)")
@@ -301,7 +311,7 @@ func runCase(ctx context.Context, svc *ticket.Service, st store.Store, c Case, c
 	}
 	var byRule *escalated.Escalation
 	for _, e := range got.Escalations {
-		if e.Trigger == escalated.TriggerRule {
+		if e.RuleID != "" {
 			byRule = e
 		}
 	}
@@ -320,6 +330,7 @@ func runCase(ctx context.Context, svc *ticket.Service, st store.Store, c Case, c
 			check2("to", x.To, byRule.ToTeam)
 			check2("reason", x.Reason, string(byRule.Reason))
 			check2("rule", x.Rule, byRule.RuleID)
+			check2("trigger", x.Trigger, string(byRule.Trigger))
 		}
 	}
 	fired := map[string]bool{}
