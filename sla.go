@@ -21,6 +21,9 @@ type SLA struct {
 	// Replied records that an agent has answered the customer publicly, so a first_response
 	// clock is never started again (a plan that starts applying later begins with next_reply).
 	Replied bool `json:"replied,omitempty"`
+	// Tier is the account tier the plan was chosen with. The account is a row of its own that
+	// another ticket may change, so the ticket remembers what its plan saw.
+	Tier string `json:"tier,omitempty"`
 }
 
 // Clock returns the clock for target, or nil.
@@ -53,6 +56,10 @@ type Clock struct {
 	DueAt time.Time `json:"due_at,omitzero"`
 	// WarnDue is when a running clock warns; zero once warned or when it never warns.
 	WarnDue time.Time `json:"warn_due,omitzero"`
+	// WarnFired records that the warning of the current run has fired, so that a clock paused
+	// (or stopped) after its warning does not warn again when it counts on, and one paused or
+	// re-planned past its warn point before the warning fired still warns.
+	WarnFired bool `json:"warn_fired,omitempty"`
 	// StoppedAt is when a met or breached clock was stopped; zero otherwise.
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
 }

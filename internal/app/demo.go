@@ -155,7 +155,7 @@ func replayDeadlines(ctx context.Context, st store.Store, svc *ticket.Service, t
 			}
 			claimed = len(ds)
 			for _, d := range ds {
-				if err := svc.FireDeadline(ctx, tx, d, d.DueAt); err != nil {
+				if _, err := svc.FireDeadline(ctx, tx, d, d.DueAt); err != nil {
 					return err
 				}
 			}

@@ -31,6 +31,11 @@
 // deadline that keeps failing delays no other. When a batch's worth of deadlines fail, or the
 // store itself fails, something bigger is broken and Run pauses altogether for the backoff.
 //
+// A claimed deadline may also turn out stale: its ticket is gone, or its clock no longer has
+// that instant pending. The Firer then reports it as not fired; the claim still removes the
+// row, and the engine counts it as dropped (Stats.Dropped, escalated_deadlines_dropped_total),
+// never as fired or in the lateness figures.
+//
 // # The loop
 //
 //	         Subscribe (before the first read, so no announcement can slip through)

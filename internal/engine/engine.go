@@ -20,9 +20,10 @@ import (
 
 // Firer applies one claimed deadline inside the transaction that claimed it.
 type Firer interface {
-	// FireDeadline applies d at firedAt in tx (the same transaction that claimed it). It returns
-	// nil also when d turned out stale (ticket gone, clock moved): the claim then just drops it.
-	FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadline, firedAt time.Time) error
+	// FireDeadline applies d at firedAt in tx (the same transaction that claimed it) and
+	// reports whether it fired. A deadline that turned out stale (ticket gone, clock moved) is
+	// not an error: FireDeadline returns false, nil and the claim just drops it.
+	FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadline, firedAt time.Time) (bool, error)
 }
 
 // DefaultBatch is how many deadlines one transaction claims and fires when Config.Batch is 0.
@@ -74,6 +75,7 @@ type Engine struct {
 	metrics    *metrics
 
 	fired, failed  atomic.Int64
+	dropped        atomic.Int64
 	latSum, latMax atomic.Int64 // nanoseconds
 
 	// held are deadlines that failed to fire: FireDue passes over them until retryAt, so that
@@ -131,6 +133,8 @@ type Stats struct {
 	// Failed counts firings that failed and rolled back; the deadline stayed pending, so one
 	// deadline that keeps failing is counted once per attempt.
 	Failed int64
+	// Dropped counts claimed deadlines the Firer found stale and dropped without firing.
+	Dropped int64
 	// LatenessSum and LatenessMax are over every fired deadline (see the package doc).
 	LatenessSum time.Duration
 	LatenessMax time.Duration
@@ -147,7 +151,7 @@ func (s Stats) MeanLateness() time.Duration {
 // Stats returns the counts so far.
 func (e *Engine) Stats() Stats {
 	return Stats{
-		Fired: e.fired.Load(), Failed: e.failed.Load(),
+		Fired: e.fired.Load(), Failed: e.failed.Load(), Dropped: e.dropped.Load(),
 		LatenessSum: time.Duration(e.latSum.Load()), LatenessMax: time.Duration(e.latMax.Load()),
 	}
 }
@@ -439,9 +443,10 @@ func (e *Engine) fireDue(ctx context.Context) (res result, err error) {
 		now := e.clock.Now()
 		res.lastNow = now
 		var claimed, fired []*store.Deadline
+		var dropped int
 		err := e.store.Update(ctx, func(tx store.Tx) error {
 			// Per attempt: the store may run this function again.
-			claimed, fired = nil, nil
+			claimed, fired, dropped = nil, nil, 0
 			ds, err := tx.ClaimDue(ctx, now, n)
 			if err != nil {
 				return err
@@ -456,17 +461,22 @@ func (e *Engine) fireDue(ctx context.Context) (res result, err error) {
 				}
 			}
 			for _, d := range ds {
-				if err := e.fire(ctx, tx, d, now); err != nil {
+				ok, err := e.fire(ctx, tx, d, now)
+				if err != nil {
 					return err
 				}
+				if ok {
+					fired = append(fired, d)
+				} else {
+					dropped++
+				}
 			}
-			fired = ds
 			return nil
 		})
 		var fe *fireError
 		switch {
 		case err == nil:
-			e.committed(fired, &res)
+			e.committed(fired, dropped, &res)
 		case errors.Is(err, errSkip), errors.As(err, &fe):
 			if fe != nil {
 				fail(fe)
@@ -509,8 +519,9 @@ func (e *Engine) fireRest(ctx context.Context, claimed []*store.Deadline, failed
 		}
 		now := e.clock.Now()
 		var fired []*store.Deadline
+		var dropped int
 		err := e.store.Update(ctx, func(tx store.Tx) error {
-			fired = nil
+			fired, dropped = nil, 0
 			got := make([]*store.Deadline, 0, len(rest))
 			for _, d := range rest {
 				c, err := tx.ClaimDeadline(ctx, d.ID, now)
@@ -525,17 +536,22 @@ func (e *Engine) fireRest(ctx context.Context, claimed []*store.Deadline, failed
 				e.afterClaim()
 			}
 			for _, d := range got {
-				if err := e.fire(ctx, tx, d, now); err != nil {
+				ok, err := e.fire(ctx, tx, d, now)
+				if err != nil {
 					return err
 				}
+				if ok {
+					fired = append(fired, d)
+				} else {
+					dropped++
+				}
 			}
-			fired = got
 			return nil
 		})
 		var fe *fireError
 		switch {
 		case err == nil:
-			e.committed(fired, res)
+			e.committed(fired, dropped, res)
 			return nil
 		case errors.As(err, &fe):
 			fail(fe)
@@ -567,22 +583,29 @@ func (e *Engine) noteFailure(fe *fireError) {
 
 // fire calls the Firer, attributing its error, or its panic, to d: a panic that the store
 // recovered instead would fail the whole batch without saying which deadline caused it.
-func (e *Engine) fire(ctx context.Context, tx store.Tx, d *store.Deadline, firedAt time.Time) (err error) {
+func (e *Engine) fire(ctx context.Context, tx store.Tx, d *store.Deadline, firedAt time.Time) (ok bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.log.Error("deadline engine: panic while firing a deadline", "deadline_id", d.ID,
 				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = &fireError{d: d, err: escalated.Errorf(escalated.EINTERNAL, "panic: %v", p)}
+			ok, err = false, &fireError{d: d, err: escalated.Errorf(escalated.EINTERNAL, "panic: %v", p)}
 		}
 	}()
-	if err := e.firer.FireDeadline(ctx, tx, d, firedAt); err != nil {
-		return &fireError{d: d, err: err}
+	ok, err = e.firer.FireDeadline(ctx, tx, d, firedAt)
+	if err != nil {
+		return false, &fireError{d: d, err: err}
 	}
-	return nil
+	return ok, nil
 }
 
-// committed accounts for deadlines whose transaction has committed.
-func (e *Engine) committed(fired []*store.Deadline, res *result) {
+// committed accounts for deadlines whose transaction has committed: those that fired, and
+// the number of stale ones the Firer dropped (they count apart, never as fired or in the
+// lateness figures).
+func (e *Engine) committed(fired []*store.Deadline, dropped int, res *result) {
+	if dropped > 0 {
+		e.dropped.Add(int64(dropped))
+		e.metrics.dropped.Add(float64(dropped))
+	}
 	if len(fired) == 0 {
 		return
 	}

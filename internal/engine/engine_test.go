@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -403,5 +404,36 @@ func TestBackoff(t *testing.T) {
 		if lo != tc.base-tc.base/5 || hi < tc.base+tc.base/5-time.Nanosecond || hi > tc.base+tc.base/5 {
 			t.Errorf("backoff after %d failures spans [%s, %s], want about %s ± 20%%", tc.failures, lo, hi, tc.base)
 		}
+	}
+}
+
+// TestStaleDeadlinesAreDroppedNotFired: a deadline the Firer finds stale leaves the store like
+// a fired one but counts apart: not fired, not in the lateness figures, not passed to OnFired.
+func TestStaleDeadlinesAreDroppedNotFired(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "escalated.db"))
+	tks := createTickets(t, s, 1)
+	stale := deadline(dlID(1), tks[0].ID, "first_response", T0.Add(-time.Minute))
+	live := deadline(dlID(2), tks[0].ID, "resolution", T0.Add(-time.Second))
+	schedule(t, s, stale, live)
+	clk := clockwork.NewFakeClockAt(T0)
+	firer := &auditFirer{drop: func(d *store.Deadline) bool { return d.ID == stale.ID }}
+	onFired, firedCh := observe(clk)
+	e := newEngine(t, Config{Store: s, Firer: firer, Clock: clk, OnFired: onFired})
+	if n, err := e.FireDue(context.Background()); err != nil || n != 1 {
+		t.Fatalf("FireDue = %d, %v; want 1 fired", n, err)
+	}
+	expectFired(t, firedCh, live.ID, time.Second)
+	expectNothingFired(t, firedCh, "after the stale deadline")
+	if st := e.Stats(); st.Fired != 1 || st.Dropped != 1 || st.LatenessMax != time.Second {
+		t.Fatalf("Stats = %+v, want 1 fired, 1 dropped, max lateness 1s", st)
+	}
+	wantFiredOnce(t, s, []string{live.ID})
+	var pending int64
+	if err := s.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		pending, _, err = tx.CountDeadlines(context.Background(), T0)
+		return err
+	}); err != nil || pending != 0 {
+		t.Fatalf("pending after FireDue = %d, %v; want 0", pending, err)
 	}
 }

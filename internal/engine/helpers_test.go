@@ -176,19 +176,24 @@ type auditFirer struct {
 	mu   sync.Mutex
 	seen []string // every FireDeadline call in order, rolled-back ones included
 	fail func(d *store.Deadline) error
+	// drop, when set, decides per deadline whether it is stale (dropped unfired, no record).
+	drop func(d *store.Deadline) bool
 }
 
-func (f *auditFirer) FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadline, firedAt time.Time) error {
+func (f *auditFirer) FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadline, firedAt time.Time) (bool, error) {
 	f.mu.Lock()
 	f.seen = append(f.seen, d.ID)
-	fail := f.fail
+	fail, drop := f.fail, f.drop
 	f.mu.Unlock()
 	if fail != nil {
 		if err := fail(d); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return tx.AppendAudit(ctx, &escalated.AuditRecord{
+	if drop != nil && drop(d) {
+		return false, nil
+	}
+	return true, tx.AppendAudit(ctx, &escalated.AuditRecord{
 		ID: escalated.NewID(escalated.PrefixAudit, firedAt), Actor: "system:engine", Action: "deadline.fired",
 		ObjectKind: "deadline", ObjectID: d.ID, Details: map[string]any{"kind": d.Kind, "target": d.Target},
 		CreatedAt: firedAt,

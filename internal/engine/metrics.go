@@ -23,6 +23,7 @@ const countTimeout = 2 * time.Second
 type metrics struct {
 	lateness prometheus.Histogram
 	fired    *prometheus.CounterVec
+	dropped  prometheus.Counter
 	backlog  *backlogCollector
 }
 
@@ -37,6 +38,10 @@ func newMetrics(s store.Store, clock clockwork.Clock, log *slog.Logger) *metrics
 			Name: "escalated_deadlines_fired_total",
 			Help: "Deadlines fired (committed), by kind.",
 		}, []string{"kind"}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "escalated_deadlines_dropped_total",
+			Help: "Claimed deadlines dropped without firing because they no longer matched their clock.",
+		}),
 		backlog: &backlogCollector{
 			store: s, clock: clock, log: log,
 			pending: prometheus.NewDesc("escalated_deadlines_pending",
@@ -49,7 +54,7 @@ func newMetrics(s store.Store, clock clockwork.Clock, log *slog.Logger) *metrics
 
 // register registers every collector with r, or none of them.
 func (m *metrics) register(r prometheus.Registerer) error {
-	cs := []prometheus.Collector{m.lateness, m.fired, m.backlog}
+	cs := []prometheus.Collector{m.lateness, m.fired, m.dropped, m.backlog}
 	for i, c := range cs {
 		if err := r.Register(c); err != nil {
 			for _, done := range cs[:i] {

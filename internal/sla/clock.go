@@ -44,10 +44,10 @@ const (
 //     nothing is left to fire. Pausing a breached clock stops the count but leaves it breached
 //     (Since is zero while it is paused); Resume counts again.
 //   - Paused clocks have no deadlines (DueAt and WarnDue zero). On Resume the state is derived
-//     from the business time used: past the warn point the clock comes back warned, without a
-//     new warning (a warning that fell due but had not fired before the pause is dropped);
-//     at or past its budget it comes back with DueAt = the resume instant (and no WarnDue), so
-//     the engine fires the breach at once.
+//     from the business time used and WarnFired: past the warn point a clock whose warning
+//     fired comes back warned, without a new warning; one whose warning had not fired yet gets
+//     WarnDue = the resume instant, so it warns at once; at or past its budget it comes back
+//     with DueAt = the resume instant (and no WarnDue), so the engine fires the breach at once.
 //   - Stop ends the clock at at: met when at <= DueAt (for a paused clock: when Elapsed <=
 //     Budget), otherwise breached, also when the engine has not yet called Breach. StoppedAt
 //     records the instant; Elapsed holds the final business time; DueAt is kept as the deadline
@@ -111,13 +111,15 @@ func (c Clock) run(cal *Calendar, at time.Time, wasWarned bool) Clock {
 	c.WarnDue = time.Time{}
 	c.State = Running
 	wp, ok := c.warnPoint()
+	c.WarnFired = false
 	switch {
 	case !ok:
 	case c.Elapsed >= wp && wasWarned:
-		c.State = Warned
+		c.State, c.WarnFired = Warned, true
 	case c.Elapsed >= c.Budget:
 		// Due now; the breach supersedes the warning.
 	default:
+		// At or past the warn point without a warning yet: Add returns at, so it warns now.
 		c.WarnDue = cal.Add(at, wp-c.Elapsed)
 	}
 	return c
@@ -143,8 +145,7 @@ func (c Clock) Pause(cal *Calendar, at time.Time) Clock {
 func (c Clock) Resume(cal *Calendar, at time.Time) Clock {
 	switch {
 	case c.State == Paused:
-		wp, ok := c.warnPoint()
-		return c.run(cal, at, ok && c.Elapsed >= wp)
+		return c.run(cal, at, c.WarnFired)
 	case c.State == Breached && !c.stopped() && c.Since.IsZero():
 		c.Since = at
 	}
@@ -184,8 +185,7 @@ func (c Clock) Reopen(cal *Calendar, at time.Time) Clock {
 		c.Since = at
 		return c
 	}
-	wp, ok := c.warnPoint()
-	return c.run(cal, at, ok && c.Elapsed >= wp)
+	return c.run(cal, at, c.WarnFired)
 }
 
 // Restart begins a fresh run of the same budget at at (next_reply on a customer message),
@@ -212,7 +212,7 @@ func (c Clock) Replan(cal *Calendar, budget time.Duration, warnAt float64, plan 
 	case Paused:
 		return c
 	case Running, Warned:
-		return c.run(cal, at, warned && c.State == Warned)
+		return c.run(cal, at, warned && c.WarnFired)
 	case Breached:
 		if c.Elapsed >= c.Budget {
 			return c
@@ -232,7 +232,7 @@ func (c Clock) Replan(cal *Calendar, budget time.Duration, warnAt float64, plan 
 // WarnDue. Other clocks are returned unchanged.
 func (c Clock) Warn() Clock {
 	if c.State == Running {
-		c.State, c.WarnDue = Warned, time.Time{}
+		c.State, c.WarnDue, c.WarnFired = Warned, time.Time{}, true
 	}
 	return c
 }

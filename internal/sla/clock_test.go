@@ -48,7 +48,10 @@ func TestClock(t *testing.T) {
 		}, want{Warned, 100 * time.Minute, "2026-03-09 14:00", "2026-03-09 14:20", "", "", 2 * time.Hour}},
 		{"pause past the budget, resume: due at once", func() Clock {
 			return start().Pause(c, ts("2026-03-09 10:10")).Resume(c, ts("2026-03-09 11:00"))
-		}, want{Warned, 130 * time.Minute, "2026-03-09 11:00", "2026-03-09 11:00", "", "", 2 * time.Hour}},
+		}, want{Running, 130 * time.Minute, "2026-03-09 11:00", "2026-03-09 11:00", "", "", 2 * time.Hour}},
+		{"pause past the warn point before the warning fired, resume: warns at once", func() Clock {
+			return start().Pause(c, ts("2026-03-09 09:40")).Resume(c, ts("2026-03-09 14:00"))
+		}, want{Running, 100 * time.Minute, "2026-03-09 14:00", "2026-03-09 14:20", "2026-03-09 14:00", "", 2 * time.Hour}},
 		{"stop before due: met", func() Clock { return start().Stop(c, ts("2026-03-09 09:59")) },
 			want{Met, 119 * time.Minute, "", "2026-03-09 10:00", "", "2026-03-09 09:59", 2 * time.Hour}},
 		{"stop exactly at due: met", func() Clock { return start().Warn().Stop(c, ts("2026-03-09 10:00")) },

@@ -18,7 +18,7 @@ type ticketExtra struct {
 // EncodeTicketExtra returns the tickets.extra column of t.
 func EncodeTicketExtra(t *escalated.Ticket) (string, error) {
 	x := ticketExtra{Signals: t.Signals, Recommendation: t.Recommendation}
-	if t.SLA.Plan != "" || len(t.SLA.Clocks) > 0 || t.SLA.Replied {
+	if t.SLA.Plan != "" || len(t.SLA.Clocks) > 0 || t.SLA.Replied || t.SLA.Tier != "" {
 		x.SLA = &t.SLA
 	}
 	b, err := json.Marshal(x)

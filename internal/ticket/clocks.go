@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -101,8 +102,13 @@ type slaTrack struct {
 	fresh bool
 }
 
+// newSLATrack starts tracking t as read. The tier in the key is the one the plan was chosen
+// with, not the account's current one: an account's tier changes through other tickets, and
+// this ticket's next change must notice.
 func newSLATrack(t *escalated.Ticket) slaTrack {
-	return slaTrack{before: cloneSLA(t.SLA), key: keyOf(t), status: t.Status}
+	k := keyOf(t)
+	k.tier = t.SLA.Tier
+	return slaTrack{before: cloneSLA(t.SLA), key: k, status: t.Status}
 }
 
 func cloneSLA(s escalated.SLA) escalated.SLA {
@@ -123,12 +129,26 @@ func (s *Service) syncClocks(ch *change, live *Live) {
 		tr.fresh = true
 	}
 	if len(pol.SLAPlans) == 0 && len(t.SLA.Clocks) == 0 && t.SLA.Plan == "" {
-		tr.seen, tr.key, tr.status, tr.fresh = len(ch.events), keyOf(t), t.Status, false
+		// No clock runs, but a first answer is remembered for a policy that adds plans later.
+		for ; tr.seen < len(ch.events); tr.seen++ {
+			if m := ch.events[tr.seen].Message; m != nil && m.Author.Kind == escalated.AuthorAgent && !m.Internal {
+				t.SLA.Replied = true
+			}
+		}
+		tr.key, tr.status, tr.fresh = keyOf(t), t.Status, false
 		return
 	}
 	cal := live.calendar(t.Team)
 
-	// 1. The plan, when what it depends on moved, the ticket is new, or the policy was
+	// 1. A reopen lets resolution count on, under the plan it ran with until the re-plan
+	// below moves it.
+	if tr.status.Done() && !t.Status.Done() {
+		if c := t.SLA.Clock(sla.Resolution); c != nil {
+			*c = escalated.Clock(sla.Clock(*c).Reopen(cal, at))
+		}
+	}
+
+	// 2. The plan, when what it depends on moved, the ticket is new, or the policy was
 	// replaced and no longer has the plan the clocks run under as they are.
 	if key := keyOf(t); key != tr.key || tr.fresh || planStale(pol, &t.SLA) {
 		s.replan(ch, live, tr.key.team, tr.fresh)
@@ -136,7 +156,7 @@ func (s *Service) syncClocks(ch *change, live *Live) {
 	}
 	plan := planByID(pol, t.SLA.Plan)
 
-	// 2. The events of the change, in order.
+	// 3. The events of the change, in order.
 	for ; tr.seen < len(ch.events); tr.seen++ {
 		ev := ch.events[tr.seen]
 		switch ev.Type {
@@ -178,13 +198,7 @@ func (s *Service) syncClocks(ch *change, live *Live) {
 		}
 	}
 
-	// 3. The status: a reopen lets resolution count on; then every clock is brought in line
-	// with the status the ticket ends in.
-	if tr.status.Done() && !t.Status.Done() {
-		if c := t.SLA.Clock(sla.Resolution); c != nil {
-			*c = escalated.Clock(sla.Clock(*c).Reopen(cal, at))
-		}
-	}
+	// 4. Every clock is brought in line with the status the ticket ends in.
 	tr.status = t.Status
 	for i := range t.SLA.Clocks {
 		c := sla.Clock(t.SLA.Clocks[i])
@@ -211,6 +225,7 @@ func (s *Service) replan(ch *change, live *Live, oldTeam string, fresh bool) {
 		id = plan.ID
 	}
 	moved := oldTeam != t.Team
+	t.SLA.Tier = keyOf(t).tier
 	if id == t.SLA.Plan && !moved && !fresh && !planStale(pol, &t.SLA) {
 		return
 	}
@@ -396,44 +411,64 @@ func clockStatuses(live *Live, t *escalated.Ticket, at time.Time) []escalated.Cl
 }
 
 // FireDeadline applies a deadline the engine claimed in tx at firedAt: the clock warns or
-// breaches, and the event goes into the policy in the same transaction. A deadline that no
-// longer matches its clock (the ticket is gone, or the clock moved in a way its row did not
-// follow) is dropped, and the clock's real deadlines are written again.
-func (s *Service) FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadline, firedAt time.Time) error {
+// breaches, and the event goes into the policy in the same transaction. It reports whether it
+// fired. A deadline that no longer matches its clock (the ticket is gone, or the clock moved
+// in a way its row did not follow) is dropped, and the clock's real deadlines are written
+// again.
+func (s *Service) FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadline, firedAt time.Time) (bool, error) {
 	live, err := s.policy()
 	if err != nil {
-		return err
+		return false, err
 	}
 	t, err := tx.GetTicket(ctx, d.TicketID)
 	if escalated.ErrorCode(err) == escalated.ENOTFOUND {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	now := escalated.Truncate(firedAt)
 	ch := newChange(t, "system:sla", now)
+	// The row was computed under the policy of its day: when the policy was replaced since,
+	// the clocks move to the new targets first, and the row is judged against them.
+	if planStale(live.Policy, &t.SLA) {
+		s.replan(ch, live, t.Team, false)
+	}
 	c := t.SLA.Clock(d.Target)
 	var p pendingDeadlines
 	if c != nil {
 		p = pendingOf(c)
 	}
 	switch {
-	case c != nil && d.Kind == escalated.EventSLAWarning && c.State == sla.Running && p.warn.Equal(d.DueAt):
+	case c == nil || c.Escalation != d.EscalationID:
+	case d.Kind == escalated.EventSLAWarning && c.State == sla.Running && p.warn.Equal(d.DueAt):
 		*c = escalated.Clock(sla.Clock(*c).Warn())
-	case c != nil && d.Kind == breachKind(d.Target) && p.due.Equal(d.DueAt) && c.Escalation == d.EscalationID:
+		return true, s.fireClock(ctx, tx, ch, live, d, c)
+	case d.Kind == breachKind(d.Target) && p.due.Equal(d.DueAt):
 		*c = escalated.Clock(sla.Clock(*c).Breach())
-	default:
-		s.log.Warn("stale deadline dropped", "deadline", d.ID, "ticket", d.TicketID, "kind", d.Kind,
-			"target", d.Target, "due_at", escalated.FormatTime(d.DueAt))
-		// The claim removed the row; whatever the clock really has pending goes back.
-		ch.sla.before = escalated.SLA{}
-		return ch.writeDeadlines(ctx, tx)
+		return true, s.fireClock(ctx, tx, ch, live, d, c)
 	}
-	lateness := now.Sub(d.DueAt)
+	s.log.Info("stale deadline dropped", "deadline", d.ID, "ticket", d.TicketID, "kind", d.Kind,
+		"target", d.Target, "due_at", escalated.FormatTime(d.DueAt))
+	if !reflect.DeepEqual(ch.sla.before, t.SLA) {
+		// Re-planned above: keep the clocks as they now are. No history event: nothing
+		// happened to the ticket; the policy change is in the audit trail.
+		t.UpdatedAt = now
+		if err := tx.UpdateTicket(ctx, t, t.Version); err != nil {
+			return false, err
+		}
+	}
+	// The claim removed the row; whatever the clocks really have pending goes back.
+	ch.sla.before = escalated.SLA{}
+	return false, ch.writeDeadlines(ctx, tx)
+}
+
+// fireClock records the event of a deadline that fired on clock c and commits the change.
+func (s *Service) fireClock(ctx context.Context, tx store.Tx, ch *change, live *Live, d *store.Deadline, c *escalated.Clock) error {
+	lateness := ch.now.Sub(d.DueAt)
 	data := map[string]any{
 		"target": d.Target, "plan": c.Plan, "due_at": escalated.FormatTime(d.DueAt),
-		"fired_at": escalated.FormatTime(now), "lateness_ms": lateness.Milliseconds(),
+		"fired_at": escalated.FormatTime(ch.now), "lateness_ms": lateness.Milliseconds(),
 	}
 	if d.EscalationID != "" {
 		data["escalation_id"] = d.EscalationID

@@ -185,10 +185,13 @@ func (f *clockFx) fire(when time.Time) []string {
 			return err
 		}
 		for _, d := range ds {
-			if err := f.svc.FireDeadline(f.ctx, tx, d, when); err != nil {
+			ok, err := f.svc.FireDeadline(f.ctx, tx, d, when)
+			if err != nil {
 				return err
 			}
-			out = append(out, d.Target+" "+d.Kind)
+			if ok {
+				out = append(out, d.Target+" "+d.Kind)
+			}
 		}
 		return nil
 	})
@@ -533,4 +536,106 @@ func TestReplacedPolicyAppliesAtTheTicketsNextChange(t *testing.T) {
 		"first_response sla.warning Mon 10:30:00.000",
 		"resolution sla.breached Tue 17:00:00.000", // unchanged: 8h Monday + 8h Tuesday
 		"resolution sla.warning Mon 17:00:00.000")
+}
+
+// A policy replaced between a warning and the breach: the row computed under the old target
+// must not fire as a breach the re-planned clock undoes, nor fire twice.
+func TestReloadedTargetJudgesTheOldRow(t *testing.T) {
+	src := clockPolicy + `  - id: saw-breach
+    on: [sla.breached]
+    when: sla.breached
+    do:
+      - tag: saw-breach
+`
+	f := newClockFx(t, src)
+	id := f.create(at(30, 9, 0), escalated.PriorityNormal)
+	wantList(t, "warning under the first policy", f.fire(at(30, 10, 0)), "first_response sla.warning")
+	f.now = at(30, 10, 10)
+	if _, _, err := f.svc.ReplacePolicy(f.ctx, []byte(strings.Replace(src, "first_response: 2h, next_reply", "first_response: 3h, next_reply", 1))); err != nil {
+		t.Fatal(err)
+	}
+	// 11:00 was the old breach: the clock now has until 12:00, so the row is dropped and the
+	// new one written.
+	if got := f.fire(at(30, 11, 0)); len(got) != 0 {
+		t.Fatalf("fired under the old target: %v", got)
+	}
+	if c := f.clock(id, "first_response"); c.TargetSeconds != 3*3600 || c.State != "warned" || str(c.DueAt) != "2026-11-30T11:00:00.000Z" {
+		t.Fatalf("re-planned clock = %s", js(c))
+	}
+	wantList(t, "breach under the new target", f.fire(at(30, 12, 0)), "first_response sla.breached")
+	if n := len(f.events(id, escalated.EventSLABreached)); n != 1 {
+		t.Fatalf("sla.breached fired %d times", n)
+	}
+	if tags := f.detail(id).Ticket.Tags; !slices.Contains(tags, "saw-breach") {
+		t.Fatalf("the rule on sla.breached did not see a breached clock: tags %v", tags)
+	}
+}
+
+// The account's tier changes through another ticket; this ticket's next change re-plans.
+func TestAccountTierChangeReplans(t *testing.T) {
+	f := newClockFx(t, strings.Replace(clockPolicy, "sla:\n", `sla:
+  - id: ent
+    when: account.tier == "enterprise"
+    targets: {first_response: 30m}
+`, 1))
+	id := f.create(at(30, 9, 0), escalated.PriorityNormal) // account acme, tier pro
+	f.now = at(30, 9, 5)
+	if _, err := f.svc.CreateTicket(f.ctx, ticket.CreateInput{Subject: "Upgrade", Team: "frontline",
+		Account: &escalated.Account{ID: "acme", Name: "Acme", Tier: "enterprise"},
+		Message: &ticket.MessageInput{Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: "We upgraded."}}); err != nil {
+		t.Fatal(err)
+	}
+	f.message(at(30, 9, 10), id, escalated.AuthorCustomer, false)
+	if c := f.clock(id, "first_response"); c.Plan != "ent" || str(c.DueAt) != "2026-11-30T08:30:00.000Z" {
+		t.Fatalf("first_response after the tier change = %s", js(c))
+	}
+}
+
+// Solved, re-prioritised while solved, reopened: resolution counts on under the new plan.
+func TestReopenAfterAPlanChangeWhileSolved(t *testing.T) {
+	f := newClockFx(t, clockPolicy)
+	id := f.create(at(30, 9, 0), escalated.PriorityNormal)
+	solved, urgent := escalated.StatusSolved, escalated.PriorityUrgent
+	f.patch(at(30, 12, 0), id, ticket.Patch{Status: &solved})
+	f.patch(at(30, 12, 30), id, ticket.Patch{Priority: &urgent})
+	f.message(at(31, 9, 0), id, escalated.AuthorCustomer, false)
+	// 3h used of the urgent plan's 8h: 5h left from Tuesday 09:00.
+	if c := f.clock(id, "resolution"); c.Plan != "urgent" || c.TargetSeconds != 8*3600 || str(c.DueAt) != "2026-12-01T13:00:00.000Z" {
+		t.Fatalf("resolution after the reopen = %s", js(c))
+	}
+}
+
+// A clock re-planned past its new warn point while paused warns when it resumes.
+func TestReplanWhilePausedWarnsOnResume(t *testing.T) {
+	f := newClockFx(t, clockPolicy)
+	id := f.create(at(30, 9, 0), escalated.PriorityNormal)
+	pending, urgent := escalated.StatusPending, escalated.PriorityUrgent
+	f.patch(at(30, 9, 40), id, ticket.Patch{Status: &pending})
+	f.patch(at(30, 10, 0), id, ticket.Patch{Priority: &urgent}) // 40m used of 1h: past the 30m warn point
+	f.message(at(30, 11, 0), id, escalated.AuthorCustomer, false)
+	wantList(t, "fired when the clock resumed", f.fire(at(30, 11, 0)), "first_response sla.warning")
+	wantList(t, "fired at the breach", f.fire(at(30, 11, 20)), "first_response sla.breached")
+}
+
+// A reply given while no plan applied still counts when a plan starts to apply.
+func TestReplyBeforeAnyPlanIsRemembered(t *testing.T) {
+	noSLA := clockPolicy[:strings.Index(clockPolicy, "sla:\n")] + clockPolicy[strings.Index(clockPolicy, "rules:\n"):]
+	f := newClockFx(t, noSLA)
+	id := f.create(at(30, 9, 0), escalated.PriorityNormal)
+	f.message(at(30, 9, 5), id, escalated.AuthorAgent, false)
+	f.now = at(30, 9, 10)
+	if _, _, err := f.svc.ReplacePolicy(f.ctx, []byte(clockPolicy)); err != nil {
+		t.Fatal(err)
+	}
+	urgent := escalated.PriorityUrgent
+	f.patch(at(30, 9, 20), id, ticket.Patch{Priority: &urgent})
+	d := f.detail(id)
+	for _, c := range d.SLA {
+		if c.Target == "first_response" {
+			t.Fatalf("first_response started after the agent had answered: %s", js(c))
+		}
+	}
+	if len(d.SLA) != 1 || d.SLA[0].Target != "resolution" {
+		t.Fatalf("clocks = %s", js(d.SLA))
+	}
 }

@@ -67,7 +67,8 @@ func env(pol *policy.Policy, ch *change, ev *escalated.Event) policy.Env {
 }
 
 // slaEnv is the clock an SLA event is about, else the ticket's most urgent counting clock (the
-// one due first), else zero.
+// one due first: a breached clock that has not stopped comes before any running one), else
+// zero.
 func slaEnv(t *escalated.Ticket, ev *escalated.Event) policy.SLAEnv {
 	var c *escalated.Clock
 	if target, ok := ev.Data["target"].(string); ok && isClockEvent(ev.Type) {
@@ -75,7 +76,8 @@ func slaEnv(t *escalated.Ticket, ev *escalated.Event) policy.SLAEnv {
 	} else {
 		for i := range t.SLA.Clocks {
 			x := &t.SLA.Clocks[i]
-			if (x.State == sla.Running || x.State == sla.Warned) && (c == nil || x.DueAt.Before(c.DueAt)) {
+			counting := x.State == sla.Running || x.State == sla.Warned || (x.State == sla.Breached && x.StoppedAt.IsZero())
+			if counting && (c == nil || x.DueAt.Before(c.DueAt)) {
 				c = x
 			}
 		}
