@@ -31,7 +31,7 @@ var (
 	topKeys        = []string{"version", "intake", "calendars", "tiers", "teams", "agents", "paths", "escalation", "sla", "signals", "rules", "channels"}
 	calendarKeys   = []string{"id", "timezone", "hours", "holidays"}
 	tierKeys       = []string{"id", "name", "level"}
-	teamKeys       = []string{"id", "name", "tier", "calendar", "kind", "skills", "accounts", "fallback"}
+	teamKeys       = []string{"id", "name", "tier", "calendar", "kind", "skills", "accounts", "fallback", "routing"}
 	agentKeys      = []string{"id", "name", "teams", "skills", "languages", "capacity", "status", "email"}
 	pathKeys       = []string{"from", "to"}
 	escalationKeys = []string{"note_min_length", "required_package_fields", "max_per_ticket", "on_incomplete"}
@@ -325,6 +325,13 @@ func (p *parser) teamList(top mapping, pol *Policy) {
 			}
 		case t.Kind != KindAccountTeam && len(t.Accounts) > 0:
 			p.errorf(m.keys["accounts"], "%s", at(path+".accounts", "only a team of kind account_team serves accounts (add kind: account_team, or remove accounts)"))
+		}
+		var rn *yaml.Node
+		if t.Routing, rn = p.optStr(m, "routing", path); rn != nil && t.Routing != "" && !slices.Contains(RoutingMethods, t.Routing) {
+			p.errorf(rn, "%s", at(path+".routing", fmt.Sprintf("unknown routing method %s (allowed: %s; default %s)", q(t.Routing), strings.Join(RoutingMethods, ", "), RoutingMethods[0])))
+		}
+		if t.Routing == "" {
+			t.Routing = RoutingMethods[0]
 		}
 		if fb, fn := p.optStr(m, "fallback", path); fn != nil && fb != "" {
 			t.Fallback = fb

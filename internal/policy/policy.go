@@ -120,7 +120,13 @@ type Team struct {
 	Skills   []string
 	Accounts []string // only for KindAccountTeam
 	Fallback string   // team that takes overflow when nobody here can, or ""
+	// Routing is how an agent is picked when a ticket enters the team: one of RoutingMethods,
+	// least_loaded unless the policy says otherwise.
+	Routing string
 }
+
+// RoutingMethods are the values of a team's routing key, the default first.
+var RoutingMethods = []string{"least_loaded", "round_robin", "manual"}
 
 // Agent is a person who works tickets.
 type Agent struct {

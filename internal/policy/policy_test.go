@@ -105,7 +105,10 @@ func TestParseErrors(t *testing.T) {
 			`p.yaml:8:19: teams[2].tier: unknown tier "t9" (known tiers: t1, t2, t3)`,
 		}},
 		{"unknown key in team", "tiers:\n  - {id: t1, level: 1}\nteams:\n  - {id: a, tier: t1, tierz: t1}\n", []string{
-			`p.yaml:4:23: unknown key "tierz" in team (allowed: id, name, tier, calendar, kind, skills, accounts, fallback)`,
+			`p.yaml:4:23: unknown key "tierz" in team (allowed: id, name, tier, calendar, kind, skills, accounts, fallback, routing)`,
+		}},
+		{"unknown routing method", "tiers:\n  - {id: t1, level: 1}\nteams:\n  - {id: a, tier: t1, routing: random}\n", []string{
+			`p.yaml:4:32: teams[0].routing: unknown routing method "random" (allowed: least_loaded, round_robin, manual; default least_loaded)`,
 		}},
 		{"team without tier", "tiers:\n  - {id: t1, level: 1}\nteams:\n  - {id: a, tier: t1}\n  - {id: b}\n", []string{
 			`p.yaml:5:5: teams[1]: tier is required (known tiers: t1)`,
@@ -333,7 +336,7 @@ func TestAnchorsAndMergeKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	night, _ := pol.Team("night-desk")
-	if night.Tier != "t1" || night.Calendar != "night" || night.Fallback != "desk" || !reflect.DeepEqual(night.Skills, []string{"general"}) {
+	if night.Tier != "t1" || night.Calendar != "night" || night.Fallback != "desk" || night.Routing != "least_loaded" || !reflect.DeepEqual(night.Skills, []string{"general"}) {
 		t.Errorf("merged team = %+v; want keys written beside << to override the merged ones", night)
 	}
 	bo, _ := pol.Agent("bo")
