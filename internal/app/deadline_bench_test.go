@@ -186,7 +186,7 @@ func latenessRun(b *testing.B, s benchStore) {
 	cpu := startCPU()
 	reqs := int(int64(rate) * int64(window) / int64(time.Second))
 	lat, failed, ingestTook := openLoop(client, nd.url, secret, ids, base, rate, reqs)
-	selfCores, otherCores := cpu.cores()
+	selfCores, pgCores, otherCores := cpu.cores()
 	// Every breach due by windowEnd must fire: wait for the overdue ones to go (so that the
 	// lateness of a backlog is measured, not left out), then compare.
 	var pending, overdue int64
@@ -273,16 +273,17 @@ func latenessRun(b *testing.B, s benchStore) {
 	b.ReportMetric(ms(ip50), "ingest_p50_ms")
 	b.ReportMetric(ms(ip99), "ingest_p99_ms")
 	b.ReportMetric(selfCores, "cpu_self_cores")
+	b.ReportMetric(pgCores, "cpu_pg_cores")
 	b.ReportMetric(otherCores, "cpu_other_cores")
 	b.ReportMetric(drain.Seconds(), "drain_s")
 	b.Logf("%s: %d deadlines (spread %s): load %.1fs (%.0f rows/s), start %.0fms, RSS %.0f -> %.0f MiB; "+
 		"window %s: %d breaches fired, lateness p50 %.1fms p99 %.1fms max %.1fms; ingest %.0f/%d req/s "+
 		"p50 %.1fms p99 %.1fms; breaches due in the window all fired %.1fs after its end; %d pending after; "+
 		"engine fired %d in all (%d outside the window); "+
-		"CPU in the window: this process %.2f cores, the rest of the machine %.2f; load average %s -> %s",
+		"CPU in the window: this process %.2f cores, PostgreSQL %.2f, the rest of the machine %.2f; load average %s -> %s",
 		s.name, n, spread, loadTook.Seconds(), float64(n)/loadTook.Seconds(), ms(nd.start), nd.rssStart, rssEnd,
 		window, len(samples), ms(p50), ms(p99), ms(mx), achieved, rate, ms(ip50), ms(ip99), drain.Seconds(), pending,
-		stats.Fired, other.Load(), selfCores, otherCores, uptimeStart, uptimeEnd)
+		stats.Fired, other.Load(), selfCores, pgCores, otherCores, uptimeStart, uptimeEnd)
 }
 
 func catchUpRun(b *testing.B, s benchStore, rule string) {
@@ -335,7 +336,7 @@ func catchUpRun(b *testing.B, s benchStore, rule string) {
 		b.Fatalf("after an hour %d of %d overdue breaches fired", len(seen), n)
 	}
 	took := doneAt.Sub(served)
-	selfCores, otherCores := cpu.cores()
+	selfCores, pgCores, otherCores := cpu.cores()
 	uptimeEnd := loadavg()
 	// Anything fired twice would fire right after; give it a moment, then check the rows.
 	time.Sleep(time.Second)
@@ -381,12 +382,13 @@ func catchUpRun(b *testing.B, s benchStore, rule string) {
 	b.ReportMetric(nd.rssStart, "rss_start_MiB")
 	b.ReportMetric(rssEnd, "rss_end_MiB")
 	b.ReportMetric(selfCores, "cpu_self_cores")
+	b.ReportMetric(pgCores, "cpu_pg_cores")
 	b.ReportMetric(otherCores, "cpu_other_cores")
 	b.Logf("%s rule=%s: %d overdue breaches fired in %.1fs from Serve (%.0f/s), max lateness %s; /readyz 200 after %.0fms; "+
 		"load %.1fs; start %.0fms; RSS %.0f -> %.0f MiB; %d deadlines pending after; "+
-		"CPU during the catch-up: this process %.2f cores, the rest of the machine %.2f; load average %s -> %s",
+		"CPU during the catch-up: this process %.2f cores, PostgreSQL %.2f, the rest of the machine %.2f; load average %s -> %s",
 		s.name, rule, n, took.Seconds(), float64(n)/took.Seconds(), maxLate.Round(time.Millisecond), ms(ready),
-		loadTook.Seconds(), ms(nd.start), nd.rssStart, rssEnd, pending, selfCores, otherCores, uptimeStart, uptimeEnd)
+		loadTook.Seconds(), ms(nd.start), nd.rssStart, rssEnd, pending, selfCores, pgCores, otherCores, uptimeStart, uptimeEnd)
 }
 
 // timeline logs, per second of the window, the breaches due in it and their lateness, and the
@@ -878,23 +880,50 @@ func cpuTimes() (machine, self float64) {
 	return machine, self
 }
 
-// cpuMeter measures the cores used by this process and by everything else on the machine
-// (PostgreSQL's backends, and any other work running meanwhile) over an interval.
+// postgresCPU returns the CPU time, in seconds, used so far by the processes named postgres
+// that are still running (the server's backends; one that exited in between is not counted).
+func postgresCPU() float64 {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var total float64
+	for _, p := range dirs {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		st := string(raw)
+		open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
+		if open < 0 || end < open || st[open+1:end] != "postgres" {
+			continue
+		}
+		if f := strings.Fields(st[end+1:]); len(f) > 12 {
+			u, _ := strconv.ParseFloat(f[11], 64)
+			sy, _ := strconv.ParseFloat(f[12], 64)
+			total += (u + sy) / 100
+		}
+	}
+	return total
+}
+
+// cpuMeter measures the cores used over an interval by this process, by PostgreSQL's
+// processes, and by everything else on the machine (other work running meanwhile).
 type cpuMeter struct {
-	at            time.Time
-	machine, self float64
+	at                time.Time
+	machine, self, pg float64
 }
 
 func startCPU() cpuMeter {
 	m, s := cpuTimes()
-	return cpuMeter{at: time.Now(), machine: m, self: s}
+	return cpuMeter{at: time.Now(), machine: m, self: s, pg: postgresCPU()}
 }
 
-// cores returns the cores this process and the rest of the machine used since start.
-func (c cpuMeter) cores() (self, others float64) {
+// cores returns the cores this process, PostgreSQL and the rest of the machine used since
+// start.
+func (c cpuMeter) cores() (self, pg, others float64) {
 	m, s := cpuTimes()
+	p := postgresCPU()
 	el := time.Since(c.at).Seconds()
-	return (s - c.self) / el, max(m-c.machine-(s-c.self), 0) / el
+	self, pg = (s-c.self)/el, max(p-c.pg, 0)/el
+	return self, pg, max((m-c.machine)/el-self-pg, 0)
 }
 
 // loadavg is the first three fields of /proc/loadavg, for the record.
