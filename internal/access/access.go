@@ -30,13 +30,14 @@ const (
 	ReadAudit        Action = "audit.read"
 	ManagePolicy     Action = "policy.manage"
 	ManageTokens     Action = "tokens.manage"
+	ManageDeliveries Action = "deliveries.manage" // list the outbox, re-queue dead letters
 )
 
 // grants is the role matrix. A bot may open tickets, talk and hand off, but handling an
 // escalation is a person's job; readonly is for dashboards.
 var grants = map[escalated.Role][]Action{
-	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens},
-	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy},
+	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens, ManageDeliveries},
+	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageDeliveries},
 	escalated.RoleAgent:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation},
 	escalated.RoleBot:        {ReadTickets, WriteTickets, CreateEscalation},
 	escalated.RoleReadonly:   {ReadTickets},

@@ -27,11 +27,12 @@ func TestEscalationLifecycle(t *testing.T) {
 		if created.str("status") != "new" || created.str("team") != "frontline" || created.str("tier") != "t1" {
 			t.Fatalf("new ticket: %s", created.Raw)
 		}
-		if get(created.Body, "assignee") != nil {
-			t.Fatalf("assignee should be null: %s", created.Raw)
+		// Routed in frontline: ana and tom are level, ana comes first in the policy.
+		if created.str("assignee") != "ana" {
+			t.Fatalf("assignee should be ana: %s", created.Raw)
 		}
-		if h, _ := created.Body["history"].([]any); len(h) != 2 {
-			t.Fatalf("history of a new ticket should be ticket.created + message.added: %s", created.Raw)
+		if h, _ := created.Body["history"].([]any); len(h) != 3 {
+			t.Fatalf("history of a new ticket should be ticket.created + ticket.routed + message.added: %s", created.Raw)
 		}
 
 		s.do(agent, "POST", "/v1/tickets/"+id+"/messages", map[string]any{
@@ -123,9 +124,10 @@ func TestEscalationLifecycle(t *testing.T) {
 			}
 			types = append(types, e["type"].(string))
 		}
-		want := []string{"ticket.created", "message.added", "message.added", "ticket.updated", "message.added",
-			"escalation.created", "escalation.acknowledged", "ticket.updated",
-			"escalation.escalated", "escalation.created", "ticket.updated", "escalation.acknowledged", "escalation.returned", "ticket.updated"}
+		want := []string{"ticket.created", "ticket.routed", "message.added", "message.added", "ticket.updated", "message.added",
+			"escalation.created", "ticket.routed", "ticket.updated", "escalation.acknowledged",
+			"escalation.escalated", "escalation.created", "ticket.routed", "ticket.updated", "escalation.acknowledged",
+			"escalation.returned", "ticket.routed", "ticket.updated"}
 		if strings.Join(types, ",") != strings.Join(want, ",") {
 			t.Fatalf("history types\n got %v\nwant %v", types, want)
 		}
@@ -200,15 +202,19 @@ func TestEscalationRefusals(t *testing.T) {
 		s.do(agent, "POST", "/v1/tickets/tkt_nope/escalations", map[string]any{"to": "billing", "reason": "complexity", "note": longNote}).refused(t, 404, "not_found", "")
 		s.do(agent, "POST", "/v1/escalations/esc_nope/acknowledge", nil).refused(t, 404, "not_found", "")
 
-		// max_per_ticket is 3 in the test policy: up, up, down, up, then the fourth is refused.
+		// max_per_ticket is 3 in the test policy: up, down, up, up, then the fourth is refused.
 		e1 := s.do(agent, "POST", path, map[string]any{"to": "integrations", "reason": "complexity", "note": longNote}).must(t, 201).str("id")
 		s.do(agent, "POST", "/v1/escalations/"+e1+"/acknowledge", nil).must(t, 200)
-		e2 := s.do(agent, "POST", path, map[string]any{"to": "engineering", "reason": "complexity", "note": longNote}).must(t, 201).str("id")
+		s.do(agent, "POST", "/v1/escalations/"+e1+"/return", map[string]any{"reason": "config issue", "necessary": true}).must(t, 200)
+		// Straight back to the team that just returned it is ping-pong: refused, with the reason.
+		pp := s.do(agent, "POST", path, map[string]any{"to": "integrations", "reason": "complexity", "note": longNote})
+		pp.refused(t, 400, "invalid", "to")
+		if !strings.Contains(pp.Raw2(), "ping-pong") {
+			t.Fatalf("refusal should say ping-pong: %s", pp.Raw)
+		}
+		e2 := s.do(agent, "POST", path, map[string]any{"to": "billing", "reason": "complexity", "note": longNote}).must(t, 201).str("id")
 		s.do(agent, "POST", "/v1/escalations/"+e2+"/acknowledge", nil).must(t, 200)
-		s.do(agent, "POST", "/v1/escalations/"+e2+"/return", map[string]any{"reason": "config issue", "necessary": true}).must(t, 200)
-		e3 := s.do(agent, "POST", path, map[string]any{"to": "engineering", "reason": "complexity", "note": longNote}).must(t, 201).str("id")
-		s.do(agent, "POST", "/v1/escalations/"+e3+"/acknowledge", nil).must(t, 200)
-		s.do(agent, "POST", "/v1/escalations/"+e3+"/return", map[string]any{"reason": "still config", "necessary": false}).must(t, 200)
+		s.do(agent, "POST", path, map[string]any{"to": "engineering", "reason": "complexity", "note": longNote}).must(t, 201)
 		r := s.do(agent, "POST", path, map[string]any{"to": "engineering", "reason": "complexity", "note": longNote})
 		r.refused(t, 400, "invalid", "to")
 		if !strings.Contains(r.Raw2(), "max_per_ticket") {

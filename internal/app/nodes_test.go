@@ -9,6 +9,7 @@ import (
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/ticket"
 )
 
 // TestChangesReachOtherNodes: a ticket created and escalated through node A's API is announced
@@ -36,9 +37,11 @@ func TestChangesReachOtherNodes(t *testing.T) {
 
 	want := []store.Change{
 		{TicketID: id, Seq: 1, Type: escalated.EventTicketCreated},
-		{TicketID: id, Seq: 2, Type: escalated.EventMessageAdded},
-		{TicketID: id, Seq: 3, Type: escalated.EventEscalationCreated},
-		{TicketID: id, Seq: 4, Type: escalated.EventTicketUpdated},
+		{TicketID: id, Seq: 2, Type: ticket.EventTicketRouted},
+		{TicketID: id, Seq: 3, Type: escalated.EventMessageAdded},
+		{TicketID: id, Seq: 4, Type: escalated.EventEscalationCreated},
+		{TicketID: id, Seq: 5, Type: ticket.EventTicketRouted},
+		{TicketID: id, Seq: 6, Type: escalated.EventTicketUpdated},
 	}
 	deadline := time.After(5 * time.Second)
 	i := 0

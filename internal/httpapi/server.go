@@ -16,6 +16,7 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/ticket"
 )
 
@@ -31,6 +32,8 @@ type Config struct {
 	Ready func(context.Context) error
 	// Metrics serves GET /metrics (Prometheus text format); nil answers 404.
 	Metrics http.Handler
+	// Deliveries serves the outbox routes; nil answers 404.
+	Deliveries *notify.Service
 }
 
 // Server is the API's http.Handler.
@@ -120,6 +123,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/tickets/{id}/explain", true, s.explain},
 		{"GET /v1/teams", true, s.listTeams},
 		{"GET /v1/agents", true, s.listAgents},
+		{"GET /v1/deliveries", true, s.listDeliveries},
+		{"POST /v1/deliveries/{id}/retry", true, s.retryDelivery},
 	}
 }
 

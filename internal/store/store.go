@@ -71,6 +71,7 @@ type Tx interface {
 	Policies
 	Decisions
 	Deadlines
+	Outbox
 }
 
 // Deadline is a durable row for one future moment the deadline engine must act on: an SLA

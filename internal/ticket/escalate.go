@@ -12,6 +12,7 @@ import (
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/handoff"
 	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/route"
 	"github.com/escalated/escalated/internal/store"
 )
 
@@ -119,6 +120,26 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 		return nil, err
 	}
 	now := ch.now
+	// Ping-pong: back to a team the ticket left within the hour. A person is refused; a rule's
+	// escalation goes ahead (the rule's author decided) and history says it bounced.
+	prior, err := ticketEscalations(ctx, tx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	pingPong := ""
+	if bounced, why := route.PingPong(moves(prior), to, now, false); bounced {
+		if in.Trigger == escalated.TriggerManual {
+			return nil, escalated.Invalid("to", why)
+		}
+		pingPong = why
+	}
+	// Routing in the target team may overflow to its fallback, which then receives the
+	// escalation.
+	r, err := s.routeInto(ctx, tx, ch, live, to, "", t.Team)
+	if err != nil {
+		return nil, err
+	}
+	to = r.team
 	e := &escalated.Escalation{
 		ID: escalated.NewID(escalated.PrefixEscalation, now), TicketID: t.ID,
 		FromTeam: t.Team, FromTier: t.Tier, ToTeam: to, By: in.By, Actor: ch.actor,
@@ -150,21 +171,27 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 	if t.Status == escalated.StatusNew {
 		setStatus(t, escalated.StatusOpen, changes)
 	}
-	if t.Assignee != "" {
-		changes["assignee"] = escalated.Change{From: t.Assignee, To: nil}
+	if t.Assignee != r.agent {
+		changes["assignee"] = escalated.Change{From: nullable(t.Assignee), To: nullable(r.agent)}
 	}
-	t.Team, t.Tier, t.Assignee, t.ActiveEscalation = e.ToTeam, e.ToTier, "", e.ID
+	t.Team, t.Tier, t.Assignee, t.ActiveEscalation = e.ToTeam, e.ToTier, r.agent, e.ID
 	t.Counters.Escalations++
-	ch.event(escalated.EventEscalationCreated, map[string]any{
+	data := map[string]any{
 		"escalation_id": e.ID, "from_team": e.FromTeam, "to_team": e.ToTeam, "from_tier": e.FromTier,
 		"to_tier": e.ToTier, "trigger": string(e.Trigger), "rule_id": e.RuleID, "reason": string(e.Reason),
 		"note": e.Note, "by": e.By, "completeness": e.Package.Completeness,
-	})
-	ch.updated(changes)
-	ch.auditRec(escalated.AuditEscalationCreated, "escalation", e.ID, map[string]any{
+	}
+	audit := map[string]any{
 		"ticket_id": t.ID, "from_team": e.FromTeam, "to_team": e.ToTeam, "trigger": string(e.Trigger),
 		"rule_id": e.RuleID, "reason": string(e.Reason), "policy_version": live.Version,
-	})
+	}
+	if pingPong != "" {
+		data["ping_pong"], audit["ping_pong"] = pingPong, pingPong
+	}
+	ch.event(escalated.EventEscalationCreated, data)
+	ch.routedEvents(r)
+	ch.updated(changes)
+	ch.auditRec(escalated.AuditEscalationCreated, "escalation", e.ID, audit)
 	return e, nil
 }
 
@@ -297,19 +324,22 @@ func (s *Service) Return(ctx context.Context, escID string, in ReturnInput) (*es
 		}); err != nil {
 			return err
 		}
-		changes := map[string]escalated.Change{"team": {From: t.Team, To: e.FromTeam}}
-		t.Team, t.Tier = e.FromTeam, e.FromTier
-		assignee := ""
+		// Back to the team it came from, routed there: the agent who escalated it gets it back
+		// when they still qualify (sticky).
+		sticky := ""
 		if e.By != "" && memberOf(pol, e.By, e.FromTeam) {
-			assignee = e.By
+			sticky = e.By
 		}
-		if assignee != t.Assignee {
-			if t.Assignee != "" && assignee != "" {
-				t.Counters.Reassignments++
-			}
-			changes["assignee"] = escalated.Change{From: nullable(t.Assignee), To: nullable(assignee)}
-			t.Assignee = assignee
+		r, err := s.routeInto(ctx, tx, ch, ch.live, e.FromTeam, sticky, t.Team)
+		if err != nil {
+			return err
 		}
+		if t.Assignee != "" && r.agent != "" && t.Assignee != r.agent {
+			t.Counters.Reassignments++
+		}
+		changes := map[string]escalated.Change{}
+		applyRouting(pol, t, r, changes)
+		ch.routedEvents(r)
 		ch.updated(changes)
 		return nil
 	})

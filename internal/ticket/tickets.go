@@ -143,6 +143,14 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, er
 			"team": t.Team, "tier": t.Tier, "priority": string(t.Priority), "channel": string(t.Channel),
 			"subject": t.Subject,
 		})
+		if t.Assignee == "" {
+			r, err := s.routeInto(ctx, tx, ch, live, t.Team, "", "")
+			if err != nil {
+				return err
+			}
+			applyRouting(pol, t, r, map[string]escalated.Change{})
+			ch.routedEvents(r)
+		}
 		m := s.newMessage(t, in.Message, now)
 		m.Signals = sig
 		applyMessage(t, m, map[string]escalated.Change{})
