@@ -16,7 +16,6 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
-	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/ticket"
 )
 
@@ -32,8 +31,6 @@ type Config struct {
 	Ready func(context.Context) error
 	// Metrics serves GET /metrics (Prometheus text format); nil answers 404.
 	Metrics http.Handler
-	// Deliveries serves the outbox routes; nil answers 404.
-	Deliveries *notify.Service
 }
 
 // Server is the API's http.Handler.
@@ -122,9 +119,9 @@ func (s *Server) routes() []route {
 		{"GET /v1/policy/versions", true, s.policyVersions},
 		{"GET /v1/tickets/{id}/explain", true, s.explain},
 		{"GET /v1/teams", true, s.listTeams},
-		{"GET /v1/agents", true, s.listAgents},
-		{"GET /v1/deliveries", true, s.listDeliveries},
-		{"POST /v1/deliveries/{id}/retry", true, s.retryDelivery},
+		{"GET /v1/teams/{id}/queue", true, s.teamQueue},
+		{"GET /v1/agents", true, s.agents},
+		{"PATCH /v1/agents/{id}", true, s.patchAgent},
 	}
 }
 

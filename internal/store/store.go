@@ -71,7 +71,7 @@ type Tx interface {
 	Policies
 	Decisions
 	Deadlines
-	Outbox
+	Agents
 }
 
 // Deadline is a durable row for one future moment the deadline engine must act on: an SLA
