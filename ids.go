@@ -17,6 +17,7 @@ const (
 	PrefixAudit      = "aud_"
 	PrefixToken      = "tok_"
 	PrefixDeadline   = "dl_"
+	PrefixDelivery   = "dlv_"
 )
 
 // idGen makes ULIDs that grow strictly in the order they are made within the process. The

@@ -23,6 +23,7 @@ const usage = `escalated — ticket escalation engine
 
 Usage:
   escalated serve [--policy FILE] [--db sqlite:PATH] [--addr 127.0.0.1:8080] [--demo] [--log-level info]
+                  [--public-url URL] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U --smtp-password P]]
   escalated policy check FILE
   escalated policy test FILE CASES.yaml...
   escalated policy explain --ticket ID [--db ...]
@@ -122,6 +123,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.Addr, "addr", config.DefaultAddr, "address to listen on")
 	fs.BoolVar(&cfg.Demo, "demo", false, "load the built-in demo policy and sample tickets, and print an admin token")
 	fs.StringVar(&cfg.LogLevel, "log-level", config.DefaultLogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.PublicURL, "public-url", os.Getenv("ESCALATED_PUBLIC_URL"), "URL people reach this server at, for links in notifications (default http://ADDR; env ESCALATED_PUBLIC_URL)")
+	fs.StringVar(&cfg.SMTP.Addr, "smtp-addr", os.Getenv("ESCALATED_SMTP_ADDR"), "SMTP relay host:port for email channels (env ESCALATED_SMTP_ADDR)")
+	fs.StringVar(&cfg.SMTP.From, "smtp-from", os.Getenv("ESCALATED_SMTP_FROM"), "sender address of notification emails (env ESCALATED_SMTP_FROM)")
+	fs.StringVar(&cfg.SMTP.User, "smtp-user", os.Getenv("ESCALATED_SMTP_USER"), "SMTP user, when the relay wants authentication (env ESCALATED_SMTP_USER)")
+	fs.StringVar(&cfg.SMTP.Password, "smtp-password", os.Getenv("ESCALATED_SMTP_PASSWORD"), "SMTP password (env ESCALATED_SMTP_PASSWORD; prefer the variable: flags show in ps)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

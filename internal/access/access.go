@@ -30,6 +30,7 @@ const (
 	ReadAudit        Action = "audit.read"
 	ManagePolicy     Action = "policy.manage"
 	ManageTokens     Action = "tokens.manage"
+	ManageDeliveries Action = "deliveries.manage" // list the outbox, re-queue dead letters
 	// ManageAgents sets agents' live status and capacity. Tokens name a role, not an agent, so
 	// an agent token may change any agent's status; the audit trail keeps which token did.
 	ManageAgents Action = "agents.manage"
@@ -38,8 +39,8 @@ const (
 // grants is the role matrix. A bot may open tickets, talk and hand off, but handling an
 // escalation is a person's job; readonly is for dashboards.
 var grants = map[escalated.Role][]Action{
-	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens, ManageAgents},
-	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageAgents},
+	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens, ManageDeliveries, ManageAgents},
+	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageDeliveries, ManageAgents},
 	escalated.RoleAgent:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ManageAgents},
 	escalated.RoleBot:        {ReadTickets, WriteTickets, CreateEscalation},
 	escalated.RoleReadonly:   {ReadTickets},

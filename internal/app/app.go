@@ -25,6 +25,7 @@ import (
 	"github.com/escalated/escalated/internal/demo"
 	"github.com/escalated/escalated/internal/engine"
 	"github.com/escalated/escalated/internal/httpapi"
+	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store"
 	"github.com/escalated/escalated/internal/store/postgres"
@@ -45,12 +46,18 @@ type App struct {
 	Engine *engine.Engine
 	// Metrics is the node's Prometheus registry, served at GET /metrics.
 	Metrics *prometheus.Registry
+	// Dispatcher sends the outbox's deliveries; Serve runs it. Deliveries is the outbox API.
+	Dispatcher *notify.Dispatcher
+	Deliveries *notify.Service
 
 	srv *http.Server
 	ln  net.Listener
 	// engineDone is closed when the engine's loop has returned; stopEngine ends it.
 	engineDone chan struct{}
 	stopEngine context.CancelFunc
+	// dispatcherDone is closed when the dispatcher's loop has returned; stopDispatcher ends it.
+	dispatcherDone chan struct{}
+	stopDispatcher context.CancelFunc
 }
 
 // OpenStore opens the database a DB setting names, creating and migrating it when needed.
@@ -109,7 +116,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		st.Close()
 		return nil, err
 	}
-	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready,
+	a.Dispatcher, err = newDispatcher(cfg, st, a.Tickets, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Deliveries = notify.NewService(st, now, a.Dispatcher.Kick)
+	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready, Deliveries: a.Deliveries,
 		Metrics: promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
 	return a, nil
 }
@@ -228,12 +241,14 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 // commits whatever is still queued. No write that got a 2xx is lost.
 func (a *App) Serve(ctx context.Context) error {
 	a.StartEngine(ctx)
+	a.StartDispatcher(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(a.ln) }()
 	a.Log.Info("serving", "addr", a.Addr())
 	select {
 	case err := <-errc:
 		a.waitEngine()
+		a.waitDispatcher()
 		a.Store.Close()
 		return err
 	case <-ctx.Done():
@@ -253,6 +268,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	// The engine stops after the last request: a firing in flight commits or rolls back whole
 	// (a rolled-back one fires again at the next start).
 	a.waitEngine()
+	a.waitDispatcher()
 	return errors.Join(err, a.Store.Close())
 }
 

@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 
 	"github.com/escalated/escalated"
@@ -30,6 +31,31 @@ type Config struct {
 	// Demo loads the built-in demo policy and sample tickets and prints an admin token.
 	Demo     bool
 	LogLevel string
+	// PublicURL is where people reach this server; notifications link to tickets under it.
+	// "" means http://<Addr>.
+	PublicURL string
+	// SMTP is the relay email channels send through (ESCALATED_SMTP_* or the serve flags).
+	SMTP SMTP
+}
+
+// SMTP are the email relay settings. Email channels fail their deliveries, saying so, while
+// Addr or From is missing.
+type SMTP struct {
+	Addr     string // host:port
+	From     string
+	User     string
+	Password string
+}
+
+// Configured reports whether email can be sent.
+func (s SMTP) Configured() bool { return s.Addr != "" && s.From != "" }
+
+// PublicBase returns PublicURL, or http://<Addr> when it is not set.
+func (c Config) PublicBase() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "http://" + c.Addr
 }
 
 // Default returns a Config with every default applied.
@@ -73,6 +99,19 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		fe.Add("addr", fmt.Sprintf("must be host:port, e.g. %s (got %q)", DefaultAddr, c.Addr))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fe.Add("public-url", fmt.Sprintf("must be an http:// or https:// URL, e.g. https://escalated.example.com (got %q)", c.PublicURL))
+		}
+	}
+	if c.SMTP.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {
+			fe.Add("smtp-addr", fmt.Sprintf("must be host:port, e.g. smtp.example.com:587 (got %q)", c.SMTP.Addr))
+		}
+	}
+	if c.SMTP.From != "" && !strings.Contains(c.SMTP.From, "@") {
+		fe.Add("smtp-from", fmt.Sprintf("must be an email address (got %q)", c.SMTP.From))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -16,6 +16,7 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/ticket"
 )
 
@@ -31,6 +32,8 @@ type Config struct {
 	Ready func(context.Context) error
 	// Metrics serves GET /metrics (Prometheus text format); nil answers 404.
 	Metrics http.Handler
+	// Deliveries serves the outbox routes; nil answers 404.
+	Deliveries *notify.Service
 }
 
 // Server is the API's http.Handler.
@@ -122,6 +125,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/teams/{id}/queue", true, s.teamQueue},
 		{"GET /v1/agents", true, s.agents},
 		{"PATCH /v1/agents/{id}", true, s.patchAgent},
+		{"GET /v1/deliveries", true, s.listDeliveries},
+		{"POST /v1/deliveries/{id}/retry", true, s.retryDelivery},
 	}
 }
 

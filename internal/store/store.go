@@ -71,6 +71,7 @@ type Tx interface {
 	Policies
 	Decisions
 	Deadlines
+	Outbox
 	Agents
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/signals"
 	"github.com/escalated/escalated/internal/sla"
@@ -27,6 +28,8 @@ type Live struct {
 	Signals *signals.Extractor
 	// Calendars are the policy's calendars prepared for SLA arithmetic, by id.
 	Calendars map[string]*sla.Calendar
+	// Channels are the policy's notification channels, compiled once (outbox.go).
+	Channels []notify.Channel
 }
 
 // Service runs ticket and escalation use cases.
@@ -70,6 +73,10 @@ func (s *Service) LoadPolicy(ctx context.Context, p *policy.Policy, actor string
 	if err != nil {
 		return 0, escalated.Errorf(escalated.EINVALID, "policy calendars: %v", err)
 	}
+	chans, err := notify.ParseChannels(p)
+	if err != nil {
+		return 0, escalated.Errorf(escalated.EINVALID, "policy channels:\n%v", err)
+	}
 	s.loading.Lock()
 	defer s.loading.Unlock()
 	now := escalated.Truncate(s.now())
@@ -99,7 +106,7 @@ func (s *Service) LoadPolicy(ctx context.Context, p *policy.Policy, actor string
 	if err != nil {
 		return 0, fmt.Errorf("load policy: %w", err)
 	}
-	s.live.Store(&Live{Policy: p, Version: version, Signals: x, Calendars: cals})
+	s.live.Store(&Live{Policy: p, Version: version, Signals: x, Calendars: cals, Channels: chans})
 	s.log.Info("policy loaded", "version", version, "hash", p.Hash[:12])
 	return version, nil
 }
@@ -250,7 +257,10 @@ func (s *Service) commit(ctx context.Context, tx store.Tx, ch *change, live *Liv
 	if err := ch.write(ctx, tx); err != nil {
 		return err
 	}
-	return ch.writeDeadlines(ctx, tx)
+	if err := ch.writeDeadlines(ctx, tx); err != nil {
+		return err
+	}
+	return s.enqueueDeliveries(ctx, tx, ch, live)
 }
 
 // touched remembers an escalation the change created or moved.

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Changes", changeTests},
 		{"Decisions", decisionTests},
 		{"Deadlines", deadlineTests},
+		{"Outbox", outboxTests},
 		{"Agents", agentTests},
 	}
 	for _, g := range groups {

@@ -1,0 +1,195 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+)
+
+const deliveryColumns = `id, ticket_id, seq, channel, event_type, event_id, payload, state, attempts,
+	next_attempt_at, last_status, last_error, created_at, queued_at, delivered_at, log`
+
+func scanDelivery(s scanner) (*store.Delivery, error) {
+	var (
+		d                     store.Delivery
+		payload, log          string
+		next, created, queued int64
+		delivered             sql.NullInt64
+	)
+	if err := s.Scan(&d.ID, &d.TicketID, &d.Seq, &d.Channel, &d.EventType, &d.EventID, &payload, &d.State,
+		&d.Attempts, &next, &d.LastStatus, &d.LastError, &created, &queued, &delivered, &log); err != nil {
+		return nil, err
+	}
+	d.Payload = []byte(payload)
+	d.NextAttemptAt, d.CreatedAt, d.QueuedAt = fromMS(next), fromMS(created), fromMS(queued)
+	d.DeliveredAt = fromNullMS(delivered)
+	var err error
+	if d.Log, err = parseAttempts([]byte(log)); err != nil {
+		return nil, fmt.Errorf("decode attempt log of delivery %s: %w", d.ID, err)
+	}
+	return &d, nil
+}
+
+// parseAttempts reads the attempt log column, with times in UTC as the rest of the store.
+func parseAttempts(text []byte) ([]store.Attempt, error) {
+	log := []store.Attempt{}
+	if err := json.Unmarshal(text, &log); err != nil {
+		return nil, err
+	}
+	for i := range log {
+		log[i].At = escalated.Truncate(log[i].At)
+	}
+	return log, nil
+}
+
+func attemptsText(log []store.Attempt) (string, error) {
+	if log == nil {
+		log = []store.Attempt{}
+	}
+	for i := range log {
+		log[i].At = escalated.Truncate(log[i].At)
+	}
+	return jsonText(log)
+}
+
+// EnqueueDelivery inserts d; conflict when the id is taken, not_found when its ticket does not
+// exist.
+func (t *tx) EnqueueDelivery(ctx context.Context, d *store.Delivery) error {
+	log, err := attemptsText(d.Log)
+	if err != nil {
+		return err
+	}
+	if !json.Valid(d.Payload) {
+		return escalated.Errorf(escalated.EINVALID, "delivery %s: payload is not JSON", d.ID)
+	}
+	_, err = t.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.TicketID, d.Seq, d.Channel, d.EventType, d.EventID, string(d.Payload), string(d.State),
+		d.Attempts, ms(d.NextAttemptAt), d.LastStatus, d.LastError, ms(d.CreatedAt), ms(d.QueuedAt),
+		msPtr(d.DeliveredAt), log)
+	return writeErr(err, "enqueue delivery "+d.ID, "delivery "+d.ID+" already exists",
+		"ticket "+d.TicketID+" not found")
+}
+
+// headOfLine keeps a pending delivery only when no earlier pending delivery of its ticket and
+// channel exists: that is what sends each ticket's deliveries to a channel in order. The same
+// text works in both dialects.
+const headOfLine = `NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.state = 'pending'
+		AND p.ticket_id = d.ticket_id AND p.channel = d.channel
+		AND (p.seq < d.seq OR (p.seq = d.seq AND p.id < d.id)))`
+
+// dialect: no locking clause (PostgreSQL: FOR UPDATE SKIP LOCKED). SQLite has one writer and
+// every Update runs on it, so the SELECT and the UPDATE below see no other claimer in between.
+const sqlSelectDueDeliveries = `SELECT ` + deliveryColumns + ` FROM deliveries d
+	WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND ` + headOfLine + `
+	ORDER BY d.next_attempt_at, d.id LIMIT ?`
+
+// ClaimDeliveries leases and returns at most n due deliveries, the first of each ticket and
+// channel only.
+func (t *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, n int) ([]*store.Delivery, error) {
+	if n <= 0 {
+		return []*store.Delivery{}, nil
+	}
+	ds, err := list(ctx, t, sqlSelectDueDeliveries, []any{ms(now), n}, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	if len(ds) == 0 {
+		return ds, nil
+	}
+	args := []any{ms(leaseUntil)}
+	for _, d := range ds {
+		args = append(args, d.ID)
+		d.NextAttemptAt = fromMS(ms(leaseUntil))
+	}
+	if _, err := t.exec(ctx, `UPDATE deliveries SET next_attempt_at = ? WHERE id IN (`+placeholders(len(ds))+`)`, args...); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", interpretError(err))
+	}
+	return ds, nil
+}
+
+// NextDeliveryAt returns the earliest due time of a claimable delivery, or the zero time.
+func (t *tx) NextDeliveryAt(ctx context.Context) (time.Time, error) {
+	var next sql.NullInt64
+	err := t.queryRow(ctx, `SELECT d.next_attempt_at FROM deliveries d
+		WHERE d.state = 'pending' AND `+headOfLine+` ORDER BY d.next_attempt_at, d.id LIMIT 1`).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	} else if err != nil {
+		return time.Time{}, fmt.Errorf("next delivery: %w", err)
+	}
+	return fromMS(next.Int64), nil
+}
+
+// UpdateDelivery writes the outcome of an attempt.
+func (t *tx) UpdateDelivery(ctx context.Context, d *store.Delivery) error {
+	log, err := attemptsText(d.Log)
+	if err != nil {
+		return err
+	}
+	res, err := t.exec(ctx, `UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?,
+		last_error = ?, queued_at = ?, delivered_at = ?, log = ? WHERE id = ?`,
+		string(d.State), d.Attempts, ms(d.NextAttemptAt), d.LastStatus, d.LastError, ms(d.QueuedAt),
+		msPtr(d.DeliveredAt), log, d.ID)
+	if err != nil {
+		return writeErr(err, "update delivery "+d.ID, "", "")
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update delivery %s: %w", d.ID, err)
+	} else if n == 0 {
+		return notFound("delivery", d.ID)
+	}
+	return nil
+}
+
+// GetDelivery returns one delivery.
+func (t *tx) GetDelivery(ctx context.Context, id string) (*store.Delivery, error) {
+	d, err := scanDelivery(t.queryRow(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("delivery", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("get delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// ListDeliveries returns a page of deliveries, newest first.
+func (t *tx) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*store.Delivery, string, error) {
+	limit := store.ClampLimit(f.Limit)
+	var w where
+	w.eq("state", string(f.State))
+	w.eq("ticket_id", f.TicketID)
+	w.eq("channel", f.Channel)
+	if f.Cursor != "" {
+		w.add("id < ?", f.Cursor)
+	}
+	items, cursor, err := page(ctx, t, `SELECT `+deliveryColumns+` FROM deliveries`+w.sql()+` ORDER BY id DESC LIMIT ?`,
+		w.args, limit, scanDelivery, func(d *store.Delivery) string { return d.ID })
+	if err != nil {
+		return nil, "", fmt.Errorf("list deliveries: %w", err)
+	}
+	return items, cursor, nil
+}
+
+// RetryDelivery puts a failed or dead delivery back to pending, due at now.
+func (t *tx) RetryDelivery(ctx context.Context, id string, now time.Time) (*store.Delivery, error) {
+	d, err := t.GetDelivery(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.State != store.DeliveryFailed && d.State != store.DeliveryDead {
+		return nil, escalated.Errorf(escalated.ECONFLICT, "delivery %s is %s; only failed or dead deliveries can be retried", id, d.State)
+	}
+	d.State, d.Attempts = store.DeliveryPending, 0
+	d.NextAttemptAt, d.QueuedAt = escalated.Truncate(now), escalated.Truncate(now)
+	if err := t.UpdateDelivery(ctx, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
