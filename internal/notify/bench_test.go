@@ -102,3 +102,65 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 	b.ReportMetric(float64(lat[min(n-1, n*99/100)].Microseconds())/1000, "p99_ms")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkWebhookBacklog measures the dispatcher alone: b.N deliveries over 64 tickets are
+// committed first (untimed), then a dispatcher starts and sends them all to a receiver on
+// loopback. Each delivery costs the dispatcher a claim (shared by up to Workers deliveries) and
+// one write of its outcome.
+//
+//	go test ./internal/notify -run '^$' -bench WebhookBacklog -benchtime 5000x
+func BenchmarkWebhookBacklog(b *testing.B) {
+	s := openStore(b, "")
+	var mu sync.Mutex
+	arrived := map[string]bool{}
+	done := make(chan struct{})
+	n := b.N
+	rc := startReceiver(b, func(_ int, r received, w http.ResponseWriter) {
+		w.WriteHeader(http.StatusNoContent)
+		mu.Lock()
+		if id := r.Header.Get("Escalated-Delivery"); !arrived[id] {
+			arrived[id] = true
+			if len(arrived) == n {
+				close(done)
+			}
+		}
+		mu.Unlock()
+	})
+	const tickets = 64
+	tks := make([]*escalated.Ticket, tickets)
+	for i := range tks {
+		tks[i] = createTicket(b, s)
+	}
+	for i := 0; i < n; i += 100 {
+		err := s.Update(context.Background(), func(tx store.Tx) error {
+			for j := i; j < min(i+100, n); j++ {
+				now := escalated.Truncate(time.Now())
+				tk := tks[j%tickets]
+				_, payload := escalationPayload(b, tk, int64(j/tickets+1))
+				d := &store.Delivery{ID: escalated.NewID(escalated.PrefixDelivery, now), TicketID: tk.ID,
+					Seq: int64(j/tickets + 1), Channel: "ops", EventType: escalated.EventEscalationCreated, EventID: "evt_bench",
+					Payload: payload, State: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now, QueuedAt: now}
+				if err := tx.EnqueueDelivery(context.Background(), d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	startDispatcher(b, notify.Config{Store: s, Channels: channels(opsChannel(rc.URL)),
+		Senders: map[string]notify.Sender{notify.TypeWebhook: webhook.New(webhook.WithEnv(env))}})
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		b.Fatal("not every delivery arrived")
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(0, "ns/op")
+}

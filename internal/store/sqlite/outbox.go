@@ -86,9 +86,16 @@ const headOfLine = `NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.state = 'pend
 
 // dialect: no locking clause (PostgreSQL: FOR UPDATE SKIP LOCKED). SQLite has one writer and
 // every Update runs on it, so the SELECT and the UPDATE below see no other claimer in between.
-const sqlSelectDueDeliveries = `SELECT ` + deliveryColumns + ` FROM deliveries d
-	WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND ` + headOfLine + `
-	ORDER BY d.next_attempt_at, d.id LIMIT ?`
+// The inner SELECT picks the ids from the indexes alone (deliveries_due holds the line
+// columns, deliveries_line answers headOfLine); only the claimed rows are read whole.
+// dialect: INDEXED BY (PostgreSQL plans from its statistics). Left to itself SQLite walked
+// deliveries_state and sorted every pending row, reading each one's page: a 5,000-row backlog
+// then held the dispatcher to about 500 deliveries/s.
+const sqlSelectDueDeliveries = `SELECT ` + deliveryColumns + ` FROM deliveries WHERE id IN (
+		SELECT d.id FROM deliveries d INDEXED BY deliveries_due
+		WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND ` + headOfLine + `
+		ORDER BY d.next_attempt_at, d.id LIMIT ?)
+	ORDER BY next_attempt_at, id`
 
 // ClaimDeliveries leases and returns at most n due deliveries, the first of each ticket and
 // channel only.
@@ -117,7 +124,8 @@ func (t *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, n i
 // NextDeliveryAt returns the earliest due time of a claimable delivery, or the zero time.
 func (t *tx) NextDeliveryAt(ctx context.Context) (time.Time, error) {
 	var next sql.NullInt64
-	err := t.queryRow(ctx, `SELECT d.next_attempt_at FROM deliveries d
+	// dialect: INDEXED BY, as in sqlSelectDueDeliveries.
+	err := t.queryRow(ctx, `SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_due
 		WHERE d.state = 'pending' AND `+headOfLine+` ORDER BY d.next_attempt_at, d.id LIMIT 1`).Scan(&next)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil

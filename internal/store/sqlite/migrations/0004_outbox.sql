@@ -21,8 +21,11 @@ CREATE TABLE deliveries (
 ) STRICT;
 
 -- ClaimDeliveries and NextDeliveryAt walk the pending rows in due order, and look up the
--- earlier pending rows of the same ticket and channel.
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'pending';
+-- earlier pending rows of the same ticket and channel. deliveries_due also holds the line
+-- (ticket_id, channel, seq) so that passing over rows waiting behind another costs no table
+-- read (the rows carry their payload): with a 5,000-row backlog on 64 tickets the claim read
+-- every waiting row's page and the dispatcher managed about 550 deliveries/s.
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id, ticket_id, channel, seq) WHERE state = 'pending';
 CREATE INDEX deliveries_line ON deliveries (ticket_id, channel, seq, id) WHERE state = 'pending';
 -- ListDeliveries filters by state, newest first.
 CREATE INDEX deliveries_state ON deliveries (state, id);
