@@ -99,6 +99,26 @@ type Dispatcher struct {
 	rand      func(n int64) int64
 
 	delivered, failed, dead, retried atomic.Int64
+	// repeats keeps one reason from flooding the log (see warnLevel).
+	repeatsMu sync.Mutex
+	repeats   map[string]time.Time
+}
+
+// warnLevel is the level for a failure of channel with reason errText: Warn the first time in a
+// minute, Debug for the same reason on the same channel again within it. A misconfigured channel
+// (an unset secret, no SMTP server) fails every delivery the same way; one line says so.
+func (d *Dispatcher) warnLevel(channel, errText string, now time.Time) slog.Level {
+	d.repeatsMu.Lock()
+	defer d.repeatsMu.Unlock()
+	key := channel + "\x00" + errText
+	if last, ok := d.repeats[key]; ok && now.Sub(last) < time.Minute {
+		return slog.LevelDebug
+	}
+	if d.repeats == nil || len(d.repeats) > 1000 {
+		d.repeats = map[string]time.Time{}
+	}
+	d.repeats[key] = now
+	return slog.LevelWarn
 }
 
 // New returns a dispatcher for cfg.
@@ -389,7 +409,7 @@ func (d *Dispatcher) record(ctx context.Context, dl *store.Delivery, out Outcome
 	case out.Permanent:
 		dl.State = store.DeliveryFailed
 		d.failed.Add(1)
-		d.log.Warn("delivery failed; it will not be retried unless asked to (POST /v1/deliveries/{id}/retry)",
+		d.log.Log(ctx, d.warnLevel(dl.Channel, a.Error, at), "delivery failed; it will not be retried unless asked to (POST /v1/deliveries/{id}/retry); the same failure on this channel is logged at debug for a minute",
 			"delivery_id", dl.ID, "channel", dl.Channel, "ticket_id", dl.TicketID, "status", out.Status, "err", a.Error)
 	default:
 		delay := d.Backoff(dl.Attempts)
@@ -400,7 +420,7 @@ func (d *Dispatcher) record(ctx context.Context, dl *store.Delivery, out Outcome
 		if dl.Attempts >= d.retry.MaxAttempts || next.Sub(dl.QueuedAt) > d.retry.MaxAge {
 			dl.State = store.DeliveryDead
 			d.dead.Add(1)
-			d.log.Warn("delivery dead after its last attempt; it stays listed for a retry (POST /v1/deliveries/{id}/retry)",
+			d.log.Log(ctx, d.warnLevel(dl.Channel, a.Error, at), "delivery dead after its last attempt; it stays listed for a retry (POST /v1/deliveries/{id}/retry)",
 				"delivery_id", dl.ID, "channel", dl.Channel, "ticket_id", dl.TicketID, "attempts", dl.Attempts,
 				"status", out.Status, "err", a.Error)
 		} else {
