@@ -118,11 +118,11 @@ func TestEngineDrivesTicketClocks(t *testing.T) {
 		}
 		id := d.Ticket.ID
 		stop := start()
-		settle(t, watch, m(5)) // first_response warns at half of 10m
+		expectSleep(t, watch, m(5)) // first_response warns at half of 10m
 
 		advanceTo(m(5))
 		expect("first_response sla.warning", 0)
-		settle(t, watch, m(10))
+		expectSleep(t, watch, m(10))
 
 		// At 7m the ticket waits on the customer: its clocks pause and their rows go. The
 		// engine's timer still runs out at 10m, finds nothing, and sleeps with no timer.
@@ -132,7 +132,7 @@ func TestEngineDrivesTicketClocks(t *testing.T) {
 			t.Fatal(err)
 		}
 		advanceTo(m(10))
-		settle(t, watch, time.Time{})
+		expectSleep(t, watch, time.Time{})
 		expectNothingFiredYet(t, fires, "while paused")
 
 		// At 20m the customer answers: 3 of first_response's 10 minutes are left; the
@@ -141,11 +141,11 @@ func TestEngineDrivesTicketClocks(t *testing.T) {
 		if _, err := svc.AddMessage(ctx, id, ticket.MessageInput{Author: escalated.Author{Kind: escalated.AuthorCustomer, Name: "Kim"}, Body: "Still nothing."}); err != nil {
 			t.Fatal(err)
 		}
-		settle(t, watch, m(23))
+		expectSleep(t, watch, m(23))
 		advanceTo(m(23))
 		expect("first_response sla.breached", 0)
 		// The policy escalated on the breach; the acknowledge clock (5m) warns at 25.5m.
-		settle(t, watch, m(25.5))
+		expectSleep(t, watch, m(25.5))
 
 		// At 24m the ticket turns urgent: acknowledge is re-planned to 2m with 1m used, so its
 		// warning point (1m) is reached at once and its breach is due at 25m.
@@ -155,7 +155,7 @@ func TestEngineDrivesTicketClocks(t *testing.T) {
 			t.Fatal(err)
 		}
 		expect("acknowledge sla.warning", 0)
-		settle(t, watch, m(25))
+		expectSleep(t, watch, m(25))
 
 		// A 10-minute outage: the engine stops at 24m, the clock moves to 34m, and a new engine
 		// fires what fell due meanwhile, in due order, with its lateness.
@@ -164,7 +164,7 @@ func TestEngineDrivesTicketClocks(t *testing.T) {
 		start()
 		expect("acknowledge escalation.unacknowledged", 9*time.Minute) // due 25m
 		expect("resolution sla.warning", 6*time.Minute)                // 11 of 30m used at 24m: due 28m
-		settle(t, watch, m(43))                                        // resolution breach
+		expectSleep(t, watch, m(43))                                   // resolution breach
 
 		got, err := svc.GetTicket(ctx, id)
 		if err != nil {
@@ -189,23 +189,5 @@ func expectNothingFiredYet(t *testing.T, ch <-chan firing, when string) {
 	case f := <-ch:
 		t.Fatalf("%s: %s fired (%s late), want nothing", when, f.what, f.lateness)
 	default:
-	}
-}
-
-// settle waits until the engine arms a wake-up at want (zero: no timer). Arms on the way are
-// passed over: on PostgreSQL an announcement may reach the engine after the deadline it names
-// already fired, which costs the engine one extra (empty) cycle and re-arms the same wake-up.
-func settle(t *testing.T, ch <-chan time.Time, want time.Time) {
-	t.Helper()
-	timeout := time.After(waitFor)
-	for {
-		select {
-		case got := <-ch:
-			if got.Equal(want) {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("engine did not settle to sleep until %s", fmtWake(want))
-		}
 	}
 }
