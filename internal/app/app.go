@@ -121,6 +121,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		st.Close()
 		return nil, err
 	}
+	a.Metrics.MustRegister(a.Dispatcher.Collectors()...)
 	a.Deliveries = notify.NewService(st, now, a.Dispatcher.Kick)
 	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready, Deliveries: a.Deliveries,
 		Metrics: promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})

@@ -1,6 +1,9 @@
 package app_test
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +55,27 @@ func TestBreachEscalatesOnTheRealServer(t *testing.T) {
 		}
 		if clocks["first_response"] != "breached" || clocks["resolution"] != "running" {
 			t.Fatalf("clocks = %v", clocks)
+		}
+		// The firings are counted on /metrics, which needs no token.
+		resp, err := http.Get(s.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+		}
+		for _, want := range []string{
+			`escalated_deadlines_fired_total{kind="sla.breached"} 1`,
+			`escalated_deadlines_fired_total{kind="escalation.unacknowledged"}`,
+			`escalated_deadline_lateness_seconds_count`,
+			`escalated_deadlines_pending `,
+			`escalated_delivery_attempts_total{outcome="delivered"} 0`,
+		} {
+			if !strings.Contains(string(raw), want) {
+				t.Fatalf("/metrics lacks %q:\n%s", want, raw)
+			}
 		}
 	})
 }
