@@ -239,14 +239,20 @@ const (
 // names who caused it ("agent:ana", "token:frontline-bot", "system"). For message.added the
 // message itself is attached on reads.
 type Event struct {
-	ID        string         `json:"id"`
-	TicketID  string         `json:"ticket_id"`
-	Seq       int64          `json:"seq"`
-	Type      string         `json:"type"`
-	Actor     string         `json:"actor"`
-	Data      map[string]any `json:"data"`
-	CreatedAt time.Time      `json:"-"`
-	Message   *Message       `json:"message,omitempty"`
+	ID       string         `json:"id"`
+	TicketID string         `json:"ticket_id"`
+	Seq      int64          `json:"seq"`
+	Type     string         `json:"type"`
+	Actor    string         `json:"actor"`
+	Data     map[string]any `json:"data"`
+	// Team is the team that held the ticket once the change recording the event was written;
+	// FromTeam the team it held before that change, set only when the change moved it
+	// (escalated, returned, overflowed, reassigned). The live event stream filters on both, so
+	// a team's console hears of a ticket leaving it as well as arriving.
+	Team      string    `json:"team,omitempty"`
+	FromTeam  string    `json:"from_team,omitempty"`
+	CreatedAt time.Time `json:"-"`
+	Message   *Message  `json:"message,omitempty"`
 }
 
 // MarshalJSON renders times in the API's format.

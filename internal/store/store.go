@@ -73,6 +73,7 @@ type Tx interface {
 	Deadlines
 	Outbox
 	Agents
+	Feed
 }
 
 // Deadline is a durable row for one future moment the deadline engine must act on: an SLA

@@ -167,10 +167,13 @@ type change struct {
 	live *Live
 	// sla follows the ticket's SLA clocks through the change (clocks.go).
 	sla slaTrack
+	// startTeam is the team that held the ticket when the change began; events it writes
+	// after a move carry it as FromTeam, for the live stream's team filter.
+	startTeam string
 }
 
 func newChange(t *escalated.Ticket, actor string, now time.Time) *change {
-	return &change{t: t, prev: t.Version, now: now, actor: actor, sla: newSLATrack(t)}
+	return &change{t: t, prev: t.Version, now: now, actor: actor, sla: newSLATrack(t), startTeam: t.Team}
 }
 
 func (c *change) event(typ string, data map[string]any) *escalated.Event {
@@ -229,7 +232,12 @@ func (c *change) write(ctx context.Context, tx store.Tx) error {
 		}
 	}
 	for ; c.eventsOut < len(c.events); c.eventsOut++ {
-		if err := tx.AppendEvent(ctx, c.events[c.eventsOut]); err != nil {
+		e := c.events[c.eventsOut]
+		e.Team, e.FromTeam = c.t.Team, ""
+		if c.startTeam != c.t.Team {
+			e.FromTeam = c.startTeam
+		}
+		if err := tx.AppendEvent(ctx, e); err != nil {
 			return err
 		}
 	}

@@ -93,17 +93,17 @@ func (t *tx) ListMessages(ctx context.Context, ticketID string) ([]*escalated.Me
 // sqlInsertEvent is the plain insert, used by RawInsertMessages (which announces nothing, like
 // the SQLite store's).
 // dialect: $n placeholders (SQLite: ?).
-const sqlInsertEvent = `INSERT INTO events (id, ticket_id, seq, type, actor, data, message_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+const sqlInsertEvent = `INSERT INTO events (id, ticket_id, seq, type, actor, data, message_id, created_at, team, from_team)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 // sqlAppendEvent inserts the event and queues its announcement in the same statement.
-// dialect: pg_notify on the schema's channel ($9) with the store.Change as JSON, through a
+// dialect: pg_notify on the schema's channel ($11) with the store.Change as JSON, through a
 // data-modifying CTE (SQLite: the store publishes to its hub itself after the commit). NOTIFY is
 // transactional: PostgreSQL delivers it to every listening node only if and when the transaction
 // commits, in commit order, and drops it on rollback. Doing it in the INSERT costs no extra
 // round trip.
 const sqlAppendEvent = `WITH e AS (` + sqlInsertEvent + ` RETURNING ticket_id, seq, type)
-	SELECT pg_notify($9, json_build_object('ticket_id', e.ticket_id, 'seq', e.seq, 'type', e.type)::text) FROM e`
+	SELECT pg_notify($11, json_build_object('ticket_id', e.ticket_id, 'seq', e.seq, 'type', e.type)::text) FROM e`
 
 // AppendEvent appends an event to its ticket's history; conflict when the id or the ticket's
 // seq is taken (two writers raced for the same version), not_found when the ticket does not
@@ -118,7 +118,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 		msgID = id
 	}
 	_, err = t.exec(ctx, sqlAppendEvent,
-		e.ID, e.TicketID, e.Seq, e.Type, e.Actor, data, msgID, ts(e.CreatedAt), t.channel)
+		e.ID, e.TicketID, e.Seq, e.Type, e.Actor, data, msgID, ts(e.CreatedAt), e.Team, e.FromTeam, t.channel)
 	return writeErr(err, "append event "+e.ID,
 		fmt.Sprintf("event %s or seq %d of ticket %s already exists", e.ID, e.Seq, e.TicketID),
 		"ticket "+e.TicketID+" not found")
@@ -128,9 +128,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 // message, through one LEFT JOIN.
 func (t *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Event, error) {
 	// dialect: $1 placeholder (SQLite: ?).
-	evs, err := list(ctx, t, `SELECT
-			e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at,
-			m.id, m.ticket_id, m.seq, m.author_kind, m.author_id, m.author_name, m.body, m.internal, m.signals, m.created_at
+	evs, err := list(ctx, t, `SELECT `+eventColumns+`
 		FROM events e
 		LEFT JOIN messages m ON m.id = e.message_id
 		WHERE e.ticket_id = $1
@@ -140,6 +138,11 @@ func (t *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Even
 	}
 	return evs, nil
 }
+
+// eventColumns are what scanEvent reads: the event, then its message through a LEFT JOIN of
+// messages m on e.message_id.
+const eventColumns = `e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at, e.team, e.from_team,
+			m.id, m.ticket_id, m.seq, m.author_kind, m.author_id, m.author_name, m.body, m.internal, m.signals, m.created_at`
 
 func scanEvent(s scanner) (*escalated.Event, error) {
 	var (
@@ -153,7 +156,7 @@ func scanEvent(s scanner) (*escalated.Event, error) {
 		mInternal                                          *bool
 		mCreated                                           *time.Time
 	)
-	if err := s.Scan(&e.ID, &e.TicketID, &e.Seq, &e.Type, &e.Actor, &data, &created,
+	if err := s.Scan(&e.ID, &e.TicketID, &e.Seq, &e.Type, &e.Actor, &data, &created, &e.Team, &e.FromTeam,
 		&mID, &mTicket, &mSeq, &mKind, &mAuthorID, &mAuthorName, &mBody, &mInternal, &mSignals, &mCreated); err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func (db *DB) rawInsertChunk(ctx context.Context, msgs []*escalated.Message) err
 			return err
 		}
 		b.Queue(sqlInsertEvent, escalated.NewID(escalated.PrefixEvent, m.CreatedAt), m.TicketID, m.Seq,
-			escalated.EventMessageAdded, actorOf(m.Author), data, m.ID, ts(m.CreatedAt))
+			escalated.EventMessageAdded, actorOf(m.Author), data, m.ID, ts(m.CreatedAt), "", "")
 	}
 	b.Queue("COMMIT")
 

@@ -90,8 +90,8 @@ func (t *tx) ListMessages(ctx context.Context, ticketID string) ([]*escalated.Me
 	return ms, nil
 }
 
-const sqlInsertEvent = `INSERT INTO events (id, ticket_id, seq, type, actor, data, message_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+const sqlInsertEvent = `INSERT INTO events (id, ticket_id, seq, type, actor, data, message_id, created_at, team, from_team)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // AppendEvent appends an event to its ticket's history; conflict when the id or the ticket's
 // seq is taken (two writers raced for the same version), not_found when the ticket does not
@@ -106,7 +106,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 		msgID = id
 	}
 	_, err = t.exec(ctx, sqlInsertEvent,
-		e.ID, e.TicketID, e.Seq, e.Type, e.Actor, data, msgID, ms(e.CreatedAt))
+		e.ID, e.TicketID, e.Seq, e.Type, e.Actor, data, msgID, ms(e.CreatedAt), e.Team, e.FromTeam)
 	if err == nil && t.write {
 		t.changes = append(t.changes, store.Change{TicketID: e.TicketID, Seq: e.Seq, Type: e.Type})
 	}
@@ -119,9 +119,7 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 // message. One LEFT JOIN rather than a lookup per event: a long history must not cost one
 // query per line.
 func (t *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Event, error) {
-	evs, err := list(ctx, t, `SELECT
-			e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at,
-			m.id, m.ticket_id, m.seq, m.author_kind, m.author_id, m.author_name, m.body, m.internal, m.signals, m.created_at
+	evs, err := list(ctx, t, `SELECT `+eventColumns+`
 		FROM events e
 		LEFT JOIN messages m ON m.id = e.message_id
 		WHERE e.ticket_id = ?
@@ -131,6 +129,11 @@ func (t *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Even
 	}
 	return evs, nil
 }
+
+// eventColumns are what scanEvent reads: the event, then its message through a LEFT JOIN of
+// messages m on e.message_id.
+const eventColumns = `e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at, e.team, e.from_team,
+			m.id, m.ticket_id, m.seq, m.author_kind, m.author_id, m.author_name, m.body, m.internal, m.signals, m.created_at`
 
 func scanEvent(s scanner) (*escalated.Event, error) {
 	var (
@@ -142,7 +145,7 @@ func scanEvent(s scanner) (*escalated.Event, error) {
 		mSeq, mCreated                                               sql.NullInt64
 		mInternal                                                    sql.NullBool
 	)
-	if err := s.Scan(&e.ID, &e.TicketID, &e.Seq, &e.Type, &e.Actor, &data, &created,
+	if err := s.Scan(&e.ID, &e.TicketID, &e.Seq, &e.Type, &e.Actor, &data, &created, &e.Team, &e.FromTeam,
 		&mID, &mTicket, &mSeq, &mKind, &mAuthorID, &mAuthorName, &mBody, &mInternal, &mSignals, &mCreated); err != nil {
 		return nil, err
 	}

@@ -60,7 +60,7 @@ func (db *DB) rawInsertChunk(ctx context.Context, msgs []*escalated.Message) err
 			return err
 		}
 		if _, err := evStmt.ExecContext(ctx, escalated.NewID(escalated.PrefixEvent, m.CreatedAt), m.TicketID, m.Seq,
-			escalated.EventMessageAdded, actorOf(m.Author), data, m.ID, ms(m.CreatedAt)); err != nil {
+			escalated.EventMessageAdded, actorOf(m.Author), data, m.ID, ms(m.CreatedAt), "", ""); err != nil {
 			return writeErr(err, "raw insert event for message "+m.ID,
 				fmt.Sprintf("seq %d of ticket %s already exists", m.Seq, m.TicketID), "ticket "+m.TicketID+" not found")
 		}

@@ -149,7 +149,7 @@ func (f *fx) event(ticketID string, seq int64, typ string, mods ...func(*escalat
 	e := &escalated.Event{
 		ID: escalated.NewID(escalated.PrefixEvent, now), TicketID: ticketID, Seq: seq, Type: typ,
 		Actor: "agent:ana", Data: map[string]any{"changes": map[string]any{"status": map[string]any{"from": "new", "to": "open"}}},
-		CreatedAt: now,
+		Team: "sso-experts", FromTeam: "frontline", CreatedAt: now,
 	}
 	for _, m := range mods {
 		m(e)
