@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/app"
@@ -23,7 +24,7 @@ const usage = `escalated — ticket escalation engine
 
 Usage:
   escalated serve [--policy FILE] [--db sqlite:PATH] [--addr 127.0.0.1:8080] [--demo] [--log-level info]
-                  [--public-url URL] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U --smtp-password P]]
+                  [--public-url URL] [--stream-heartbeat 15s] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U --smtp-password P]]
   escalated policy check FILE
   escalated policy test FILE CASES.yaml...
   escalated policy explain --ticket ID [--db ...]
@@ -127,6 +128,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.SMTP.Addr, "smtp-addr", os.Getenv("ESCALATED_SMTP_ADDR"), "SMTP relay host:port for email channels (env ESCALATED_SMTP_ADDR)")
 	fs.StringVar(&cfg.SMTP.From, "smtp-from", os.Getenv("ESCALATED_SMTP_FROM"), "sender address of notification emails (env ESCALATED_SMTP_FROM)")
 	fs.StringVar(&cfg.SMTP.User, "smtp-user", os.Getenv("ESCALATED_SMTP_USER"), "SMTP user, when the relay wants authentication (env ESCALATED_SMTP_USER)")
+	fs.DurationVar(&cfg.StreamHeartbeat, "stream-heartbeat", 15*time.Second, "how often an idle GET /v1/events stream sends a keepalive (keep it below any proxy's idle timeout; 1s to 10m)")
 	fs.StringVar(&cfg.SMTP.Password, "smtp-password", os.Getenv("ESCALATED_SMTP_PASSWORD"), "SMTP password (env ESCALATED_SMTP_PASSWORD; prefer the variable: flags show in ps)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -134,6 +136,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", strings.Join(pos, " "))}
+	}
+	if cfg.StreamHeartbeat < time.Second || cfg.StreamHeartbeat > 10*time.Minute {
+		return usageError{fmt.Sprintf("--stream-heartbeat %s is out of range: give a duration from 1s to 10m, e.g. 15s", cfg.StreamHeartbeat)}
 	}
 	if cfg.DB == "" {
 		cfg.DB = config.DefaultDB

@@ -124,7 +124,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Metrics.MustRegister(a.Dispatcher.Collectors()...)
 	a.Deliveries = notify.NewService(st, now, a.Dispatcher.Kick)
 	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready, Deliveries: a.Deliveries,
-		Metrics: promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
+		StreamHeartbeat: cfg.StreamHeartbeat,
+		Metrics:         promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
 	return a, nil
 }
 
@@ -231,6 +232,7 @@ func (a *App) Listen() error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	a.srv.RegisterOnShutdown(a.API.CloseStreams)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/escalated/escalated"
 )
@@ -36,6 +37,9 @@ type Config struct {
 	PublicURL string
 	// SMTP is the relay email channels send through (ESCALATED_SMTP_* or the serve flags).
 	SMTP SMTP
+	// StreamHeartbeat is how often an idle GET /v1/events stream sends a keepalive comment;
+	// keep it below the idle timeout of any proxy in front of the node. 0 means 15 s.
+	StreamHeartbeat time.Duration
 }
 
 // SMTP are the email relay settings. Email channels fail their deliveries, saying so, while

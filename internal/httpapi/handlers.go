@@ -425,27 +425,3 @@ func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, list[teamOut]{Items: out})
 }
-
-type agentOut struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Teams     []string `json:"teams"`
-	Skills    []string `json:"skills"`
-	Languages []string `json:"languages"`
-	Capacity  int      `json:"capacity"`
-	Status    string   `json:"status"`
-}
-
-func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
-	if _, err := access.Authorize(r.Context(), access.ReadTickets); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	pol := s.cfg.Tickets.Policy().Policy
-	out := make([]agentOut, 0, len(pol.Agents))
-	for _, a := range pol.Agents {
-		out = append(out, agentOut{ID: a.ID, Name: a.Name, Teams: nonNil(a.Teams), Skills: nonNil(a.Skills),
-			Languages: nonNil(a.Languages), Capacity: a.Capacity, Status: a.Status})
-	}
-	writeJSON(w, http.StatusOK, list[agentOut]{Items: out})
-}

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/escalated/escalated"
@@ -34,6 +36,9 @@ type Config struct {
 	Metrics http.Handler
 	// Deliveries serves the outbox routes; nil answers 404.
 	Deliveries *notify.Service
+	// StreamHeartbeat and StreamPoll tune GET /v1/events (zero: DefaultStreamHeartbeat and
+	// DefaultStreamPoll).
+	StreamHeartbeat, StreamPoll time.Duration
 }
 
 // Server is the API's http.Handler.
@@ -45,6 +50,10 @@ type Server struct {
 	allow   map[string][]string
 	noRoute http.Handler
 	log     *slog.Logger
+	// heartbeat and poll pace the event streams; closing ends them (CloseStreams).
+	heartbeat, poll time.Duration
+	closing         chan struct{}
+	closeOnce       sync.Once
 }
 
 // New builds the handler with every route registered.
@@ -52,7 +61,9 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string][]string{}, log: cfg.Log}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string][]string{}, log: cfg.Log,
+		heartbeat: cmp.Or(cfg.StreamHeartbeat, DefaultStreamHeartbeat), poll: cmp.Or(cfg.StreamPoll, DefaultStreamPoll),
+		closing: make(chan struct{})}
 	for _, r := range s.routes() {
 		var h http.Handler = r.h
 		if r.auth {
@@ -67,6 +78,13 @@ func New(cfg Config) *Server {
 	}
 	s.noRoute = s.authenticate(http.HandlerFunc(s.noRouteFound))
 	return s
+}
+
+// CloseStreams ends every open event stream (and any opened later). http.Server.Shutdown waits
+// for handlers to return and a stream never does by itself, so the app registers this with
+// RegisterOnShutdown; clients reconnect to another node and resume from their last event id.
+func (s *Server) CloseStreams() {
+	s.closeOnce.Do(func() { close(s.closing) })
 }
 
 // noRouteFound answers a request no route serves: 405 with Allow when the path exists under
@@ -127,6 +145,7 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/agents/{id}", true, s.patchAgent},
 		{"GET /v1/deliveries", true, s.listDeliveries},
 		{"POST /v1/deliveries/{id}/retry", true, s.retryDelivery},
+		{"GET /v1/events", true, s.events},
 	}
 }
 

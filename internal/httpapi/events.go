@@ -1,0 +1,216 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/escalated/escalated/internal/store"
+)
+
+// Event stream defaults (Config may change them, tests do).
+const (
+	// DefaultStreamHeartbeat is how often an idle stream sends a comment line, so that proxies
+	// and load balancers that close quiet connections keep it open and a dead client is noticed.
+	DefaultStreamHeartbeat = 15 * time.Second
+	// DefaultStreamPoll is how often a stream reads the feed without being woken: the safety
+	// net under the change announcements (a subscriber that lagged, or a PostgreSQL event held
+	// back behind a long transaction).
+	DefaultStreamPoll = 5 * time.Second
+	// streamPage is how many events one read of the feed takes; a client far behind gets them
+	// page after page without waiting.
+	streamPage = 500
+	// streamRetryMillis is the reconnection delay the stream suggests to EventSource clients.
+	streamRetryMillis = 2000
+	// streamWriteTimeout bounds each write to the client: the server's WriteTimeout would end
+	// every stream after a minute, so the stream lifts it and sets its own per write instead.
+	streamWriteTimeout = 30 * time.Second
+)
+
+// events serves GET /v1/events: committed ticket and escalation events as server-sent events.
+// Each event is one history entry (the JSON of GET /v1/tickets/{id}'s history) with the event
+// type as the SSE event name and its feed cursor as the SSE id. A client resumes by sending the
+// last id it saw as Last-Event-ID (EventSource does so itself) or ?last_event_id=; without one
+// the stream starts at the newest event. The stream also sends an id-only block whenever its
+// position moves past events the filter skipped, and right after connecting, so that a client
+// reconnecting after a quiet spell resumes from there, not from "now", and misses nothing.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	after := r.Header.Get("Last-Event-ID")
+	if after == "" {
+		after = q.Get("last_event_id")
+	}
+	f := store.FeedFilter{After: after, Team: q.Get("team"), TicketID: q.Get("ticket"), Limit: streamPage}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	// Subscribe before the first read, so that nothing committed in between goes unannounced.
+	changes, err := s.cfg.Tickets.Changes(ctx)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page, err := s.cfg.Tickets.ReadFeed(ctx, f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	// A stream reads no body and writes for as long as the client stays: lift the server's
+	// whole-request deadlines (each write sets its own below).
+	_ = rc.SetReadDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	// Tell nginx-style proxies not to buffer the stream.
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	st := &stream{w: bufio.NewWriter(w), rc: rc}
+	st.begin()
+	fmt.Fprintf(st.w, "retry: %d\n\n", streamRetryMillis)
+	if f.After == "" {
+		st.id(page.Next)
+	}
+	for _, e := range page.Events {
+		if err := st.event(e); err != nil {
+			s.log.Error("event stream: encode event", "event_id", e.Event.ID, "err", err)
+			return
+		}
+	}
+	if len(page.Events) == 0 && f.After != "" && page.Next != f.After {
+		st.id(page.Next)
+	}
+	f.After = page.Next
+	if err := st.flush(); err != nil {
+		return
+	}
+	heartbeat := time.NewTicker(s.heartbeat)
+	defer heartbeat.Stop()
+	poll := time.NewTicker(s.poll)
+	defer poll.Stop()
+	// retry re-reads soon after a wake-up that found nothing new: on PostgreSQL an announced
+	// event can be held back for a moment behind an older transaction (see store.Feed).
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	var backoff time.Duration
+	for {
+		woke := false
+		if len(page.Events) < streamPage {
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-s.closing:
+					return
+				case c, ok := <-changes:
+					if !ok {
+						return // the store closed: the node is shutting down
+					}
+					if c.Type == store.ChangeDeadline {
+						continue
+					}
+					drainChanges(changes)
+					woke = true
+					break wait
+				case <-retry.C:
+					woke = true
+					break wait
+				case <-poll.C:
+					break wait
+				case <-heartbeat.C:
+					st.begin()
+					st.w.WriteString(": keepalive\n\n")
+					if st.flush() != nil {
+						return
+					}
+				}
+			}
+		}
+		page, err = s.cfg.Tickets.ReadFeed(ctx, f)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("event stream ended: reading the feed failed; the client reconnects and resumes",
+					"request_id", requestID(r.Context()), "err", err)
+			}
+			return
+		}
+		moved := page.Next != f.After
+		switch {
+		case moved:
+			backoff = 0
+			retry.Stop()
+		case woke && backoff < time.Second:
+			// Woken but nothing new is visible yet: look again shortly, backing off.
+			backoff = max(2*backoff, 20*time.Millisecond)
+			retry.Reset(backoff)
+		}
+		st.begin()
+		for _, e := range page.Events {
+			if err := st.event(e); err != nil {
+				s.log.Error("event stream: encode event", "event_id", e.Event.ID, "err", err)
+				return
+			}
+		}
+		if len(page.Events) == 0 && moved {
+			st.id(page.Next)
+		}
+		f.After = page.Next
+		if err := st.flush(); err != nil {
+			return
+		}
+	}
+}
+
+// drainChanges takes the announcements already queued: one read of the feed covers them all.
+func drainChanges(ch <-chan store.Change) {
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// stream writes server-sent events through a buffer, one flush per round.
+type stream struct {
+	w  *bufio.Writer
+	rc *http.ResponseController
+}
+
+// begin sets the deadline for the writes of one round.
+func (st *stream) begin() {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+}
+
+// id sends an id-only block: EventSource takes it as the last event id without firing an
+// event, so a reconnect resumes from this position.
+func (st *stream) id(cursor string) {
+	st.w.WriteString("id: " + cursor + "\n\n")
+}
+
+// event sends one history entry. JSON never contains a raw newline, so the data fits one line.
+func (st *stream) event(e store.FeedEvent) error {
+	data, err := json.Marshal(e.Event)
+	if err != nil {
+		return err
+	}
+	st.w.WriteString("id: " + e.Cursor + "\nevent: " + e.Event.Type + "\ndata: ")
+	st.w.Write(data)
+	st.w.WriteString("\n\n")
+	return nil
+}
+
+func (st *stream) flush() error {
+	if err := st.w.Flush(); err != nil {
+		return err
+	}
+	return st.rc.Flush()
+}
