@@ -450,4 +450,17 @@ func TestPingPongFlaggedForRules(t *testing.T) {
 	if created[1].Data["rule_id"] != "bounce-back" {
 		t.Fatalf("flagged escalation %v", created[1].Data)
 	}
+	// The rule's own record carries the flag too, so a rule author reading rule.fired sees it.
+	var flagged int
+	for _, e := range f.events(id, escalated.EventRuleFired) {
+		if why, _ := e.Data["ping_pong"].(string); why != "" {
+			flagged++
+			if e.Data["rule"] != "bounce-back" || why != pp {
+				t.Errorf("rule.fired flagged as ping-pong: %v, want rule bounce-back with %q", e.Data, pp)
+			}
+		}
+	}
+	if flagged != 1 {
+		t.Errorf("%d rule.fired events carry ping_pong, want 1 (bounce-back's)", flagged)
+	}
 }

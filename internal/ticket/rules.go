@@ -114,6 +114,9 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 	t := ch.t
 	var done []string
 	byRule := map[string][]string{}
+	// bounced holds, per rule, why its escalation was flagged as ping-pong (F8): a rule's
+	// escalation back to a team the ticket just left goes ahead, and rule.fired says so too.
+	bounced := map[string]string{}
 	for _, rt := range d.Trace {
 		if rt.Outcome == decide.OutcomeFired {
 			byRule[rt.Rule] = []string{} // a rule that fired is recorded even when it changed nothing
@@ -192,6 +195,9 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 			switch {
 			case err == nil:
 				note(a.Rule, "escalated to %s (%s)", e.ToTeam, e.Reason)
+				if why := ch.pingPongOf(e.ID); why != "" {
+					bounced[a.Rule] = why
+				}
 			case code == escalated.EINVALID || code == escalated.ECONFLICT:
 				note(a.Rule, "escalation refused: %s", escalated.ErrorMessage(err))
 			default:
@@ -205,9 +211,26 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 		if len(acts) == 0 {
 			acts = []string{"no change"}
 		}
-		ch.event(escalated.EventRuleFired, map[string]any{"rule": rule, "event": ev.Type, "event_seq": ev.Seq, "actions": acts})
+		data := map[string]any{"rule": rule, "event": ev.Type, "event_seq": ev.Seq, "actions": acts}
+		if why := bounced[rule]; why != "" {
+			data["ping_pong"] = why
+		}
+		ch.event(escalated.EventRuleFired, data)
 	}
 	return done, nil
+}
+
+// pingPongOf returns the ping-pong flag the change recorded on escalation id's
+// escalation.created event, or "".
+func (c *change) pingPongOf(id string) string {
+	for i := len(c.events) - 1; i >= 0; i-- {
+		e := c.events[i]
+		if e.Type == escalated.EventEscalationCreated && e.Data["escalation_id"] == id {
+			why, _ := e.Data["ping_pong"].(string)
+			return why
+		}
+	}
+	return ""
 }
 
 // setField applies one `set` of a rule; it returns what it did, or "" when nothing changed.
