@@ -2,17 +2,23 @@ package notify_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 )
 
@@ -30,6 +36,102 @@ func openStore(t testing.TB, path string) *sqlite.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// The stores the dispatcher is tested on. The outbox claim is written twice (SQLite's single
+// writer, PostgreSQL's SKIP LOCKED), so the delivery guarantees are checked on both.
+const (
+	kindSQLite   = "sqlite"
+	kindPostgres = "postgres"
+)
+
+var storeKinds = []string{kindSQLite, kindPostgres}
+
+// onBothStores runs fn as a parallel subtest "sqlite" on a SQLite file and "postgres" on a
+// PostgreSQL schema; the latter skips unless ESCALATED_TEST_POSTGRES is set. Every call of open
+// returns a fresh, empty store that closes when its test ends.
+func onBothStores(t *testing.T, fn func(t *testing.T, open func(t *testing.T) store.Store)) {
+	t.Helper()
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			if kind == kindPostgres {
+				postgresURL(t) // skip before fn starts receivers and dispatchers
+			}
+			t.Parallel()
+			fn(t, func(t *testing.T) store.Store { return freshStore(t, kind).open(t) })
+		})
+	}
+}
+
+// storeAt says where a test's store lives, so that it can be opened again: by the test after a
+// restart, or by a child process given kind and place in its environment.
+type storeAt struct {
+	kind string
+	// place is the SQLite file, or the PostgreSQL schema on ESCALATED_TEST_POSTGRES.
+	place string
+}
+
+// freshStore returns an unused place of kind, removed when the test ends (the schema is dropped
+// after the stores opened on it closed: cleanups run last-in first-out).
+func freshStore(t testing.TB, kind string) storeAt {
+	t.Helper()
+	if kind == kindPostgres {
+		return storeAt{kind, freshSchema(t)}
+	}
+	return storeAt{kind, filepath.Join(t.TempDir(), "escalated.db")}
+}
+
+// open opens (creating if need be) the store at a and closes it when the test ends.
+func (a storeAt) open(t testing.TB) store.Store {
+	t.Helper()
+	switch a.kind {
+	case kindSQLite:
+		return openStore(t, a.place)
+	case kindPostgres:
+		db, err := postgres.Open(context.Background(), postgresURL(t), postgres.WithSchema(a.place))
+		if err != nil {
+			t.Fatalf("open PostgreSQL store on schema %s: %v", a.place, err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	t.Fatalf("unknown store kind %q", a.kind)
+	return nil
+}
+
+// postgresURL returns the test server's URL or skips the test.
+func postgresURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("ESCALATED_TEST_POSTGRES")
+	if u == "" {
+		t.Skip("ESCALATED_TEST_POSTGRES is not set: set it to a PostgreSQL URL " +
+			"(e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the dispatcher tests against PostgreSQL")
+	}
+	return u
+}
+
+// freshSchema returns an unused schema name (postgres.Open creates the schema) and drops the
+// schema with everything in it when the test ends.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	url := postgresURL(t)
+	var b [6]byte
+	rand.Read(b[:])
+	name := "escalated_notify_test_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+		}
+	})
+	return name
 }
 
 // createTicket stores a ticket, which deliveries reference.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 // The kill test runs this test binary again as a child process; the child recognises itself
 // by these environment variables.
 const (
+	envChildKind = "ESCALATED_NOTIFY_TEST_CHILD_KIND"
 	envChildDB   = "ESCALATED_NOTIFY_TEST_CHILD_DB"
 	envChildURL  = "ESCALATED_NOTIFY_TEST_CHILD_URL"
 	childStarted = "notify-child: dispatcher running"
@@ -29,9 +29,22 @@ const (
 // TestKilledMidDelivery kills (SIGKILL) a process while the receiver holds its delivery request:
 // the delivery was claimed but its outcome never written, so after a restart it is sent again,
 // with the same Escalated-Delivery key, and delivered. At least once, never lost.
+//
+// On PostgreSQL the child's claim is a lease just as on SQLite: ClaimDeliveries's UPDATE moves
+// next_attempt_at to the lease's end and commits before the request is sent (FOR UPDATE SKIP
+// LOCKED guards only that one statement), so the killed child holds no row lock and no open
+// transaction; the server would roll one back when the connection drops in any case. The
+// delivery is left pending, due when the child's lease ends, and both stores are checked alike.
+// The subtests run one after the other: the test was never parallel, and its SQLite variant
+// stays as it was.
 func TestKilledMidDelivery(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "escalated.db")
-	s := openStore(t, path)
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) { killedMidDelivery(t, freshStore(t, kind)) })
+	}
+}
+
+func killedMidDelivery(t *testing.T, at storeAt) {
+	s := at.open(t)
 	d := enqueue(t, s, createTicket(t, s), "ops", 1)
 	s.Close()
 
@@ -46,7 +59,12 @@ func TestKilledMidDelivery(t *testing.T) {
 	})
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestNotifyChildProcess$", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), envChildDB+"="+path, envChildURL+"="+rc.URL)
+	cmd.Env = append(os.Environ(), envChildKind+"="+at.kind, envChildDB+"="+at.place, envChildURL+"="+rc.URL)
+	if at.kind == kindPostgres {
+		// The child opens the schema on the server the parent used, whatever its own
+		// environment said.
+		cmd.Env = append(cmd.Env, "ESCALATED_TEST_POSTGRES="+postgresURL(t))
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -78,7 +96,7 @@ func TestKilledMidDelivery(t *testing.T) {
 		t.Fatalf("the child sent Escalated-Delivery %q, want %s", first, d.ID)
 	}
 
-	s = openStore(t, path)
+	s = at.open(t)
 	if got := getDelivery(t, s, d.ID); got.State != store.DeliveryPending || got.Attempts != 0 {
 		t.Fatalf("after the kill the delivery is %s with %d attempts, want pending with none recorded", got.State, got.Attempts)
 	}
@@ -101,13 +119,14 @@ func TestKilledMidDelivery(t *testing.T) {
 }
 
 // TestNotifyChildProcess is the child of TestKilledMidDelivery; run on its own it skips. It
-// runs a dispatcher with a short lease on the file it was given until it is killed.
+// runs a dispatcher with a short lease on the store it was given (a SQLite file or a PostgreSQL
+// schema) until it is killed.
 func TestNotifyChildProcess(t *testing.T) {
-	path := os.Getenv(envChildDB)
-	if path == "" {
+	at := storeAt{kind: os.Getenv(envChildKind), place: os.Getenv(envChildDB)}
+	if at.place == "" {
 		t.Skip("runs only as the child process of TestKilledMidDelivery")
 	}
-	s := openStore(t, path)
+	s := at.open(t)
 	d, err := notify.New(notify.Config{Store: s, Lease: childLease,
 		Channels: channels(opsChannel(os.Getenv(envChildURL))),
 		Senders:  map[string]notify.Sender{notify.TypeWebhook: webhook.New(webhook.WithEnv(env))}})
