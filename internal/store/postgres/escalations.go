@@ -12,13 +12,13 @@ import (
 
 // escalationColumns lists every column after id; escalationArgs and scanEscalation follow it.
 const escalationColumns = `ticket_id, from_team, to_team, from_tier, to_tier, by_agent, actor, trigger_kind,
-	rule_id, reason, note, state, policy_version, acknowledged_by, closed_by, return_reason,
+	rule_id, reason, note, state, policy_version, acknowledged_by, context_sufficient, closed_by, return_reason,
 	necessary, resolution, next_id, package, version, created_at, acknowledged_at, closed_at`
 
 const (
 	// dialect: $n placeholders (SQLite: ?).
 	sqlInsertEscalation = `INSERT INTO escalations (id, ` + escalationColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`
 	// dialect: $1 placeholder (SQLite: ?).
 	sqlGetEscalation = `SELECT id, ` + escalationColumns + ` FROM escalations WHERE id = $1`
 	// dialect: row locks (SQLite needs none: it has one writer). sqlLockEscalationTicket locks
@@ -38,7 +38,7 @@ func escalationArgs(e *escalated.Escalation) ([]any, error) {
 		pkg = string(b)
 	}
 	return []any{e.TicketID, e.FromTeam, e.ToTeam, e.FromTier, e.ToTier, e.By, e.Actor, string(e.Trigger),
-		e.RuleID, string(e.Reason), e.Note, string(e.State), e.PolicyVersion, e.AcknowledgedBy, e.ClosedBy, e.ReturnReason,
+		e.RuleID, string(e.Reason), e.Note, string(e.State), e.PolicyVersion, e.AcknowledgedBy, e.ContextSufficient, e.ClosedBy, e.ReturnReason,
 		e.Necessary, e.Resolution, e.NextID, pkg, e.Version, ts(e.CreatedAt), tsPtr(e.AcknowledgedAt), tsPtr(e.ClosedAt),
 	}, nil
 }
@@ -51,7 +51,7 @@ func scanEscalation(s scanner) (*escalated.Escalation, error) {
 		acked, closedA *time.Time
 	)
 	if err := s.Scan(&e.ID, &e.TicketID, &e.FromTeam, &e.ToTeam, &e.FromTier, &e.ToTier, &e.By, &e.Actor, &e.Trigger,
-		&e.RuleID, &e.Reason, &e.Note, &e.State, &e.PolicyVersion, &e.AcknowledgedBy, &e.ClosedBy, &e.ReturnReason,
+		&e.RuleID, &e.Reason, &e.Note, &e.State, &e.PolicyVersion, &e.AcknowledgedBy, &e.ContextSufficient, &e.ClosedBy, &e.ReturnReason,
 		&e.Necessary, &e.Resolution, &e.NextID, &pkg, &e.Version, &created, &acked, &closedA); err != nil {
 		return nil, err
 	}
@@ -102,9 +102,10 @@ func (t *tx) GetEscalation(ctx context.Context, id string) (*escalated.Escalatio
 // dialect: $n placeholders (SQLite: ?).
 const sqlUpdateEscalation = `UPDATE escalations SET
 		from_team = $1, to_team = $2, from_tier = $3, to_tier = $4, by_agent = $5, actor = $6, trigger_kind = $7,
-		rule_id = $8, reason = $9, note = $10, state = $11, policy_version = $12, acknowledged_by = $13, closed_by = $14, return_reason = $15,
-		necessary = $16, resolution = $17, next_id = $18, package = $19, version = $20, acknowledged_at = $21, closed_at = $22
-		WHERE id = $23 AND version = $24`
+		rule_id = $8, reason = $9, note = $10, state = $11, policy_version = $12, acknowledged_by = $13, context_sufficient = $14,
+		closed_by = $15, return_reason = $16, necessary = $17, resolution = $18, next_id = $19, package = $20, version = $21,
+		acknowledged_at = $22, closed_at = $23
+		WHERE id = $24 AND version = $25`
 
 // UpdateEscalation writes every field but id, ticket_id and created_at if the stored version is
 // e.Version-1 (an escalation moves one transition at a time), else conflict.

@@ -13,12 +13,12 @@ import (
 
 // escalationColumns lists every column after id; escalationArgs and scanEscalation follow it.
 const escalationColumns = `ticket_id, from_team, to_team, from_tier, to_tier, by_agent, actor, trigger_kind,
-	rule_id, reason, note, state, policy_version, acknowledged_by, closed_by, return_reason,
+	rule_id, reason, note, state, policy_version, acknowledged_by, context_sufficient, closed_by, return_reason,
 	necessary, resolution, next_id, package, version, created_at, acknowledged_at, closed_at`
 
 const (
 	sqlInsertEscalation = `INSERT INTO escalations (id, ` + escalationColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlGetEscalation = `SELECT id, ` + escalationColumns + ` FROM escalations WHERE id = ?`
 )
 
@@ -32,7 +32,7 @@ func escalationArgs(e *escalated.Escalation) ([]any, error) {
 		pkg = string(b)
 	}
 	return []any{e.TicketID, e.FromTeam, e.ToTeam, e.FromTier, e.ToTier, e.By, e.Actor, string(e.Trigger),
-		e.RuleID, string(e.Reason), e.Note, string(e.State), e.PolicyVersion, e.AcknowledgedBy, e.ClosedBy, e.ReturnReason,
+		e.RuleID, string(e.Reason), e.Note, string(e.State), e.PolicyVersion, e.AcknowledgedBy, boolPtr(e.ContextSufficient), e.ClosedBy, e.ReturnReason,
 		boolPtr(e.Necessary), e.Resolution, e.NextID, pkg, e.Version, ms(e.CreatedAt), msPtr(e.AcknowledgedAt), msPtr(e.ClosedAt),
 	}, nil
 }
@@ -40,16 +40,18 @@ func escalationArgs(e *escalated.Escalation) ([]any, error) {
 func scanEscalation(s scanner) (*escalated.Escalation, error) {
 	var (
 		e              escalated.Escalation
+		sufficient     sql.NullBool
 		necessary      sql.NullBool
 		pkg            sql.NullString
 		created        int64
 		acked, closedA sql.NullInt64
 	)
 	if err := s.Scan(&e.ID, &e.TicketID, &e.FromTeam, &e.ToTeam, &e.FromTier, &e.ToTier, &e.By, &e.Actor, &e.Trigger,
-		&e.RuleID, &e.Reason, &e.Note, &e.State, &e.PolicyVersion, &e.AcknowledgedBy, &e.ClosedBy, &e.ReturnReason,
+		&e.RuleID, &e.Reason, &e.Note, &e.State, &e.PolicyVersion, &e.AcknowledgedBy, &sufficient, &e.ClosedBy, &e.ReturnReason,
 		&necessary, &e.Resolution, &e.NextID, &pkg, &e.Version, &created, &acked, &closedA); err != nil {
 		return nil, err
 	}
+	e.ContextSufficient = fromNullBool(sufficient)
 	e.Necessary = fromNullBool(necessary)
 	if pkg.Valid {
 		e.Package = &escalated.Package{}
@@ -90,7 +92,7 @@ func (t *tx) GetEscalation(ctx context.Context, id string) (*escalated.Escalatio
 
 const sqlUpdateEscalation = `UPDATE escalations SET
 		from_team = ?, to_team = ?, from_tier = ?, to_tier = ?, by_agent = ?, actor = ?, trigger_kind = ?,
-		rule_id = ?, reason = ?, note = ?, state = ?, policy_version = ?, acknowledged_by = ?, closed_by = ?, return_reason = ?,
+		rule_id = ?, reason = ?, note = ?, state = ?, policy_version = ?, acknowledged_by = ?, context_sufficient = ?, closed_by = ?, return_reason = ?,
 		necessary = ?, resolution = ?, next_id = ?, package = ?, version = ?, acknowledged_at = ?, closed_at = ?
 		WHERE id = ? AND version = ?`
 
@@ -101,7 +103,7 @@ func (t *tx) UpdateEscalation(ctx context.Context, e *escalated.Escalation) erro
 	if err != nil {
 		return err
 	}
-	// Drop ticket_id (first) and created_at (fourth from the end): neither changes after create.
+	// Drop ticket_id (first) and created_at (third from the end): neither changes after create.
 	n := len(args)
 	args = append(append(args[1:n-3:n-3], args[n-2:]...), e.ID, e.Version-1)
 	res, err := t.exec(ctx, sqlUpdateEscalation, args...)

@@ -162,13 +162,15 @@ func (f *fx) escalation(ticketID string, mods ...func(*escalated.Escalation)) *e
 	now := f.tick()
 	ack := now.Add(90 * time.Second)
 	closed := now.Add(3 * time.Hour)
-	necessary := false
+	// false, not true, for both optional booleans: a store that wrote false as NULL (or read
+	// NULL as false) would pass a round trip of true.
+	necessary, sufficient := false, false
 	e := &escalated.Escalation{
 		ID: escalated.NewID(escalated.PrefixEscalation, now), TicketID: ticketID,
 		FromTeam: "frontline", ToTeam: "sso-experts", FromTier: "t1", ToTier: "t2",
 		By: "ana", Actor: "agent:ana", Trigger: escalated.TriggerRule, RuleID: "vip-sso",
 		Reason: escalated.ReasonComplexity, Note: "needs SAML debugging", State: escalated.EscalationReturned,
-		PolicyVersion: 3, AcknowledgedBy: "bob", ClosedBy: "bob", ReturnReason: "config issue on customer side",
+		PolicyVersion: 3, AcknowledgedBy: "bob", ContextSufficient: &sufficient, ClosedBy: "bob", ReturnReason: "config issue on customer side",
 		Necessary: &necessary, Resolution: "customer fixed IdP metadata", NextID: "esc_next",
 		Package: &escalated.Package{
 			SchemaVersion: escalated.PackageSchemaVersion,
