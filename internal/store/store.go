@@ -74,6 +74,7 @@ type Tx interface {
 	Outbox
 	Agents
 	Feed
+	Search
 }
 
 // Deadline is a durable row for one future moment the deadline engine must act on: an SLA

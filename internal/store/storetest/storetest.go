@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Outbox", outboxTests},
 		{"Agents", agentTests},
 		{"Feed", feedTests},
+		{"Search", searchTests},
 		{"Handoffs", handoffTests},
 	}
 	for _, g := range groups {
