@@ -99,7 +99,10 @@ type Escalation struct {
 	PolicyVersion int64 `json:"policy_version"`
 
 	AcknowledgedBy string `json:"acknowledged_by"`
-	ClosedBy       string `json:"closed_by"`
+	// ContextSufficient is the acknowledging agent's answer to "did the package tell you what you
+	// needed?"; nil when not asked or not answered. Analytics count the insufficient ones.
+	ContextSufficient *bool  `json:"context_sufficient"`
+	ClosedBy          string `json:"closed_by"`
 	// ReturnReason and Necessary are set when the escalation was returned.
 	ReturnReason string `json:"return_reason"`
 	Necessary    *bool  `json:"necessary"`
@@ -253,8 +256,37 @@ func (d Decision) MarshalJSON() ([]byte, error) {
 	}{plain(d), FormatTime(d.CreatedAt)})
 }
 
-// Recommendation is the suggested next action and where it came from.
+// Recommendation is the suggested next action and where it came from. In a handoff package
+// it combines what each source said (F12): the rule's text, the bot's, and the most similar
+// resolved tickets with their resolution notes; Text is the whole in readable form.
 type Recommendation struct {
 	Text   string `json:"text"`
-	Source string `json:"source"` // "rule:<id>", "similar:<ticket ids>", "bot", "agent"
+	Source string `json:"source"` // "rule:<id>", "bot", "similar", joined with ", " when combined
+	// Rule and RuleText are the recommend action that fired, Bot the chatbot's recommendation;
+	// empty when that source said nothing.
+	Rule     string `json:"rule,omitempty"`
+	RuleText string `json:"rule_text,omitempty"`
+	Bot      string `json:"bot,omitempty"`
+	// Similar are the most similar resolved tickets, best first.
+	Similar []SimilarTicket `json:"similar,omitempty"`
+}
+
+// SimilarTicket is a resolved ticket like this one, as a recommendation cites it.
+type SimilarTicket struct {
+	TicketID   string  `json:"ticket_id"`
+	Subject    string  `json:"subject"`
+	IssueType  string  `json:"issue_type"`
+	Resolution string  `json:"resolution"`
+	URL        string  `json:"url"`
+	Score      float64 `json:"score"`
+}
+
+// BotHandoff is what a chatbot handed over with a ticket.
+type BotHandoff struct {
+	HandoffID      string    `json:"handoff_id"`
+	Bot            string    `json:"bot"` // the token's name
+	Steps          []BotStep `json:"steps"`
+	Recommendation string    `json:"recommendation"`
+	RequestedTeam  string    `json:"requested_team"`
+	At             string    `json:"at"`
 }

@@ -102,6 +102,9 @@ type Ticket struct {
 	Signals TicketSignals `json:"signals"`
 	// Recommendation is the latest recommended next action (from a rule), or nil.
 	Recommendation *Recommendation `json:"recommendation"`
+	// Bot is what the latest chatbot handoff of the ticket said (POST /v1/handoffs), or nil: the
+	// steps it tried and its recommendation travel in every later escalation's package.
+	Bot *BotHandoff `json:"bot"`
 	// SLA is the plan in force and its clocks; the API reports them beside the ticket (as
 	// ClockStatus) rather than inside it.
 	SLA       SLA       `json:"-"`

@@ -34,15 +34,19 @@ const (
 	// ManageAgents sets agents' live status and capacity. Tokens name a role, not an agent, so
 	// an agent token may change any agent's status; the audit trail keeps which token did.
 	ManageAgents Action = "agents.manage"
+	// Handoff hands a conversation from a chatbot to people (POST /v1/handoffs).
+	Handoff Action = "handoffs.create"
+	// Evaluate asks what the policy would do with a ticket or a handoff, writing nothing.
+	Evaluate Action = "policy.evaluate"
 )
 
 // grants is the role matrix. A bot may open tickets, talk and hand off, but handling an
 // escalation is a person's job; readonly is for dashboards.
 var grants = map[escalated.Role][]Action{
-	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens, ManageDeliveries, ManageAgents},
-	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageDeliveries, ManageAgents},
-	escalated.RoleAgent:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ManageAgents},
-	escalated.RoleBot:        {ReadTickets, WriteTickets, CreateEscalation},
+	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens, ManageDeliveries, ManageAgents, Handoff, Evaluate},
+	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageDeliveries, ManageAgents, Handoff, Evaluate},
+	escalated.RoleAgent:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ManageAgents, Evaluate},
+	escalated.RoleBot:        {ReadTickets, WriteTickets, CreateEscalation, Handoff, Evaluate},
 	escalated.RoleReadonly:   {ReadTickets},
 }
 

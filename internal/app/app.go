@@ -110,6 +110,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a := &App{Config: cfg, Log: log, Now: now, Store: st, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Tickets = ticket.New(st, now, log)
+	a.Tickets.SetPublicURL(cfg.PublicBase())
 	a.Access = access.NewService(st, now, log)
 	a.Engine, err = engine.New(engine.Config{Store: st, Firer: a.Tickets, Log: log, Registerer: a.Metrics})
 	if err != nil {

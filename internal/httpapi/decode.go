@@ -117,8 +117,11 @@ func unknownPath(raw []byte, t reflect.Type, prefix string) string {
 			return ""
 		}
 		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
+		// VisibleFields includes the fields an embedded struct promotes, as encoding/json does.
+		for _, f := range reflect.VisibleFields(t) {
+			if f.Anonymous {
+				continue
+			}
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			if name == "" {
 				name = f.Name

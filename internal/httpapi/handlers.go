@@ -63,12 +63,8 @@ type createTicketIn struct {
 	Message      *messageIn         `json:"message"`
 }
 
-func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
-	var in createTicketIn
-	if err := decode(w, r, &in); err != nil {
-		s.error(w, r, err)
-		return
-	}
+// createInput converts the body for the service.
+func (in *createTicketIn) createInput() ticket.CreateInput {
 	ci := ticket.CreateInput{
 		Subject: in.Subject, Priority: in.Priority, Channel: in.Channel, IssueType: in.IssueType,
 		Language: in.Language, Tags: in.Tags, Team: in.Team, Assignee: in.Assignee,
@@ -80,7 +76,16 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 	if in.Account != nil {
 		ci.Account = &escalated.Account{ID: in.Account.ID, Name: in.Account.Name, Tier: in.Account.Tier, Attributes: in.Account.Attributes}
 	}
-	d, err := s.cfg.Tickets.CreateTicket(r.Context(), ci)
+	return ci
+}
+
+func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
+	var in createTicketIn
+	if err := decode(w, r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	d, err := s.cfg.Tickets.CreateTicket(r.Context(), in.createInput())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -235,9 +240,18 @@ func (s *Server) escalate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getEscalation(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "text" {
+		s.error(w, r, escalated.Invalid("format", "must be json (the default) or text"))
+		return
+	}
 	e, err := s.cfg.Tickets.GetEscalation(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.error(w, r, err)
+		return
+	}
+	if format == "text" {
+		s.escalationText(w, r, e)
 		return
 	}
 	writeJSON(w, http.StatusOK, e)
@@ -267,13 +281,18 @@ type byIn struct {
 	By string `json:"by"`
 }
 
+type ackIn struct {
+	By                string `json:"by"`
+	ContextSufficient *bool  `json:"context_sufficient"`
+}
+
 func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request) {
-	var in byIn
+	var in ackIn
 	if err := decodeOptional(w, r, &in); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	e, err := s.cfg.Tickets.Acknowledge(r.Context(), r.PathValue("id"), in.By)
+	e, err := s.cfg.Tickets.AcknowledgeWith(r.Context(), r.PathValue("id"), ticket.AckInput{By: in.By, ContextSufficient: in.ContextSufficient})
 	if err != nil {
 		s.error(w, r, err)
 		return

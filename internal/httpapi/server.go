@@ -146,6 +146,9 @@ func (s *Server) routes() []route {
 		{"GET /v1/deliveries", true, s.listDeliveries},
 		{"POST /v1/deliveries/{id}/retry", true, s.retryDelivery},
 		{"GET /v1/events", true, s.events},
+		{"POST /v1/handoffs", true, s.createHandoff},
+		{"GET /v1/handoffs/{id}", true, s.getHandoff},
+		{"POST /v1/evaluate", true, s.evaluate},
 	}
 }
 

@@ -25,18 +25,21 @@ type Payload struct {
 // data.handoff: enough for the receiving team to know what it is getting before it opens the
 // ticket.
 type Summary struct {
-	Subject         string  `json:"subject"`
-	Priority        string  `json:"priority"`
-	FromTeam        string  `json:"from_team"`
-	ToTeam          string  `json:"to_team"`
-	Reason          string  `json:"reason"`
-	Trigger         string  `json:"trigger"`
-	Note            string  `json:"note"`
-	CustomerTier    string  `json:"customer_tier,omitempty"`
-	Account         string  `json:"account,omitempty"`
-	OriginalMessage string  `json:"original_message,omitempty"`
-	Recommendation  string  `json:"recommendation,omitempty"`
-	Completeness    float64 `json:"completeness"`
+	Subject         string `json:"subject"`
+	Priority        string `json:"priority"`
+	FromTeam        string `json:"from_team"`
+	ToTeam          string `json:"to_team"`
+	Reason          string `json:"reason"`
+	Trigger         string `json:"trigger"`
+	Note            string `json:"note"`
+	CustomerTier    string `json:"customer_tier,omitempty"`
+	Account         string `json:"account,omitempty"`
+	OriginalMessage string `json:"original_message,omitempty"`
+	Recommendation  string `json:"recommendation,omitempty"`
+	// BotTried lists what a chatbot tried before handing off, one "intent: action (outcome)"
+	// per step.
+	BotTried     []string `json:"bot_tried,omitempty"`
+	Completeness float64  `json:"completeness"`
 }
 
 // summaryText bounds the quoted texts of a summary: a notification is a pointer to the ticket,
@@ -62,6 +65,9 @@ func SummaryOf(t *escalated.Ticket, e *escalated.Escalation) *Summary {
 		}
 		if p.Recommendation != nil {
 			s.Recommendation = clip(p.Recommendation.Text, summaryText)
+		}
+		for _, st := range p.BotSteps {
+			s.BotTried = append(s.BotTried, clip(fmt.Sprintf("%s: %s (%s)", st.Intent, st.Action, st.Outcome), 200))
 		}
 	}
 	return s

@@ -19,6 +19,7 @@ type Env struct {
 	Signals    SignalsEnv    `expr:"signals"`
 	SLA        SLAEnv        `expr:"sla"`
 	Escalation EscalationEnv `expr:"escalation"`
+	Handoff    HandoffEnv    `expr:"handoff"`
 	Event      EventEnv      `expr:"event"`
 	// Now is the time of the event being decided (the virtual clock's time in simulations).
 	Now time.Time `expr:"now"`
@@ -60,6 +61,22 @@ type AccountEnv struct {
 	Tier string `expr:"tier"` // customer tier: free, pro, enterprise...
 	// Attributes are free-form (plan, arr, region); a missing key reads as nil.
 	Attributes map[string]any `expr:"attributes"`
+}
+
+// HandoffEnv is the ticket's latest chatbot handoff (POST /v1/handoffs), zero when no bot
+// handed it off: on handoff.received it is the handoff being decided.
+type HandoffEnv struct {
+	Received      bool   `expr:"received"` // a bot handed the ticket off
+	Bot           string `expr:"bot"`      // the bot token's name
+	RequestedTeam string `expr:"requested_team"`
+	// Intents are the steps' intents in order (repeats kept), so `"refund" in handoff.intents`.
+	Intents []string `expr:"intents"`
+	// Steps counts the bot's steps; Failed those that failed or were abandoned.
+	Steps  int `expr:"steps"`
+	Failed int `expr:"failed"`
+	// MinConfidence is the lowest confidence among the steps (1 when there are none).
+	MinConfidence  float64 `expr:"min_confidence"`
+	Recommendation string  `expr:"recommendation"`
 }
 
 // CustomerEnv is the person who raised the ticket.

@@ -45,10 +45,10 @@ func TestRuleErrors(t *testing.T) {
 			`p.yaml:8:42: rules[0].when: the condition must be true or false, but it gives an int (compare it with something, like ticket.status == "open")`,
 		}},
 		{"unknown name", when(`tiket.subject == ""`), []string{
-			`p.yaml:8:41: rules[0].when: unknown name "tiket" (a condition reads ticket, account, customer, message, signals, sla, escalation, event, now)`,
+			`p.yaml:8:41: rules[0].when: unknown name "tiket" (a condition reads ticket, account, customer, message, signals, sla, escalation, handoff, event, now)`,
 		}},
 		{"the environment as a value", when(`'ticket.subject == "x" && $env.ticket != nil'`), []string{
-			`p.yaml:8:67: rules[0].when: unknown name "$env" (a condition reads ticket, account, customer, message, signals, sla, escalation, event, now)`,
+			`p.yaml:8:67: rules[0].when: unknown name "$env" (a condition reads ticket, account, customer, message, signals, sla, escalation, handoff, event, now)`,
 		}},
 		{"a function that reads the clock", when(`'upper(ticket.subject) == "X" && now() > now'`), []string{
 			`p.yaml:8:74: rules[0].when: unknown function "now" (conditions may call: all, any, none, one, filter, map, count, find, findIndex, findLast, findLastIndex, len, sum, max, min, mean, median, first, last, get, keys, values, lower, upper, trim, trimPrefix, trimSuffix, hasPrefix, hasSuffix, indexOf, lastIndexOf, abs, ceil, floor, round, int, float, string, type, duration)`,

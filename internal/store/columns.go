@@ -13,11 +13,12 @@ type ticketExtra struct {
 	Signals        escalated.TicketSignals   `json:"signals"`
 	Recommendation *escalated.Recommendation `json:"recommendation,omitempty"`
 	SLA            *escalated.SLA            `json:"sla,omitempty"`
+	Bot            *escalated.BotHandoff     `json:"bot,omitempty"`
 }
 
 // EncodeTicketExtra returns the tickets.extra column of t.
 func EncodeTicketExtra(t *escalated.Ticket) (string, error) {
-	x := ticketExtra{Signals: t.Signals, Recommendation: t.Recommendation}
+	x := ticketExtra{Signals: t.Signals, Recommendation: t.Recommendation, Bot: t.Bot}
 	if t.SLA.Plan != "" || len(t.SLA.Clocks) > 0 || t.SLA.Replied || t.SLA.Tier != "" {
 		x.SLA = &t.SLA
 	}
@@ -38,7 +39,7 @@ func DecodeTicketExtra(col []byte, t *escalated.Ticket) error {
 	if x.Signals.Keywords == nil {
 		x.Signals.Keywords = []string{}
 	}
-	t.Signals, t.Recommendation = x.Signals, x.Recommendation
+	t.Signals, t.Recommendation, t.Bot = x.Signals, x.Recommendation, x.Bot
 	t.SLA = escalated.SLA{}
 	if x.SLA != nil {
 		t.SLA = *x.SLA

@@ -75,6 +75,7 @@ type Tx interface {
 	Agents
 	Feed
 	Search
+	Handoffs
 }
 
 // Deadline is a durable row for one future moment the deadline engine must act on: an SLA

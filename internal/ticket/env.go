@@ -39,7 +39,23 @@ func env(pol *policy.Policy, ch *change, ev *escalated.Event) policy.Env {
 	if c := t.Customer; c != nil {
 		e.Customer = policy.CustomerEnv{ID: c.ID, Name: c.Name, Email: c.Email}
 	}
-	if m := ev.Message; m != nil {
+	if b := t.Bot; b != nil {
+		h := policy.HandoffEnv{Received: true, Bot: b.Bot, RequestedTeam: b.RequestedTeam,
+			Intents: []string{}, Steps: len(b.Steps), MinConfidence: 1, Recommendation: b.Recommendation}
+		for _, st := range b.Steps {
+			h.Intents = append(h.Intents, st.Intent)
+			if st.Outcome != "resolved" {
+				h.Failed++
+			}
+			h.MinConfidence = min(h.MinConfidence, st.Confidence)
+		}
+		e.Handoff = h
+	}
+	m := ev.Message
+	if m == nil && ev.Type == escalated.EventHandoffReceived {
+		m = ch.handoffMsg
+	}
+	if m != nil {
 		e.Message = policy.MessageEnv{
 			ID: m.ID, Author: string(m.Author.Kind), AuthorID: m.Author.ID, Body: m.Body, Internal: m.Internal,
 			Keywords: m.Signals.Keywords, Sentiment: m.Signals.Sentiment, WantsHuman: m.Signals.WantsHuman,

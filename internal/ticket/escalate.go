@@ -87,6 +87,11 @@ type escalation struct {
 	RuleID  string
 	// Recommendation goes into the package, e.g. from the rule that escalated.
 	Recommendation *escalated.Recommendation
+	// Here escalates within the ticket's own team: a chatbot's handoff that no rule and no
+	// requested team sent elsewhere still waits for a person there to pick it up, with its
+	// package and acknowledge clock, so from_team equals to_team. Paths, ping-pong and routing
+	// do not apply: the ticket does not move.
+	Here bool
 }
 
 // escalateTx moves ch's ticket along a path inside the caller's transaction: the checks every
@@ -115,9 +120,12 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 	if in.By != "" && !memberOf(pol, in.By, t.Team) {
 		return nil, escalated.Invalid("by", fmt.Sprintf("agent %q is not a member of team %q, which holds the ticket", in.By, t.Team))
 	}
-	to, err := resolveTarget(pol, t, in.To)
-	if err != nil {
-		return nil, err
+	to := t.Team
+	if !in.Here {
+		var err error
+		if to, err = resolveTarget(pol, t, in.To); err != nil {
+			return nil, err
+		}
 	}
 	now := ch.now
 	// Ping-pong: back to a team the ticket left within the hour. A person is refused; a rule's
@@ -127,7 +135,7 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 		return nil, err
 	}
 	pingPong := ""
-	if bounced, why := route.PingPong(moves(prior), to, now, false); bounced {
+	if bounced, why := route.PingPong(moves(prior), to, now, false); bounced && !in.Here {
 		if in.Trigger == escalated.TriggerManual {
 			return nil, escalated.Invalid("to", why)
 		}
@@ -135,9 +143,11 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 	}
 	// Routing in the target team may overflow to its fallback, which then receives the
 	// escalation.
-	r, err := s.routeInto(ctx, tx, ch, live, to, "", t.Team)
-	if err != nil {
-		return nil, err
+	r := &routing{team: to, agent: t.Assignee}
+	if !in.Here {
+		if r, err = s.routeInto(ctx, tx, ch, live, to, "", t.Team); err != nil {
+			return nil, err
+		}
 	}
 	to = r.team
 	e := &escalated.Escalation{
@@ -268,13 +278,24 @@ func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *
 		return nil, err
 	}
 	var by *escalated.Author
-	if e.By != "" {
+	switch {
+	case e.By != "":
 		a, _ := pol.Agent(e.By)
 		by = &escalated.Author{Kind: escalated.AuthorAgent, ID: a.ID, Name: a.Name}
+	case e.Trigger == escalated.TriggerHandoff && t.Bot != nil:
+		by = &escalated.Author{Kind: escalated.AuthorBot, ID: t.Bot.Bot, Name: t.Bot.Bot}
+	}
+	combined, err := s.recommend(ctx, tx, t, rec, firstCustomerMessage(msgs))
+	if err != nil {
+		return nil, err
+	}
+	var steps []escalated.BotStep
+	if t.Bot != nil {
+		steps = t.Bot.Steps
 	}
 	return handoff.Build(handoff.Input{
-		Ticket: t, Messages: msgs, Prior: prior, Note: e.Note, EscalatedBy: by,
-		Required: pol.Escalation.RequiredPackageFields, Recommendation: rec, Signals: packageSignals(t),
+		Ticket: t, Messages: msgs, Prior: prior, Note: e.Note, EscalatedBy: by, BotSteps: steps,
+		Required: pol.Escalation.RequiredPackageFields, Recommendation: combined, Signals: packageSignals(t),
 		SLA: clockStatuses(live, t, at),
 	}), nil
 }
@@ -282,17 +303,37 @@ func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *
 // Acknowledge records that the receiving team picked up a pending escalation. The acknowledging
 // agent becomes the ticket's assignee unless someone already is.
 func (s *Service) Acknowledge(ctx context.Context, escID, by string) (*escalated.Escalation, error) {
+	return s.AcknowledgeWith(ctx, escID, AckInput{By: by})
+}
+
+// AckInput is an acknowledgement with the receiving agent's verdict on the package.
+type AckInput struct {
+	By string
+	// ContextSufficient answers "did the handoff package tell you what you needed?"; nil when
+	// the agent did not say. Analytics report the share of insufficient packages (E7).
+	ContextSufficient *bool
+}
+
+// AcknowledgeWith is Acknowledge with the agent's verdict on the package's context.
+func (s *Service) AcknowledgeWith(ctx context.Context, escID string, in AckInput) (*escalated.Escalation, error) {
+	by := in.By
 	return s.transition(ctx, escID, by, escalated.EscalationAcknowledged, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
 		now := ch.now
 		e.AcknowledgedAt, e.AcknowledgedBy = &now, agentOr(by, ch.actor)
+		e.ContextSufficient = in.ContextSufficient
 		changes := map[string]escalated.Change{}
 		if by != "" && t.Assignee == "" {
 			changes["assignee"] = escalated.Change{From: nil, To: by}
 			t.Assignee = by
 		}
-		ch.event(escalated.EventEscalationAcknowledged, map[string]any{"escalation_id": e.ID, "by": by, "team": e.ToTeam})
+		data := map[string]any{"escalation_id": e.ID, "by": by, "team": e.ToTeam}
+		audit := map[string]any{"ticket_id": t.ID, "by": by}
+		if in.ContextSufficient != nil {
+			data["context_sufficient"], audit["context_sufficient"] = *in.ContextSufficient, *in.ContextSufficient
+		}
+		ch.event(escalated.EventEscalationAcknowledged, data)
 		ch.updated(changes)
-		ch.auditRec(escalated.AuditEscalationAcknowledged, "escalation", e.ID, map[string]any{"ticket_id": t.ID, "by": by})
+		ch.auditRec(escalated.AuditEscalationAcknowledged, "escalation", e.ID, audit)
 		return nil
 	})
 }

@@ -97,6 +97,7 @@ func (s *Service) react(ctx context.Context, tx store.Tx, ch *change, live *Live
 	if len(steps) == 0 {
 		return nil
 	}
+	ch.steps = append(ch.steps, steps...)
 	trace, err := json.Marshal(steps)
 	if err != nil {
 		return err
@@ -187,6 +188,13 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 				trigger = escalated.TriggerSLA
 			case escalated.EventEscalationUnacknowledged:
 				trigger = escalated.TriggerUnacknowledged
+			case escalated.EventHandoffReceived:
+				// The rule chose where the bot's handoff goes; the package quotes the bot's
+				// note unless the rule wrote its own.
+				trigger = escalated.TriggerHandoff
+				if note, _ := ev.Data["note"].(string); a.Note == "" && note != "" {
+					text = note
+				}
 			}
 			e, err := s.escalateTx(ctx, tx, ch, live, escalation{
 				To: a.To, Reason: escalated.Reason(a.Reason), Note: text, Trigger: trigger, RuleID: a.Rule,

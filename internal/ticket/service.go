@@ -40,6 +40,8 @@ type Service struct {
 	live  atomic.Pointer[Live]
 	// loading serialises policy loads, so that of two racing loads the newer version stays live.
 	loading sync.Mutex
+	// publicURL is where people reach the server (SetPublicURL), for links in packages.
+	publicURL string
 }
 
 // New returns a service over st. now is the clock every decision reads; tests and the demo
@@ -170,10 +172,20 @@ type change struct {
 	// startTeam is the team that held the ticket when the change began; events it writes
 	// after a move carry it as FromTeam, for the live stream's team filter.
 	startTeam string
+	// afterReact runs once, after the policy reacted to the change's events (a handoff's own
+	// escalation when no rule made one).
+	afterReact func() error
+	// steps are the policy's verdicts during the change, for evaluate.
+	steps []Step
+	// handoffMsg is the customer message a handoff.received event shows rules as `message`.
+	handoffMsg *escalated.Message
+	// startStatus is the ticket's status when the change began: a change that solves or
+	// reopens it updates the similar-ticket index.
+	startStatus escalated.Status
 }
 
 func newChange(t *escalated.Ticket, actor string, now time.Time) *change {
-	return &change{t: t, prev: t.Version, now: now, actor: actor, sla: newSLATrack(t), startTeam: t.Team}
+	return &change{t: t, prev: t.Version, now: now, actor: actor, sla: newSLATrack(t), startTeam: t.Team, startStatus: t.Status}
 }
 
 func (c *change) event(typ string, data map[string]any) *escalated.Event {
@@ -261,11 +273,25 @@ func (s *Service) commit(ctx context.Context, tx store.Tx, ch *change, live *Liv
 	if err := s.react(ctx, tx, ch, live); err != nil {
 		return err
 	}
+	// A handoff escalates after the policy had its say (handoffs.go); the policy then hears
+	// that escalation too.
+	if hook := ch.afterReact; hook != nil {
+		ch.afterReact = nil
+		if err := hook(); err != nil {
+			return err
+		}
+		if err := s.react(ctx, tx, ch, live); err != nil {
+			return err
+		}
+	}
 	s.syncClocks(ch, live)
 	if err := ch.write(ctx, tx); err != nil {
 		return err
 	}
 	if err := ch.writeDeadlines(ctx, tx); err != nil {
+		return err
+	}
+	if err := s.indexResolution(ctx, tx, ch); err != nil {
 		return err
 	}
 	return s.enqueueDeliveries(ctx, tx, ch, live)

@@ -42,19 +42,70 @@ type CreateInput struct {
 // CreateTicket opens a ticket with its first message in the requested team, else the policy's
 // intake team.
 func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, error) {
-	p, err := access.Authorize(ctx, access.WriteTickets)
+	p, live, err := s.checkNewTicket(ctx, access.WriteTickets, &in)
 	if err != nil {
 		return nil, err
+	}
+	now := escalated.Truncate(s.now())
+	id := escalated.NewID(escalated.PrefixTicket, now)
+	// Signals are pure text work: compute them before the transaction, off the writer.
+	sig := messageSignals(live, in.Message.Body)
+
+	var d *Detail
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		ch, err := s.createTx(ctx, tx, live, p.Actor(), in, id, now)
+		if err != nil {
+			return err
+		}
+		m := s.newMessage(ch.t, in.Message, now)
+		m.Signals = sig
+		applyMessage(ch.t, m, map[string]escalated.Change{})
+		ch.message(m)
+		if err := s.commit(ctx, tx, ch, live); err != nil {
+			return err
+		}
+		d = ch.detail(live)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create ticket: %w", err)
+	}
+	return d, nil
+}
+
+// checkNewTicket authorises action, reads the live policy and checks a new ticket with its
+// first message.
+func (s *Service) checkNewTicket(ctx context.Context, action access.Action, in *CreateInput) (escalated.Principal, *Live, error) {
+	p, err := access.Authorize(ctx, action)
+	if err != nil {
+		return p, nil, err
 	}
 	live, err := s.policy()
 	if err != nil {
-		return nil, err
+		return p, nil, err
 	}
-	pol := live.Policy
 	fe := escalated.FieldErrors{}
 	if in.Message == nil {
 		fe.Add("message", "is required: a ticket starts with the customer's first message")
-	} else {
+	}
+	checkCreate(fe, live.Policy, in)
+	return p, live, fe.Err()
+}
+
+// detail is the ticket as the change left it, for the answer to the request that made it.
+func (c *change) detail(live *Live) *Detail {
+	d := &Detail{Ticket: c.t, History: c.events, SLA: clockStatuses(live, c.t, c.now)}
+	if len(c.escs) > 0 {
+		d.Escalations = slices.Collect(maps.Values(c.escs))
+	}
+	return d
+}
+
+// checkCreate validates and normalises the fields of a new ticket (its first message, when
+// given, too), filling in defaults: subject from the message, priority normal, channel api,
+// language en, the intake team.
+func checkCreate(fe escalated.FieldErrors, pol *policy.Policy, in *CreateInput) {
+	if in.Message != nil {
 		if in.Message.Author.Kind == "" {
 			in.Message.Author.Kind = escalated.AuthorCustomer
 		}
@@ -95,13 +146,6 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, er
 	}
 	checkCustomer(fe, in.Customer)
 	checkAccount(fe, in.Account)
-	if err := fe.Err(); err != nil {
-		return nil, err
-	}
-	tier, _ := pol.TierOfTeam(in.Team)
-
-	now := escalated.Truncate(s.now())
-	id := escalated.NewID(escalated.PrefixTicket, now)
 	if in.Account != nil && in.Account.Attributes == nil {
 		in.Account.Attributes = map[string]any{}
 	}
@@ -111,63 +155,50 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, er
 	if in.CustomFields == nil {
 		in.CustomFields = map[string]any{}
 	}
-	// Signals are pure text work: compute them before the transaction, off the writer.
-	sig := messageSignals(live, in.Message.Body)
+}
 
-	var d *Detail
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		// Everything the transaction changes is built inside it: a store may run fn again.
-		t := &escalated.Ticket{
-			ID: id, Subject: in.Subject, Status: escalated.StatusNew,
-			Priority: in.Priority, Channel: in.Channel, IssueType: in.IssueType, Tags: slices.Clone(in.Tags),
-			Language: in.Language, Team: in.Team, Tier: tier.ID, Assignee: in.Assignee,
-			CustomFields: maps.Clone(in.CustomFields), CreatedAt: now,
-		}
-		if in.Account != nil {
-			acc := *in.Account
-			if err := mergeAccount(ctx, tx, &acc); err != nil {
-				return err
-			}
-			t.Account, t.AccountID = &acc, acc.ID
-		}
-		if in.Customer != nil {
-			cus := *in.Customer
-			if err := mergeCustomer(ctx, tx, &cus); err != nil {
-				return err
-			}
-			t.Customer, t.CustomerID = &cus, cus.ID
-		}
-		ch := newChange(t, p.Actor(), now)
-		ch.created = true
-		ch.event(escalated.EventTicketCreated, map[string]any{
-			"team": t.Team, "tier": t.Tier, "priority": string(t.Priority), "channel": string(t.Channel),
-			"subject": t.Subject,
-		})
-		if t.Assignee == "" {
-			r, err := s.routeInto(ctx, tx, ch, live, t.Team, "", "")
-			if err != nil {
-				return err
-			}
-			applyRouting(pol, t, r, map[string]escalated.Change{})
-			ch.routedEvents(r)
-		}
-		m := s.newMessage(t, in.Message, now)
-		m.Signals = sig
-		applyMessage(t, m, map[string]escalated.Change{})
-		ch.message(m)
-		if err := s.commit(ctx, tx, ch, live); err != nil {
-			return err
-		}
-		d = &Detail{Ticket: t, History: ch.events, SLA: clockStatuses(live, t, now)}
-		if len(ch.escs) > 0 {
-			d.Escalations = slices.Collect(maps.Values(ch.escs))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create ticket: %w", err)
+// createTx starts the change that creates ticket id from a checked CreateInput inside the
+// caller's transaction: customer and account merged, ticket.created recorded and the ticket
+// routed in its team. The caller adds the first messages and commits.
+func (s *Service) createTx(ctx context.Context, tx store.Tx, live *Live, actor string, in CreateInput, id string, now time.Time) (*change, error) {
+	pol := live.Policy
+	tier, _ := pol.TierOfTeam(in.Team)
+	// Everything the transaction changes is built inside it: a store may run fn again.
+	t := &escalated.Ticket{
+		ID: id, Subject: in.Subject, Status: escalated.StatusNew,
+		Priority: in.Priority, Channel: in.Channel, IssueType: in.IssueType, Tags: slices.Clone(in.Tags),
+		Language: in.Language, Team: in.Team, Tier: tier.ID, Assignee: in.Assignee,
+		CustomFields: maps.Clone(in.CustomFields), CreatedAt: now,
 	}
-	return d, nil
+	if in.Account != nil {
+		acc := *in.Account
+		if err := mergeAccount(ctx, tx, &acc); err != nil {
+			return nil, err
+		}
+		t.Account, t.AccountID = &acc, acc.ID
+	}
+	if in.Customer != nil {
+		cus := *in.Customer
+		if err := mergeCustomer(ctx, tx, &cus); err != nil {
+			return nil, err
+		}
+		t.Customer, t.CustomerID = &cus, cus.ID
+	}
+	ch := newChange(t, actor, now)
+	ch.created = true
+	ch.event(escalated.EventTicketCreated, map[string]any{
+		"team": t.Team, "tier": t.Tier, "priority": string(t.Priority), "channel": string(t.Channel),
+		"subject": t.Subject,
+	})
+	if t.Assignee == "" {
+		r, err := s.routeInto(ctx, tx, ch, live, t.Team, "", "")
+		if err != nil {
+			return nil, err
+		}
+		applyRouting(pol, t, r, map[string]escalated.Change{})
+		ch.routedEvents(r)
+	}
+	return ch, nil
 }
 
 // AddMessage appends a message to a ticket and moves the ticket's status the way a help desk

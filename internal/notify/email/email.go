@@ -156,6 +156,8 @@ Handoff summary
   Note: {{.Note}}{{end}}
 {{- if .OriginalMessage}}
   Customer wrote: {{.OriginalMessage}}{{end}}
+{{- range .BotTried}}
+  Bot tried: {{.}}{{end}}
 {{- if .Recommendation}}
   Recommended next action: {{.Recommendation}}{{end}}
 {{end}}
@@ -177,6 +179,7 @@ const htmlBody = `<!doctype html>
 {{if .Account}}<tr><th align="left">Account</th><td>{{.Account}}{{if .CustomerTier}} ({{.CustomerTier}}){{end}}</td></tr>{{end}}
 {{if .Note}}<tr><th align="left">Note</th><td>{{.Note}}</td></tr>{{end}}
 {{if .OriginalMessage}}<tr><th align="left">Customer wrote</th><td><blockquote>{{.OriginalMessage}}</blockquote></td></tr>{{end}}
+{{if .BotTried}}<tr><th align="left">Bot tried</th><td><ul>{{range .BotTried}}<li>{{.}}</li>{{end}}</ul></td></tr>{{end}}
 {{if .Recommendation}}<tr><th align="left">Recommended next action</th><td>{{.Recommendation}}</td></tr>{{end}}
 </table>{{end}}
 <p><a href="{{.Link}}">Open the ticket</a></p>
