@@ -447,3 +447,56 @@ func TestRecommendationCitesSimilarResolved(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryHandoffPackageMatchesSchema produces packages along every handoff path (a rule's
+// choice with its recommendation, the requested team, the ticket's own team, an existing
+// ticket, an incomplete one accepted flagged, with similar resolved tickets cited) and checks
+// that every package stored validates against docs/schema/handoff-v1.json.
+func TestEveryHandoffPackageMatchesSchema(t *testing.T) {
+	onBothStoresWith(t, "testdata/handoff-policy.yaml", func(t *testing.T, s *testServer) {
+		solved := s.do(agent, "POST", "/v1/tickets", map[string]any{"subject": "Charged twice", "message": map[string]any{"body": "I was charged twice for one order."}}).must(t, 201).str("id")
+		s.do(agent, "POST", "/v1/tickets/"+solved+"/messages", map[string]any{"author": map[string]any{"kind": "agent", "id": "ana"}, "body": "Refunded the second charge."}).must(t, 201)
+		s.do(agent, "PATCH", "/v1/tickets/"+solved, map[string]any{"status": "solved"}).must(t, 200)
+
+		b := handoffBody("p-rule")
+		b["issue_type"] = "billing"
+		s.do(bot, "POST", "/v1/handoffs", b).must(t, 201)
+		b = handoffBody("p-req")
+		b["requested_team"] = "integrations"
+		s.do(bot, "POST", "/v1/handoffs", b).must(t, 201)
+		s.do(bot, "POST", "/v1/handoffs", handoffBody("p-own")).must(t, 201)
+		existing := s.do(agent, "POST", "/v1/tickets", newTicket(7)).must(t, 201).str("id")
+		s.do(bot, "POST", "/v1/handoffs", map[string]any{"ticket_id": existing, "note": "Existing ticket handed off by the bot.",
+			"transcript": []map[string]any{{"author": "customer", "body": "Still broken."}}}).must(t, 201)
+
+		src, err := os.ReadFile("testdata/handoff-policy.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.doRaw(escalated.RoleAdmin, "PUT", "/v1/policy", strings.Replace(string(src), "max_per_ticket: 3", "max_per_ticket: 3\n  on_incomplete: accept_flagged", 1)).must(t, 200)
+		inc := handoffBody("p-inc")
+		delete(inc, "account")
+		delete(inc, "note")
+		delete(inc, "bot_steps")
+		delete(inc, "recommendation")
+		s.do(bot, "POST", "/v1/handoffs", inc).must(t, 201)
+
+		sch := handofftest.Schema(t)
+		escs := items(s.do(agent, "GET", "/v1/escalations?limit=100", nil).must(t, 200))
+		if len(escs) != 5 {
+			t.Fatalf("%d escalations, want 5", len(escs))
+		}
+		cited := false
+		for _, e := range escs {
+			if err := handofftest.Check(sch, e["package"]); err != nil {
+				t.Errorf("package of %s (%s to %s) does not match the schema: %v", e["id"], e["trigger"], e["to_team"], err)
+			}
+			if sim, _ := get(e, "package.recommendation.similar").([]any); len(sim) > 0 {
+				cited = true
+			}
+		}
+		if !cited {
+			t.Error("no package cited a similar resolved ticket")
+		}
+	})
+}
