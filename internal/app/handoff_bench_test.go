@@ -17,11 +17,17 @@ import (
 
 // BenchmarkHandoff sends POST /v1/handoffs over loopback, each a new ticket with a 20-line
 // transcript (10 customer, 10 bot lines), two bot steps, account, note and recommendation,
-// from 16 concurrent clients (closed loop: each sends its next handoff when the last is
-// answered), on SQLite. Every handoff stores 20 messages with signals, runs the policy, builds
+// from 1 and from 16 concurrent clients (closed loop: each sends its next handoff when the last
+// is answered), on SQLite. Every handoff stores 20 messages with signals, runs the policy, builds
 // the package (with the similar-ticket search) and escalates. Reports handoffs/s and the
 // latency percentiles. b.N is the number of handoffs.
 func BenchmarkHandoff(b *testing.B) {
+	for _, clients := range []int{1, 16} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchHandoff(b, clients) })
+	}
+}
+
+func benchHandoff(b *testing.B, clients int) {
 	a, ctx, _ := benchApp(b, 0)
 	if err := a.Listen(); err != nil {
 		b.Fatal(err)
@@ -68,7 +74,7 @@ func BenchmarkHandoff(b *testing.B) {
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
-	for range 16 {
+	for range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
