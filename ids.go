@@ -38,7 +38,17 @@ var ids = &idGen{entropy: ulid.Monotonic(rand.Reader, 0)}
 func NewID(prefix string, t time.Time) string {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
-	ms := max(ulid.Timestamp(t), ids.last)
+	// A time outside what a ULID can hold (before 1970, after 10889) must not reach the shared
+	// state: ulid.Timestamp wraps it, and a wrapped "last" would make every later id panic.
+	var stamp uint64
+	switch {
+	case t.Before(time.UnixMilli(0)):
+	case t.After(ulid.Time(ulid.MaxTime())):
+		stamp = ulid.MaxTime()
+	default:
+		stamp = ulid.Timestamp(t)
+	}
+	ms := max(stamp, ids.last)
 	ids.last = ms
 	return prefix + ulid.MustNew(ms, ids.entropy).String()
 }

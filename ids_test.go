@@ -23,3 +23,18 @@ func TestIDsGrowInCreationOrder(t *testing.T) {
 		prev = id
 	}
 }
+
+// TestIDOutOfRangeTimes: a time a ULID cannot hold (a client's "1969" or "year 20000") gives
+// an id rather than a panic, and leaves later ids intact.
+func TestIDOutOfRangeTimes(t *testing.T) {
+	for _, at := range []time.Time{time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if id := NewID(PrefixMessage, at); len(id) != len(PrefixMessage)+26 {
+			t.Errorf("NewID(%v) = %q", at, id)
+		}
+	}
+	// The year-20000 id pushed "last" to the maximum; later ids still come, in order.
+	a, b := NewID(PrefixEvent, time.Now()), NewID(PrefixEvent, time.Now())
+	if a >= b {
+		t.Errorf("ids after an out-of-range time do not grow: %s then %s", a, b)
+	}
+}

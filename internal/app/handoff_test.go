@@ -500,3 +500,119 @@ func TestEveryHandoffPackageMatchesSchema(t *testing.T) {
 		}
 	})
 }
+
+// TestHandoffReviewCases covers what a review found: a transcript time before 1970 or long ago
+// is a 400 and the node keeps working (it once poisoned id generation for the whole process);
+// concurrent identical requests all get the first answer (SQLite batches them into one
+// transaction); a rule escalating on the transcript's message.added is held so the handoff's
+// own rules decide; explain after a handoff shows handoff.received; the text rendering shows
+// due times; whitespace does not make a retry a different request.
+func TestHandoffReviewCases(t *testing.T) {
+	onBothStoresWith(t, "testdata/handoff-policy.yaml", func(t *testing.T, s *testServer) {
+		for i, at := range []string{"1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2001-01-01T00:00:00Z"} {
+			b := handoffBody(fmt.Sprintf("old-%d", i))
+			b["transcript"] = []map[string]any{{"author": "customer", "body": "hi", "at": at}}
+			s.do(bot, "POST", "/v1/handoffs", b).refused(t, 400, "invalid", "transcript[0].at")
+			s.do(bot, "POST", "/v1/evaluate", b).refused(t, 400, "invalid", "transcript[0].at")
+		}
+		s.do(agent, "POST", "/v1/tickets", newTicket(1)).must(t, 201)
+
+		body := handoffBody("race")
+		const n = 16
+		answers := make(chan string, n)
+		for range n {
+			go func() {
+				r, err := s.postAsyncAs(bot, "/v1/handoffs", body)
+				if err != nil {
+					answers <- "error: " + err.Error()
+					return
+				}
+				answers <- r
+			}()
+		}
+		first := <-answers
+		for range n - 1 {
+			if a := <-answers; a != first {
+				t.Fatalf("concurrent identical handoffs answered differently:\n%s\n%s", first, a)
+			}
+		}
+		if strings.HasPrefix(first, "error") {
+			t.Fatal(first)
+		}
+
+		// A retry whose strings differ only in surrounding whitespace is the same request.
+		padded := handoffBody("race")
+		padded["transcript"], padded["note"] = body["transcript"], "  "+body["note"].(string)+"  "
+		if r := s.do(bot, "POST", "/v1/handoffs", padded).must(t, 201); !strings.Contains(first, r.str("escalation_id")) {
+			t.Errorf("a padded retry was not answered with the first answer: %s", r.Raw)
+		}
+
+		// The rule escalating billing tickets fires on handoff.received; a policy rule on
+		// message.added that would escalate is held during the handoff.
+		src, err := os.ReadFile("testdata/handoff-policy.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := strings.Replace(string(src), "rules:\n", `rules:
+  - id: wants-a-person
+    on: [message.added]
+    when: message.author == "customer" && message.wants_human
+    do:
+      - escalate: {to: integrations, reason: dissatisfaction}
+`, 1)
+		s.doRaw(escalated.RoleAdmin, "PUT", "/v1/policy", held).must(t, 200)
+		b := handoffBody("held")
+		b["issue_type"] = "billing"
+		r := s.do(bot, "POST", "/v1/handoffs", b).must(t, 201)
+		e := s.do(agent, "GET", "/v1/escalations/"+r.str("escalation_id"), nil).must(t, 200)
+		if r.str("team") != "billing" || e.str("trigger") != "handoff" || get(e.Body, "package.note") != b["note"] {
+			t.Errorf("handoff with a message.added rule: answer %s, escalation trigger %v note %v", r.Raw, e.Body["trigger"], get(e.Body, "package.note"))
+		}
+		ex := s.do(agent, "GET", "/v1/tickets/"+r.str("ticket_id")+"/explain", nil).must(t, 200)
+		if !strings.Contains(string(ex.Raw), "handoff.received") || !strings.Contains(string(ex.Raw), "escalation held") {
+			t.Errorf("explain after a handoff lacks handoff.received or the held escalation: %s", ex.Raw)
+		}
+		text := s.raw(agent, "GET", "/v1/escalations/"+r.str("escalation_id")+"?format=text")
+		if strings.Contains(text, "%!") || !strings.Contains(text, "first_response: running, due 20") {
+			t.Errorf("text rendering of the SLA clocks:\n%s", text)
+		}
+	})
+}
+
+// postAsyncAs posts body with role's token from any goroutine and returns the raw answer, or
+// an error naming a status other than 201.
+func (s *testServer) postAsyncAs(role escalated.Role, path string, body any) (string, error) {
+	j, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(string(j)))
+	req.Header.Set("Authorization", "Bearer "+s.tokens[role])
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 201 {
+		return "", fmt.Errorf("status %d: %s", resp.StatusCode, raw)
+	}
+	return string(raw), nil
+}
+
+// TestHandoffFollowsEscalationThatMovedOn: nobody in integrations acknowledges within the 2 s
+// target, the policy moves the escalation on to engineering, and GET /v1/handoffs/{id} reports
+// the line the customer is in now (engineering, pending), not "picked up".
+func TestHandoffFollowsEscalationThatMovedOn(t *testing.T) {
+	onBothStoresWith(t, "testdata/sla-short.yaml", func(t *testing.T, s *testServer) {
+		b := handoffBody("moved")
+		b["requested_team"] = "integrations"
+		r := s.do(bot, "POST", "/v1/handoffs", b).must(t, 201)
+		if r.str("team") != "integrations" {
+			t.Fatalf("handoff: %s", r.Raw)
+		}
+		s.waitFor(t, r.str("ticket_id"), 15*time.Second, func(tk map[string]any) bool { return tk["team"] == "engineering" })
+		got := s.do(bot, "GET", "/v1/handoffs/moved", nil).must(t, 200)
+		if got.str("team") != "engineering" || got.str("state") != "pending" || got.Body["position"] != float64(1) ||
+			got.str("escalation_id") == r.str("escalation_id") {
+			t.Errorf("after the escalation moved on: %s", got.Raw)
+		}
+	})
+}

@@ -32,7 +32,7 @@ func Text(e *escalated.Escalation) string {
 		labelled(", issue type ", t.IssueType), labelled(", tags ", strings.Join(t.Tags, ", ")))
 	line("Package %d%% complete%s", int(p.Completeness*100+0.5), labelled("; missing: ", strings.Join(p.Missing, ", ")))
 
-	if p.Note != "" || p.EscalatedBy != nil {
+	if p.Note != "" {
 		line("")
 		by := ""
 		if a := p.EscalatedBy; a != nil {
@@ -70,7 +70,11 @@ func Text(e *escalated.Escalation) string {
 		line("")
 		line("SLA:")
 		for _, c := range p.SLA {
-			line("  %s: %s, due %s", c.Target, c.State, c.DueAt)
+			due := "not counting (paused or stopped)"
+			if c.DueAt != nil {
+				due = "due " + *c.DueAt
+			}
+			line("  %s: %s, %s", c.Target, c.State, due)
 		}
 	}
 	if len(p.PriorEscalations) > 0 {

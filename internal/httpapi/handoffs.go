@@ -56,8 +56,12 @@ func (in *handoffIn) handoffInput() (ticket.HandoffInput, error) {
 		line := ticket.TranscriptLine{Author: l.Author, Body: l.Body}
 		if l.At != "" {
 			at, err := time.Parse(time.RFC3339Nano, l.At)
-			if err != nil {
+			switch {
+			case err != nil:
 				fe.Add(fmt.Sprintf("transcript[%d].at", i), fmt.Sprintf("must be an RFC 3339 time such as 2026-11-28T10:15:02Z (got %.40q)", l.At))
+			case at.Year() < 2000:
+				// Also keeps the zero time, which means "no time given", from being sent.
+				fe.Add(fmt.Sprintf("transcript[%d].at", i), fmt.Sprintf("%s is not a time this conversation happened at", l.At))
 			}
 			line.At = at
 		}

@@ -29,6 +29,8 @@ const (
 	// clockSkew is how far in the future a transcript line's time may be: a bot's clock may run
 	// a little ahead of the server's.
 	clockSkew = 5 * time.Minute
+	// MaxTranscriptAge is how far back a transcript line's time may be.
+	MaxTranscriptAge = 365 * 24 * time.Hour
 )
 
 // Estimated wait: the median of the latest ackSample acknowledgements in the team within
@@ -123,13 +125,14 @@ func (s *Service) Handoff(ctx context.Context, in HandoffInput) (*HandoffResult,
 		return nil, err
 	}
 	now := escalated.Truncate(s.now())
-	// The hash is of the request as sent: checking fills in defaults (a line without a time
-	// gets the server's), which would make a retry look like another request.
-	hash, err := requestHash(in)
-	if err != nil {
+	if err := checkHandoff(live.Policy, &in, now); err != nil {
 		return nil, err
 	}
-	if err := checkHandoff(live.Policy, &in, now); err != nil {
+	// The hash is of the checked request: trimmed, defaults filled from the request alone
+	// (never from the clock: a line without a time keeps none until it is stored), so a retry
+	// hashes alike however its whitespace differs.
+	hash, err := requestHash(in)
+	if err != nil {
 		return nil, err
 	}
 	// handoff_ids are each bot's own: two bots choosing the same id do not collide.
@@ -141,6 +144,19 @@ func (s *Service) Handoff(ctx context.Context, in HandoffInput) (*HandoffResult,
 	}
 	var res *HandoffResult
 	err = s.store.Update(ctx, func(tx store.Tx) error {
+		if in.HandoffID != "" {
+			// Again inside the transaction: a concurrent request with the same id may have
+			// written its record in this very batch (SQLite group commit), which only this
+			// transaction can see yet.
+			prior, err := tx.GetHandoff(ctx, key)
+			switch {
+			case err == nil:
+				res, err = storedAnswer(prior, key, hash)
+				return err
+			case escalated.ErrorCode(err) != escalated.ENOTFOUND:
+				return err
+			}
+		}
 		var err error
 		res, _, err = s.handoffTx(ctx, tx, live, p, in, now, false)
 		if err != nil {
@@ -187,14 +203,21 @@ func (s *Service) priorHandoff(ctx context.Context, id, hash string) (*HandoffRe
 		return nil, nil
 	case err != nil:
 		return nil, err
-	case h.RequestHash != hash:
-		_, shown, _ := strings.Cut(id, "/")
+	}
+	return storedAnswer(h, id, hash)
+}
+
+// storedAnswer is the first answer of handoff h for a retry whose request hashes to hash; a
+// conflict when the id was used for another request.
+func storedAnswer(h *store.Handoff, key, hash string) (*HandoffResult, error) {
+	if h.RequestHash != hash {
+		_, shown, _ := strings.Cut(key, "/")
 		return nil, escalated.Errorf(escalated.ECONFLICT,
 			"handoff_id %q was already used for a different handoff (ticket %s); send a new handoff_id for a new handoff, or the same body to retry", shown, h.TicketID)
 	}
 	var res HandoffResult
 	if err := json.Unmarshal(h.Answer, &res); err != nil {
-		return nil, fmt.Errorf("stored answer of handoff %s: %w", id, err)
+		return nil, fmt.Errorf("stored answer of handoff %s: %w", key, err)
 	}
 	return &res, nil
 }
@@ -223,6 +246,14 @@ func (s *Service) GetHandoff(ctx context.Context, id string) (*HandoffResult, er
 		if err != nil {
 			return err
 		}
+		// An escalation nobody picked up may have moved on (state escalated): the customer now
+		// waits in the next team's line.
+		for hops := 0; e.State == escalated.EscalationEscalated && e.NextID != "" && hops < 100; hops++ {
+			if e, err = tx.GetEscalation(ctx, e.NextID); err != nil {
+				return err
+			}
+		}
+		res.EscalationID = e.ID
 		t, err := tx.GetTicket(ctx, h.TicketID)
 		if err != nil {
 			return err
@@ -243,6 +274,7 @@ func (s *Service) GetHandoff(ctx context.Context, id string) (*HandoffResult, er
 func (s *Service) handoffTx(ctx context.Context, tx store.Tx, live *Live, p escalated.Principal, in HandoffInput, now time.Time, dry bool) (*HandoffResult, *change, error) {
 	pol := live.Policy
 	var ch *change
+	changes := map[string]escalated.Change{}
 	newTicket := in.TicketID == ""
 	if newTicket {
 		var err error
@@ -261,6 +293,10 @@ func (s *Service) handoffTx(ctx context.Context, tx store.Tx, live *Live, p esca
 			return nil, nil, escalated.Errorf(escalated.ECONFLICT, "ticket %s is already held by escalation %s; people have it, a handoff cannot move it", t.ID, t.ActiveEscalation)
 		}
 		ch = newChange(t, p.Actor(), now)
+		if t.Status.Done() {
+			// The customer is back with the bot about a solved ticket: it is open again.
+			setStatus(t, escalated.StatusOpen, changes)
+		}
 		if acc := in.Ticket.Account; acc != nil {
 			a := *acc
 			if err := mergeAccount(ctx, tx, &a); err != nil {
@@ -273,7 +309,6 @@ func (s *Service) handoffTx(ctx context.Context, tx store.Tx, live *Live, p esca
 		}
 	}
 	t := ch.t
-	changes := map[string]escalated.Change{}
 	var lastCustomer *escalated.Message
 	for _, line := range in.Transcript {
 		author := escalated.Author{Kind: line.Author}
@@ -285,7 +320,12 @@ func (s *Service) handoffTx(ctx context.Context, tx store.Tx, live *Live, p esca
 		case escalated.AuthorBot:
 			author.ID, author.Name = p.Name, p.Name
 		}
-		m := s.newMessage(t, &MessageInput{Author: author, Body: line.Body}, line.At)
+		// The id is the server's (ids order records as they are made); the time is when it was
+		// said, which the bot knows.
+		m := s.newMessage(t, &MessageInput{Author: author, Body: line.Body}, now)
+		if !line.At.IsZero() {
+			m.CreatedAt = line.At
+		}
 		m.Signals = messageSignals(live, line.Body)
 		applyMessage(t, m, changes)
 		ch.message(m)
@@ -297,6 +337,7 @@ func (s *Service) handoffTx(ctx context.Context, tx store.Tx, live *Live, p esca
 	t.Bot = &escalated.BotHandoff{HandoffID: in.HandoffID, Bot: p.Name, Steps: slices.Clone(in.BotSteps),
 		Recommendation: in.Recommendation, RequestedTeam: in.RequestedTeam, At: escalated.FormatTime(now)}
 	ch.handoffMsg = lastCustomer
+	ch.holdEscalations = true
 	ch.event(escalated.EventHandoffReceived, map[string]any{
 		"handoff_id": in.HandoffID, "bot": p.Name, "bot_steps": len(in.BotSteps), "transcript_lines": len(in.Transcript),
 		"requested_team": in.RequestedTeam, "recommendation": in.Recommendation, "note": in.Note,
@@ -304,6 +345,7 @@ func (s *Service) handoffTx(ctx context.Context, tx store.Tx, live *Live, p esca
 	before := t.ActiveEscalation
 	var esc *escalated.Escalation
 	ch.afterReact = func() error {
+		ch.holdEscalations = false
 		if t.ActiveEscalation != before && t.ActiveEscalation != "" {
 			esc = ch.escs[t.ActiveEscalation] // a rule escalated the handoff
 			return nil
@@ -322,6 +364,14 @@ func (s *Service) handoffTx(ctx context.Context, tx store.Tx, live *Live, p esca
 		}
 		var err error
 		esc, err = s.escalateTx(ctx, tx, ch, live, target)
+		if msg, ok := escalated.ErrorFields(err)["to"]; ok {
+			// Named for the request: the bot asked for a team, or the ticket cannot take
+			// another escalation (max_per_ticket).
+			if target.To != "" {
+				return escalated.Invalid("requested_team", msg)
+			}
+			return escalated.Errorf(escalated.ECONFLICT, "ticket %s cannot be handed off: %s", t.ID, msg)
+		}
 		return err
 	}
 	if err := s.commit(ctx, tx, ch, live); err != nil {
@@ -421,8 +471,9 @@ func (s *Service) placeInLine(ctx context.Context, tx store.Tx, live *Live, t *e
 		res.EstimatedWaitSeconds, res.EstimateBasis = &wait, BasisMedianAck
 		return nil
 	}
-	if c := t.SLA.Clock(sla.Acknowledge); c != nil && c.Escalation == e.ID && c.Budget > 0 {
-		wait := int64(math.Round(c.Budget.Seconds()))
+	if c := t.SLA.Clock(sla.Acknowledge); c != nil && c.Escalation == e.ID && !c.DueAt.IsZero() && c.DueAt.Before(sla.Never) {
+		// What is left of the promise: the acknowledge clock's due time from now.
+		wait := max(0, int64(math.Round(c.DueAt.Sub(now).Seconds())))
 		res.EstimatedWaitSeconds, res.EstimateBasis = &wait, BasisSLATarget
 	}
 	return nil
@@ -514,10 +565,12 @@ func checkHandoff(pol *policy.Policy, in *HandoffInput, now time.Time) error {
 		}
 		checkText(fe, key+".body", l.Body, true, MaxBody)
 		if l.At.IsZero() {
-			l.At = now
+			continue // no time given: stored with the server's
 		}
 		l.At = escalated.Truncate(l.At)
 		switch {
+		case l.At.Before(now.Add(-MaxTranscriptAge)):
+			fe.Add(key+".at", fmt.Sprintf("%s is more than %d days ago: a handoff carries the conversation the bot just had", escalated.FormatTime(l.At), int(MaxTranscriptAge.Hours()/24)))
 		case l.At.After(now.Add(clockSkew)):
 			fe.Add(key+".at", fmt.Sprintf("%s is in the future (server time %s)", escalated.FormatTime(l.At), escalated.FormatTime(now)))
 		case l.At.Before(last):

@@ -69,9 +69,14 @@ func (s *Service) react(ctx context.Context, tx store.Tx, ch *change, live *Live
 		}
 		ch.touched(e)
 	}
-	fired := map[string]bool{}
+	// The loop guard and the cascade bound span the whole change: a handoff reacts in two
+	// passes (service.go commit), and a rule must not fire twice in one change because of it.
+	if ch.fired == nil {
+		ch.fired = map[string]bool{}
+	}
+	fired := ch.fired
 	var steps []Step
-	for ch.reacted < len(ch.events) && len(steps) < maxCascade {
+	for ch.reacted < len(ch.events) && len(ch.steps)+len(steps) < maxCascade {
 		ev := ch.events[ch.reacted]
 		ch.reacted++
 		if !policyEvents[ev.Type] {
@@ -98,12 +103,13 @@ func (s *Service) react(ctx context.Context, tx store.Tx, ch *change, live *Live
 		return nil
 	}
 	ch.steps = append(ch.steps, steps...)
-	trace, err := json.Marshal(steps)
+	// The decision kept for explain is the whole change's, also when it reacted in passes.
+	trace, err := json.Marshal(ch.steps)
 	if err != nil {
 		return err
 	}
 	return tx.SaveDecision(ctx, &escalated.Decision{
-		TicketID: ch.t.ID, Seq: steps[0].Seq, Event: steps[0].Event, PolicyVersion: live.Version,
+		TicketID: ch.t.ID, Seq: ch.steps[0].Seq, Event: ch.steps[0].Event, PolicyVersion: live.Version,
 		Trace: trace, CreatedAt: ch.now,
 	})
 }
@@ -175,6 +181,12 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, ch *change, live *Live
 			t.Recommendation = &escalated.Recommendation{Text: a.Text, Source: "rule:" + a.Rule}
 			note(a.Rule, "recommend %q", a.Text)
 		case decide.ActionEscalate:
+			if ch.holdEscalations && ev.Type != escalated.EventHandoffReceived {
+				// A handoff's own events (the ticket created, the transcript's messages) come
+				// before handoff.received; where the handoff goes is for the rules on that.
+				note(a.Rule, "escalation held: a handoff is being received; rules on handoff.received decide where it goes")
+				continue
+			}
 			// Decide marks every escalation but the first as suppressed; this is that one.
 			text := a.Note
 			if text == "" {

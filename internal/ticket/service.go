@@ -175,8 +175,12 @@ type change struct {
 	// afterReact runs once, after the policy reacted to the change's events (a handoff's own
 	// escalation when no rule made one).
 	afterReact func() error
-	// steps are the policy's verdicts during the change, for evaluate.
+	// steps are the policy's verdicts during the change (explain, evaluate); fired the rules
+	// that fired, for the loop guard.
 	steps []Step
+	fired map[string]bool
+	// holdEscalations defers rule escalations on a handoff's events before handoff.received.
+	holdEscalations bool
 	// handoffMsg is the customer message a handoff.received event shows rules as `message`.
 	handoffMsg *escalated.Message
 	// startStatus is the ticket's status when the change began: a change that solves or
