@@ -105,6 +105,10 @@ type Ticket struct {
 	// Bot is what the latest chatbot handoff of the ticket said (POST /v1/handoffs), or nil: the
 	// steps it tried and its recommendation travel in every later escalation's package.
 	Bot *BotHandoff `json:"bot"`
+	// Analytics are the running tallies analytics need and a ticket's current state does not
+	// show (where it was opened, who first had it, what happened before its first escalation).
+	// Stored with the ticket; the API does not show them.
+	Analytics TicketAnalytics `json:"-"`
 	// SLA is the plan in force and its clocks; the API reports them beside the ticket (as
 	// ClockStatus) rather than inside it.
 	SLA       SLA       `json:"-"`
@@ -115,6 +119,22 @@ type Ticket struct {
 	// Customer and Account are filled in on reads; the ticket row stores only their ids.
 	Customer *Customer `json:"customer"`
 	Account  *Account  `json:"account"`
+}
+
+// TicketAnalytics are a ticket's analytics tallies (see store.TicketFact).
+type TicketAnalytics struct {
+	IntakeTeam               string     `json:"intake_team,omitempty"`
+	IntakeTier               string     `json:"intake_tier,omitempty"`
+	FirstAgent               string     `json:"first_agent,omitempty"`
+	SolvedAt                 *time.Time `json:"solved_at,omitempty"`
+	FirstEscalatedAt         *time.Time `json:"first_escalated_at,omitempty"`
+	BreachesBeforeEscalation int        `json:"breaches_before_escalation,omitempty"`
+	// SolvedInTier1 and ReopenedAfterT1 follow "solved at tier 1, reopened, then escalated".
+	SolvedInTier1        bool    `json:"solved_in_tier1,omitempty"`
+	ReopenedAfterT1      bool    `json:"reopened_after_t1,omitempty"`
+	ReopenedAfterT1Solve bool    `json:"reopened_after_t1_solve,omitempty"`
+	MaxFrustration       float64 `json:"max_frustration,omitempty"`
+	PingPongs            int     `json:"ping_pongs,omitempty"`
 }
 
 // MarshalJSON renders times in the API's format and the assignee as null when unassigned.

@@ -10,14 +10,17 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/analytics"
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/store"
 )
 
 const usage = `escalated — ticket escalation engine
@@ -31,6 +34,8 @@ Usage:
   escalated token create --role admin|supervisor|agent|bot|readonly --name NAME [--db ...]
   escalated migrate [--db ...]
   escalated backup FILE [--db ...]
+  escalated report --group-by DIM [--since 30d] [--until T] [--team ID] [--format table|csv|json] [--db ...]
+  escalated report insights [--since 30d] [--until T] [--team ID] [--format table|json] [--db ...]
 
 --db defaults to sqlite:escalated.db (sqlite:escalated-demo.db with --demo).
 `
@@ -60,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "backup":
 		err = backup(ctx, args[1:], stdout, stderr)
+	case "report":
+		err = report(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -315,4 +322,50 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", *db, pos[0])
 	return nil
+}
+
+func report(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	insights := len(args) > 0 && args[0] == "insights"
+	if insights {
+		args = args[1:]
+	}
+	fs := newFlags("report", stderr)
+	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
+	groupBy := fs.String("group-by", "", "dimension: "+strings.Join(store.GroupBys, ", "))
+	since := fs.String("since", "30d", "window start: RFC 3339, a date, or a duration back from --until (30d)")
+	until := fs.String("until", "", "window end: RFC 3339, a date, or a duration back from now (default now)")
+	team := fs.String("team", "", "only escalations from or to this team, and tickets opened in or escalated into it")
+	format := fs.String("format", "table", "table, csv or json")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("report takes no arguments besides insights (got %q)", strings.Join(pos, " "))}
+	}
+	if insights && (*groupBy != "" || *format == "csv") {
+		return usageError{"report insights takes --since, --until, --team, --format table|json and --db"}
+	}
+	if *groupBy == "" && !insights {
+		return usageError{"report needs --group-by: " + strings.Join(store.GroupBys, ", ")}
+	}
+	if !slices.Contains(analytics.Formats, *format) {
+		return usageError{fmt.Sprintf("--format %q: use table, csv or json", *format)}
+	}
+	now := time.Now()
+	q := analytics.Query{GroupBy: *groupBy, Team: *team}
+	if q.Until, err = analytics.ParseTime(*until, now); err != nil {
+		return usageError{"--until: " + err.Error()}
+	}
+	ref := q.Until
+	if ref.IsZero() {
+		ref = now
+	}
+	if q.Since, err = analytics.ParseTime(*since, ref); err != nil {
+		return usageError{"--since: " + err.Error()}
+	}
+	if insights {
+		return app.ReportInsights(ctx, *db, q, *format, stdout, logger("warn", stderr))
+	}
+	return app.Report(ctx, *db, q, *format, stdout, logger("warn", stderr))
 }

@@ -38,16 +38,18 @@ const (
 	Handoff Action = "handoffs.create"
 	// Evaluate asks what the policy would do with a ticket or a handoff, writing nothing.
 	Evaluate Action = "policy.evaluate"
+	// ReadReports reads escalation reports and insights (aggregates, no ticket content).
+	ReadReports Action = "reports.read"
 )
 
 // grants is the role matrix. A bot may open tickets, talk and hand off, but handling an
 // escalation is a person's job; readonly is for dashboards.
 var grants = map[escalated.Role][]Action{
-	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens, ManageDeliveries, ManageAgents, Handoff, Evaluate},
-	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageDeliveries, ManageAgents, Handoff, Evaluate},
+	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens, ManageDeliveries, ManageAgents, Handoff, Evaluate, ReadReports},
+	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageDeliveries, ManageAgents, Handoff, Evaluate, ReadReports},
 	escalated.RoleAgent:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ManageAgents, Evaluate},
 	escalated.RoleBot:        {ReadTickets, WriteTickets, CreateEscalation, Handoff, Evaluate},
-	escalated.RoleReadonly:   {ReadTickets},
+	escalated.RoleReadonly:   {ReadTickets, ReadReports},
 }
 
 // Allowed reports whether role may perform a.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/analytics"
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/demo"
 	"github.com/escalated/escalated/internal/engine"
@@ -28,6 +29,7 @@ import (
 	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/observe"
 	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 	"github.com/escalated/escalated/internal/ticket"
@@ -49,6 +51,8 @@ type App struct {
 	// Dispatcher sends the outbox's deliveries; Serve runs it. Deliveries is the outbox API.
 	Dispatcher *notify.Dispatcher
 	Deliveries *notify.Service
+	// Analytics answers reports and insights over the facts the ticket service keeps.
+	Analytics *analytics.Service
 
 	srv *http.Server
 	ln  net.Listener
@@ -109,6 +113,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a := &App{Config: cfg, Log: log, Now: now, Store: st, Metrics: prometheus.NewRegistry()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The services write through a store that counts what commits (events, escalations, store
+	// errors); a.Store stays the store itself for the tools that need its own methods.
+	obs, err := observe.New(st, a.Metrics)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	st = obs
 	a.Tickets = ticket.New(st, now, log)
 	a.Tickets.SetPublicURL(cfg.PublicBase())
 	a.Access = access.NewService(st, now, log)
@@ -124,10 +136,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.Metrics.MustRegister(a.Dispatcher.Collectors()...)
 	a.Deliveries = notify.NewService(st, now, a.Dispatcher.Kick)
+	a.Analytics = analytics.New(st, now, a.livePolicy, analytics.Options{})
 	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready, Deliveries: a.Deliveries,
-		StreamHeartbeat: cfg.StreamHeartbeat,
-		Metrics:         promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
+		Analytics:       a.Analytics,
+		StreamHeartbeat: cfg.StreamHeartbeat, Registerer: a.Metrics,
+		Metrics: promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
 	return a, nil
+}
+
+// livePolicy is the policy now live, or nil before one is.
+func (a *App) livePolicy() *policy.Policy {
+	if l := a.Tickets.Policy(); l != nil {
+		return l.Policy
+	}
+	return nil
 }
 
 // LoadPolicy makes the configured policy live: the file given, the demo policy, escalated.yaml

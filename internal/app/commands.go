@@ -10,7 +10,9 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/analytics"
 	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/store"
 	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 	"github.com/escalated/escalated/internal/ticket"
@@ -98,4 +100,50 @@ func Backup(ctx context.Context, db, dest string, log *slog.Logger) error {
 		return escalated.Invalid("db", "backup copies SQLite databases; back up PostgreSQL with pg_dump")
 	}
 	return s.Backup(ctx, dest)
+}
+
+// Report writes an escalation report of the database in format. It only reads (View), so it
+// is safe beside running nodes.
+func Report(ctx context.Context, db string, q analytics.Query, format string, w io.Writer, log *slog.Logger) error {
+	st, err := OpenStore(ctx, db, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := analytics.New(st, time.Now, nil, analytics.Options{})
+	ctx = escalated.WithPrincipal(ctx, escalated.Principal{Name: "cli", Role: escalated.RoleReadonly})
+	rep, err := svc.Report(ctx, q)
+	if err != nil {
+		return err
+	}
+	return analytics.Write(w, rep, format)
+}
+
+// ReportInsights writes the ranked insights of the database's window. It reads the policy
+// stored last (for team and tier names) and only reads, like Report.
+func ReportInsights(ctx context.Context, db string, q analytics.Query, format string, w io.Writer, log *slog.Logger) error {
+	st, err := OpenStore(ctx, db, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var pol *policy.Policy
+	err = st.View(ctx, func(tx store.Tx) error {
+		pv, err := tx.LatestPolicy(ctx)
+		if err != nil {
+			return err
+		}
+		pol, err = policy.Parse(fmt.Sprintf("stored policy v%d", pv.Version), []byte(pv.Source))
+		return err
+	})
+	if err != nil && escalated.ErrorCode(err) != escalated.ENOTFOUND {
+		return err
+	}
+	svc := analytics.New(st, time.Now, func() *policy.Policy { return pol }, analytics.Options{})
+	ctx = escalated.WithPrincipal(ctx, escalated.Principal{Name: "cli", Role: escalated.RoleReadonly})
+	ins, err := svc.Insights(ctx, q)
+	if err != nil {
+		return err
+	}
+	return analytics.WriteInsights(w, ins, format)
 }

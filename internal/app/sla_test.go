@@ -72,6 +72,14 @@ func TestBreachEscalatesOnTheRealServer(t *testing.T) {
 			`escalated_deadline_lateness_seconds_count`,
 			`escalated_deadlines_pending `,
 			`escalated_delivery_attempts_total{outcome="delivered"} 0`,
+			// F20: events by type, escalations by trigger and reason, request latency by
+			// route, store errors (none), deliveries by state.
+			`escalated_events_committed_total{type="ticket.created"} 1`,
+			`escalated_events_committed_total{type="sla.breached"} 1`,
+			`escalated_escalations_total{reason="sla",trigger="sla"} 1`,
+			`escalated_escalations_total{reason="sla",trigger="unacknowledged"}`,
+			`escalated_http_request_duration_seconds_count{code="201",route="POST /v1/tickets"} 1`,
+			`escalated_deliveries{state="pending"} 0`,
 		} {
 			if !strings.Contains(string(raw), want) {
 				t.Fatalf("/metrics lacks %q:\n%s", want, raw)

@@ -12,12 +12,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/analytics"
 	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/ticket"
 )
@@ -36,6 +40,10 @@ type Config struct {
 	Metrics http.Handler
 	// Deliveries serves the outbox routes; nil answers 404.
 	Deliveries *notify.Service
+	// Analytics serves the report routes; nil answers 404.
+	Analytics *analytics.Service
+	// Registerer, when set, gets the request latency histogram by route.
+	Registerer prometheus.Registerer
 	// StreamHeartbeat and StreamPoll tune GET /v1/events (zero: DefaultStreamHeartbeat and
 	// DefaultStreamPoll).
 	StreamHeartbeat, StreamPoll time.Duration
@@ -54,6 +62,8 @@ type Server struct {
 	heartbeat, poll time.Duration
 	closing         chan struct{}
 	closeOnce       sync.Once
+	// latency is the request duration histogram by route and status (nil without Registerer).
+	latency *prometheus.HistogramVec
 }
 
 // New builds the handler with every route registered.
@@ -77,6 +87,17 @@ func New(cfg Config) *Server {
 		s.allow[path] = append(s.allow[path], method)
 	}
 	s.noRoute = s.authenticate(http.HandlerFunc(s.noRouteFound))
+	if cfg.Registerer != nil {
+		s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "escalated_http_request_duration_seconds",
+			Help:    "API request latency by route and status code (event streams are left out: they last as long as the client stays).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}, []string{"route", "code"})
+		if err := cfg.Registerer.Register(s.latency); err != nil {
+			cfg.Log.Warn("request latency metric not registered", "err", err)
+			s.latency = nil
+		}
+	}
 	return s
 }
 
@@ -149,6 +170,8 @@ func (s *Server) routes() []route {
 		{"POST /v1/handoffs", true, s.createHandoff},
 		{"GET /v1/handoffs/{id}", true, s.getHandoff},
 		{"POST /v1/evaluate", true, s.evaluate},
+		{"GET /v1/reports/escalations", true, s.reportEscalations},
+		{"GET /v1/insights", true, s.insights},
 	}
 }
 
@@ -173,7 +196,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "duration_ms", time.Since(start).Milliseconds())
 	}()
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	_, pattern := s.mux.Handler(r)
+	if s.latency != nil && pattern != "GET /v1/events" {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		w = rec
+		defer func() {
+			route := pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			s.latency.WithLabelValues(route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+		}()
+	}
+	if pattern == "" {
 		if r.URL.Path == "/v1" || strings.HasPrefix(r.URL.Path, "/v1/") {
 			s.noRoute.ServeHTTP(w, r)
 		} else {
@@ -183,6 +218,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// statusRecorder remembers the status a handler wrote, for the latency metric.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's deadlines and flusher.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 type requestIDKey struct{}
 

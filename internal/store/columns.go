@@ -10,15 +10,19 @@ import (
 // ticketExtra is what both stores keep in the tickets.extra JSON column: ticket state that is
 // read and written with the ticket but never filtered on.
 type ticketExtra struct {
-	Signals        escalated.TicketSignals   `json:"signals"`
-	Recommendation *escalated.Recommendation `json:"recommendation,omitempty"`
-	SLA            *escalated.SLA            `json:"sla,omitempty"`
-	Bot            *escalated.BotHandoff     `json:"bot,omitempty"`
+	Signals        escalated.TicketSignals    `json:"signals"`
+	Recommendation *escalated.Recommendation  `json:"recommendation,omitempty"`
+	SLA            *escalated.SLA             `json:"sla,omitempty"`
+	Bot            *escalated.BotHandoff      `json:"bot,omitempty"`
+	Analytics      *escalated.TicketAnalytics `json:"analytics,omitempty"`
 }
 
 // EncodeTicketExtra returns the tickets.extra column of t.
 func EncodeTicketExtra(t *escalated.Ticket) (string, error) {
 	x := ticketExtra{Signals: t.Signals, Recommendation: t.Recommendation, Bot: t.Bot}
+	if t.Analytics != (escalated.TicketAnalytics{}) {
+		x.Analytics = &t.Analytics
+	}
 	if t.SLA.Plan != "" || len(t.SLA.Clocks) > 0 || t.SLA.Replied || t.SLA.Tier != "" {
 		x.SLA = &t.SLA
 	}
@@ -40,6 +44,10 @@ func DecodeTicketExtra(col []byte, t *escalated.Ticket) error {
 		x.Signals.Keywords = []string{}
 	}
 	t.Signals, t.Recommendation, t.Bot = x.Signals, x.Recommendation, x.Bot
+	t.Analytics = escalated.TicketAnalytics{}
+	if x.Analytics != nil {
+		t.Analytics = *x.Analytics
+	}
 	t.SLA = escalated.SLA{}
 	if x.SLA != nil {
 		t.SLA = *x.SLA

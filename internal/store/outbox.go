@@ -109,4 +109,7 @@ type Outbox interface {
 	// attempt count (not its log) reset and QueuedAt = now; conflict when it is pending or
 	// delivered, not_found when it does not exist.
 	RetryDelivery(ctx context.Context, id string, now time.Time) (*Delivery, error)
+	// CountDeliveries counts the pending, failed and dead deliveries (for metrics). Delivered
+	// ones are left out: they pile up without bound, and the dispatcher counts them as it sends.
+	CountDeliveries(ctx context.Context) (map[DeliveryState]int64, error)
 }

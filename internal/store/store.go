@@ -34,6 +34,13 @@ type Store interface {
 	Close() error
 }
 
+// Rollback marks an error a caller's fn returns to roll its transaction back on purpose (a dry
+// run): not a failure of the store, and not counted as one.
+type Rollback interface {
+	error
+	Rollback()
+}
+
 // Change announces one committed write that other parts of the system wake up for: a history
 // event (Type is the event type, Seq its place in the ticket's history) or a scheduled deadline
 // (Type is ChangeDeadline, Due its due time, Seq 0). It carries identities, not content: a
@@ -76,6 +83,7 @@ type Tx interface {
 	Feed
 	Search
 	Handoffs
+	Facts
 }
 
 // Deadline is a durable row for one future moment the deadline engine must act on: an SLA

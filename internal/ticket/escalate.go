@@ -173,6 +173,7 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 	if e.Package, err = s.buildPackage(ctx, tx, live, t, e, rec, now); err != nil {
 		return nil, err
 	}
+	ch.wroteEscalation(e.ID)
 	if err := tx.CreateEscalation(ctx, e); err != nil {
 		return nil, err
 	}
@@ -453,6 +454,7 @@ func (s *Service) transition(ctx context.Context, escID, by string, to escalated
 			return err
 		}
 		if to == escalated.EscalationAcknowledged {
+			ch.wroteEscalation(e.ID)
 			if err := tx.UpdateEscalation(ctx, e); err != nil {
 				return err
 			}
@@ -486,6 +488,7 @@ func (s *Service) closeEscalation(ctx context.Context, tx store.Tx, ch *change, 
 	e.State, e.ClosedAt, e.ClosedBy = to, &now, agentOr(by, ch.actor)
 	set(e)
 	e.Version++
+	ch.wroteEscalation(e.ID)
 	if err := tx.UpdateEscalation(ctx, e); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -107,7 +106,13 @@ var packageFieldInput = map[string]string{
 	escalated.FieldRecommendation:  "recommendation",
 }
 
-var errDryRun = errors.New("dry run: roll back")
+// errDryRun rolls back an evaluation's transaction (store.Rollback).
+var errDryRun error = dryRunError{}
+
+type dryRunError struct{}
+
+func (dryRunError) Error() string { return "dry run: roll back" }
+func (dryRunError) Rollback()     {}
 
 // Handoff hands a chatbot's conversation to people (F11). The transcript becomes the ticket's
 // history (customer lines with their signals), a handoff.received event goes into the policy,

@@ -186,10 +186,18 @@ type change struct {
 	// startStatus is the ticket's status when the change began: a change that solves or
 	// reopens it updates the similar-ticket index.
 	startStatus escalated.Status
+	// startFact and startEscalations are the ticket's analytics row and escalation count when
+	// the change began; analyticsOut counts the events trackAnalytics has read (facts.go).
+	startFact        *store.TicketFact
+	startEscalations int
+	analyticsOut     int
+	// escWritten are the escalations the change created or updated (their facts follow).
+	escWritten map[string]bool
 }
 
 func newChange(t *escalated.Ticket, actor string, now time.Time) *change {
-	return &change{t: t, prev: t.Version, now: now, actor: actor, sla: newSLATrack(t), startTeam: t.Team, startStatus: t.Status}
+	return &change{t: t, prev: t.Version, now: now, actor: actor, sla: newSLATrack(t), startTeam: t.Team, startStatus: t.Status,
+		startFact: ticketFact(t), startEscalations: t.Counters.Escalations}
 }
 
 func (c *change) event(typ string, data map[string]any) *escalated.Event {
@@ -271,6 +279,7 @@ func (c *change) write(ctx context.Context, tx store.Tx) error {
 // clocks that moved are written last, in the same transaction.
 func (s *Service) commit(ctx context.Context, tx store.Tx, ch *change, live *Live) error {
 	s.syncClocks(ch, live)
+	ch.trackAnalytics(live)
 	if err := ch.write(ctx, tx); err != nil {
 		return err
 	}
@@ -289,6 +298,7 @@ func (s *Service) commit(ctx context.Context, tx store.Tx, ch *change, live *Liv
 		}
 	}
 	s.syncClocks(ch, live)
+	ch.trackAnalytics(live)
 	if err := ch.write(ctx, tx); err != nil {
 		return err
 	}
@@ -298,7 +308,18 @@ func (s *Service) commit(ctx context.Context, tx store.Tx, ch *change, live *Liv
 	if err := s.indexResolution(ctx, tx, ch); err != nil {
 		return err
 	}
+	if err := s.writeFacts(ctx, tx, ch); err != nil {
+		return err
+	}
 	return s.enqueueDeliveries(ctx, tx, ch, live)
+}
+
+// wroteEscalation notes that the change writes escalation id, so its analytics row follows.
+func (c *change) wroteEscalation(id string) {
+	if c.escWritten == nil {
+		c.escWritten = map[string]bool{}
+	}
+	c.escWritten[id] = true
 }
 
 // touched remembers an escalation the change created or moved.

@@ -201,3 +201,17 @@ func (t *tx) RetryDelivery(ctx context.Context, id string, now time.Time) (*stor
 	}
 	return d, nil
 }
+
+// CountDeliveries counts the deliveries in each state but delivered, one index range count each
+// (deliveries_state).
+func (t *tx) CountDeliveries(ctx context.Context) (map[store.DeliveryState]int64, error) {
+	out := map[store.DeliveryState]int64{}
+	for _, st := range []store.DeliveryState{store.DeliveryPending, store.DeliveryFailed, store.DeliveryDead} {
+		var n int64
+		if err := t.queryRow(ctx, `SELECT count(*) FROM deliveries WHERE state = ?`, string(st)).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s deliveries: %w", st, err)
+		}
+		out[st] = n
+	}
+	return out, nil
+}

@@ -318,6 +318,18 @@ func testDeliveryList(t *testing.T, f *fx) {
 		return err
 	})
 	equalIDs(t, "dead deliveries", ids(dead, deliveryID), newestFirst(all[1].ID, all[3].ID))
+	var counts map[store.DeliveryState]int64
+	f.view(func(tx store.Tx) error {
+		var err error
+		counts, err = tx.CountDeliveries(f.ctx)
+		return err
+	})
+	want := map[store.DeliveryState]int64{store.DeliveryPending: 3, store.DeliveryFailed: 0, store.DeliveryDead: 2}
+	for st, n := range want {
+		if counts[st] != n {
+			t.Errorf("CountDeliveries()[%s] = %d, want %d (all: %v)", st, counts[st], n, counts)
+		}
+	}
 }
 
 func testDeliveryConcurrentClaimers(t *testing.T, f *fx) {

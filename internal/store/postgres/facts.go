@@ -1,0 +1,126 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/escalated/escalated/internal/store"
+)
+
+const ticketFactColumns = `ticket_id, created_at, issue_type, channel, customer_tier, account_id,
+	intake_team, intake_tier, first_agent, solved, solved_at, escalations, first_escalated_at, reopens,
+	breaches_before_escalation, reopened_after_t1_solve, max_frustration, ping_pongs`
+
+const escalationFactColumns = `id, ticket_id, created_at, from_team, to_team, from_tier, to_tier,
+	by_agent, trigger_kind, reason, rule_id, issue_type, channel, customer_tier, account_id,
+	time_to_escalate, acknowledged_at, time_to_ack, state, returned, unnecessary, resolved_at_target,
+	re_escalated, resolved_after, internal_notes, completeness, context_insufficient, ping_pong`
+
+var (
+	sqlSaveTicketFact     = upsertSQL("ticket_facts", "ticket_id", ticketFactColumns)
+	sqlSaveEscalationFact = upsertSQL("escalation_facts", "id", escalationFactColumns)
+)
+
+// upsertSQL writes an INSERT of every column that replaces every column but the key when the
+// row exists. dialect: $n placeholders (SQLite: ?).
+func upsertSQL(table, key, columns string) string {
+	cols := strings.Split(columns, ",")
+	vals := make([]string, len(cols))
+	set := make([]string, 0, len(cols))
+	for i := range cols {
+		cols[i] = strings.TrimSpace(cols[i])
+		vals[i] = "$" + strconv.Itoa(i+1)
+		if cols[i] != key {
+			set = append(set, cols[i]+" = excluded."+cols[i])
+		}
+	}
+	return `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES (` + strings.Join(vals, ", ") +
+		`) ON CONFLICT (` + key + `) DO UPDATE SET ` + strings.Join(set, ", ")
+}
+
+// Durations are whole milliseconds in bigint columns, as in SQLite: percentiles then compare
+// the same integers in both stores. dialect: not interval, whose days and months fields do not
+// order as plain durations do.
+
+func durMS(d time.Duration) int64 { return int64(d / time.Millisecond) }
+
+func durMSPtr(d *time.Duration) any {
+	if d == nil {
+		return nil
+	}
+	return durMS(*d)
+}
+
+func fromMSDur(v *int64) *time.Duration {
+	if v == nil {
+		return nil
+	}
+	d := time.Duration(*v) * time.Millisecond
+	return &d
+}
+
+// SaveTicketFact inserts or replaces the ticket's row.
+func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
+	_, err := t.exec(ctx, sqlSaveTicketFact,
+		f.TicketID, ts(f.CreatedAt), f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
+		f.IntakeTeam, f.IntakeTier, f.FirstAgent, f.Solved, tsPtr(f.SolvedAt), f.Escalations, tsPtr(f.FirstEscalatedAt),
+		f.Reopens, f.BreachesBeforeEscalation, f.ReopenedAfterT1Solve, f.MaxFrustration, f.PingPongs)
+	return writeErr(err, "save ticket fact "+f.TicketID, "", "")
+}
+
+// GetTicketFact returns the ticket's row; not_found when there is none.
+func (t *tx) GetTicketFact(ctx context.Context, ticketID string) (*store.TicketFact, error) {
+	var (
+		f                  store.TicketFact
+		created            time.Time
+		solvedAt, firstEsc *time.Time
+	)
+	// dialect: $1 placeholder (SQLite: ?).
+	err := t.queryRow(ctx, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE ticket_id = $1`, ticketID).Scan(
+		&f.TicketID, &created, &f.IssueType, &f.Channel, &f.CustomerTier, &f.AccountID,
+		&f.IntakeTeam, &f.IntakeTier, &f.FirstAgent, &f.Solved, &solvedAt, &f.Escalations, &firstEsc,
+		&f.Reopens, &f.BreachesBeforeEscalation, &f.ReopenedAfterT1Solve, &f.MaxFrustration, &f.PingPongs)
+	if err != nil {
+		return nil, readErr(err, "ticket fact", ticketID)
+	}
+	f.CreatedAt, f.SolvedAt, f.FirstEscalatedAt = fromTS(created), fromTSPtr(solvedAt), fromTSPtr(firstEsc)
+	return &f, nil
+}
+
+// SaveEscalationFact inserts or replaces the escalation's row.
+func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) error {
+	_, err := t.exec(ctx, sqlSaveEscalationFact,
+		f.EscalationID, f.TicketID, ts(f.CreatedAt), f.FromTeam, f.ToTeam, f.FromTier, f.ToTier,
+		f.ByAgent, f.Trigger, f.Reason, f.RuleID, f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
+		durMS(f.TimeToEscalate), tsPtr(f.AcknowledgedAt), durMSPtr(f.TimeToAck), f.State,
+		f.Returned, f.Unnecessary, f.ResolvedAtTarget, f.ReEscalated, durMSPtr(f.ResolvedAfter),
+		f.InternalNotes, f.Completeness, f.ContextInsufficient, f.PingPong)
+	return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
+}
+
+// GetEscalationFact returns the escalation's row; not_found when there is none.
+func (t *tx) GetEscalationFact(ctx context.Context, escalationID string) (*store.EscalationFact, error) {
+	var (
+		f                  store.EscalationFact
+		created            time.Time
+		acked              *time.Time
+		tte                int64
+		tta, resolvedAfter *int64
+	)
+	// dialect: $1 placeholder (SQLite: ?).
+	err := t.queryRow(ctx, `SELECT `+escalationFactColumns+` FROM escalation_facts WHERE id = $1`, escalationID).Scan(
+		&f.EscalationID, &f.TicketID, &created, &f.FromTeam, &f.ToTeam, &f.FromTier, &f.ToTier,
+		&f.ByAgent, &f.Trigger, &f.Reason, &f.RuleID, &f.IssueType, &f.Channel, &f.CustomerTier, &f.AccountID,
+		&tte, &acked, &tta, &f.State,
+		&f.Returned, &f.Unnecessary, &f.ResolvedAtTarget, &f.ReEscalated, &resolvedAfter,
+		&f.InternalNotes, &f.Completeness, &f.ContextInsufficient, &f.PingPong)
+	if err != nil {
+		return nil, readErr(err, "escalation fact", escalationID)
+	}
+	f.CreatedAt, f.AcknowledgedAt = fromTS(created), fromTSPtr(acked)
+	f.TimeToEscalate = time.Duration(tte) * time.Millisecond
+	f.TimeToAck, f.ResolvedAfter = fromMSDur(tta), fromMSDur(resolvedAfter)
+	return &f, nil
+}

@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/escalated/escalated/internal/store"
+)
+
+const ticketFactColumns = `ticket_id, created_at, issue_type, channel, customer_tier, account_id,
+	intake_team, intake_tier, first_agent, solved, solved_at, escalations, first_escalated_at, reopens,
+	breaches_before_escalation, reopened_after_t1_solve, max_frustration, ping_pongs`
+
+const escalationFactColumns = `id, ticket_id, created_at, from_team, to_team, from_tier, to_tier,
+	by_agent, trigger_kind, reason, rule_id, issue_type, channel, customer_tier, account_id,
+	time_to_escalate, acknowledged_at, time_to_ack, state, returned, unnecessary, resolved_at_target,
+	re_escalated, resolved_after, internal_notes, completeness, context_insufficient, ping_pong`
+
+var (
+	sqlSaveTicketFact     = upsertSQL("ticket_facts", "ticket_id", ticketFactColumns)
+	sqlSaveEscalationFact = upsertSQL("escalation_facts", "id", escalationFactColumns)
+)
+
+// upsertSQL writes an INSERT of every column that replaces every column but the key when the
+// row exists. The rowid, and so the row's place in the table, stays: rows are written in the
+// order tickets and escalations are created, so a window of created_at is a run of neighbouring
+// pages however often the facts are rewritten.
+func upsertSQL(table, key, columns string) string {
+	cols := strings.Split(columns, ",")
+	set := make([]string, 0, len(cols))
+	for i := range cols {
+		cols[i] = strings.TrimSpace(cols[i])
+		if cols[i] != key {
+			set = append(set, cols[i]+" = excluded."+cols[i])
+		}
+	}
+	return `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES (?` +
+		strings.Repeat(", ?", len(cols)-1) + `) ON CONFLICT (` + key + `) DO UPDATE SET ` + strings.Join(set, ", ")
+}
+
+// Durations are whole milliseconds, like times: what a report shows needs no more, and integers
+// sort and compare exactly in both stores.
+
+func durMS(d time.Duration) int64 { return int64(d / time.Millisecond) }
+
+func durMSPtr(d *time.Duration) any {
+	if d == nil {
+		return nil
+	}
+	return durMS(*d)
+}
+
+func fromNullDur(v sql.NullInt64) *time.Duration {
+	if !v.Valid {
+		return nil
+	}
+	d := time.Duration(v.Int64) * time.Millisecond
+	return &d
+}
+
+// SaveTicketFact inserts or replaces the ticket's row.
+func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
+	_, err := t.exec(ctx, sqlSaveTicketFact,
+		f.TicketID, ms(f.CreatedAt), f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
+		f.IntakeTeam, f.IntakeTier, f.FirstAgent, f.Solved, msPtr(f.SolvedAt), f.Escalations, msPtr(f.FirstEscalatedAt),
+		f.Reopens, f.BreachesBeforeEscalation, f.ReopenedAfterT1Solve, f.MaxFrustration, f.PingPongs)
+	return writeErr(err, "save ticket fact "+f.TicketID, "", "")
+}
+
+// GetTicketFact returns the ticket's row; not_found when there is none.
+func (t *tx) GetTicketFact(ctx context.Context, ticketID string) (*store.TicketFact, error) {
+	var (
+		f                  store.TicketFact
+		created            int64
+		solvedAt, firstEsc sql.NullInt64
+	)
+	err := t.queryRow(ctx, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE ticket_id = ?`, ticketID).Scan(
+		&f.TicketID, &created, &f.IssueType, &f.Channel, &f.CustomerTier, &f.AccountID,
+		&f.IntakeTeam, &f.IntakeTier, &f.FirstAgent, &f.Solved, &solvedAt, &f.Escalations, &firstEsc,
+		&f.Reopens, &f.BreachesBeforeEscalation, &f.ReopenedAfterT1Solve, &f.MaxFrustration, &f.PingPongs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("ticket fact", ticketID)
+	} else if err != nil {
+		return nil, fmt.Errorf("get ticket fact %s: %w", ticketID, err)
+	}
+	f.CreatedAt, f.SolvedAt, f.FirstEscalatedAt = fromMS(created), fromNullMS(solvedAt), fromNullMS(firstEsc)
+	return &f, nil
+}
+
+// SaveEscalationFact inserts or replaces the escalation's row.
+func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) error {
+	_, err := t.exec(ctx, sqlSaveEscalationFact,
+		f.EscalationID, f.TicketID, ms(f.CreatedAt), f.FromTeam, f.ToTeam, f.FromTier, f.ToTier,
+		f.ByAgent, f.Trigger, f.Reason, f.RuleID, f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
+		durMS(f.TimeToEscalate), msPtr(f.AcknowledgedAt), durMSPtr(f.TimeToAck), f.State,
+		f.Returned, f.Unnecessary, f.ResolvedAtTarget, f.ReEscalated, durMSPtr(f.ResolvedAfter),
+		f.InternalNotes, f.Completeness, f.ContextInsufficient, f.PingPong)
+	return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
+}
+
+// GetEscalationFact returns the escalation's row; not_found when there is none.
+func (t *tx) GetEscalationFact(ctx context.Context, escalationID string) (*store.EscalationFact, error) {
+	var (
+		f                       store.EscalationFact
+		created, tte            int64
+		acked, tta, resolvedAft sql.NullInt64
+	)
+	err := t.queryRow(ctx, `SELECT `+escalationFactColumns+` FROM escalation_facts WHERE id = ?`, escalationID).Scan(
+		&f.EscalationID, &f.TicketID, &created, &f.FromTeam, &f.ToTeam, &f.FromTier, &f.ToTier,
+		&f.ByAgent, &f.Trigger, &f.Reason, &f.RuleID, &f.IssueType, &f.Channel, &f.CustomerTier, &f.AccountID,
+		&tte, &acked, &tta, &f.State,
+		&f.Returned, &f.Unnecessary, &f.ResolvedAtTarget, &f.ReEscalated, &resolvedAft,
+		&f.InternalNotes, &f.Completeness, &f.ContextInsufficient, &f.PingPong)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("escalation fact", escalationID)
+	} else if err != nil {
+		return nil, fmt.Errorf("get escalation fact %s: %w", escalationID, err)
+	}
+	f.CreatedAt, f.AcknowledgedAt = fromMS(created), fromNullMS(acked)
+	f.TimeToEscalate = time.Duration(tte) * time.Millisecond
+	f.TimeToAck, f.ResolvedAfter = fromNullDur(tta), fromNullDur(resolvedAft)
+	return &f, nil
+}

@@ -1,0 +1,129 @@
+package ticket_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/ticket"
+)
+
+func (f *clockFx) ticketFact(id string) *store.TicketFact {
+	f.t.Helper()
+	var tf *store.TicketFact
+	if err := f.st.View(f.ctx, func(tx store.Tx) error {
+		var err error
+		tf, err = tx.GetTicketFact(f.ctx, id)
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+	return tf
+}
+
+func (f *clockFx) escalationFact(id string) *store.EscalationFact {
+	f.t.Helper()
+	var ef *store.EscalationFact
+	if err := f.st.View(f.ctx, func(tx store.Tx) error {
+		var err error
+		ef, err = tx.GetEscalationFact(f.ctx, id)
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+	return ef
+}
+
+// TestFactsFollowTheTicket: the analytics rows follow a ticket through a first-response breach
+// (before any escalation), the rule's escalation, an acknowledgement saying the package was not
+// enough, an internal note while the escalation holds the ticket, and the resolution.
+func TestFactsFollowTheTicket(t *testing.T) {
+	f := newClockFx(t, clockPolicy)
+	id := f.create(at(27, 9, 0), escalated.PriorityNormal)
+	tf := f.ticketFact(id)
+	if tf.IntakeTeam != "frontline" || tf.IntakeTier != "t1" || tf.FirstAgent != "ana" || tf.CustomerTier != "pro" ||
+		tf.Channel != "email" || tf.Escalations != 0 || tf.Solved {
+		t.Fatalf("new ticket's fact: %+v", tf)
+	}
+	// First response is due at 11:00 (2 h of office hours); the breach escalates by rule.
+	f.fire(at(27, 10, 0)) // the warning
+	if got := f.fire(at(27, 11, 0)); len(got) == 0 {
+		t.Fatal("nothing fired at the breach")
+	}
+	d := f.detail(id)
+	if len(d.Escalations) != 1 {
+		t.Fatalf("the breach did not escalate: %d escalations", len(d.Escalations))
+	}
+	esc := d.Escalations[0]
+	tf = f.ticketFact(id)
+	if tf.BreachesBeforeEscalation != 1 || tf.Escalations != 1 || tf.FirstEscalatedAt == nil || !tf.FirstEscalatedAt.Equal(at(27, 11, 0)) {
+		t.Errorf("after the breach and escalation: %+v", tf)
+	}
+	ef := f.escalationFact(esc.ID)
+	if ef.FromTeam != "frontline" || ef.ToTeam != "billing" || ef.FromTier != "t1" || ef.ToTier != "t2" ||
+		ef.Trigger != "sla" || ef.Reason != "sla" || ef.RuleID != "first-response-breach" || ef.ByAgent != "" ||
+		ef.TimeToEscalate != 2*time.Hour || ef.State != "pending" || ef.TimeToAck != nil || ef.CustomerTier != "pro" {
+		t.Errorf("escalation fact: %+v", ef)
+	}
+
+	f.now = at(27, 11, 30)
+	no := false
+	if _, err := f.svc.AcknowledgeWith(f.ctx, esc.ID, ticket.AckInput{By: "bea", ContextSufficient: &no}); err != nil {
+		t.Fatal(err)
+	}
+	f.message(at(27, 11, 40), id, escalated.AuthorAgent, true)
+	f.now = at(27, 11, 50)
+	if _, err := f.svc.Resolve(f.ctx, esc.ID, "bea", "Card issuer blocked the merchant; unblocked."); err != nil {
+		t.Fatal(err)
+	}
+	ef = f.escalationFact(esc.ID)
+	if ef.State != "resolved" || !ef.ResolvedAtTarget || ef.TimeToAck == nil || *ef.TimeToAck != 30*time.Minute ||
+		!ef.ContextInsufficient || ef.InternalNotes != 1 || ef.ResolvedAfter == nil || *ef.ResolvedAfter != 50*time.Minute {
+		t.Errorf("resolved escalation fact: %+v (ack %v, resolved after %v)", ef, ef.TimeToAck, ef.ResolvedAfter)
+	}
+	tf = f.ticketFact(id)
+	if !tf.Solved || tf.SolvedAt == nil || !tf.SolvedAt.Equal(at(27, 11, 50)) || tf.ReopenedAfterT1Solve {
+		t.Errorf("solved ticket's fact: %+v", tf)
+	}
+}
+
+// TestFactsReopenedAfterTier1Solve: solved in frontline, reopened by the customer, then
+// escalated: an under-escalation signal. A return marked unnecessary is an over-escalation one.
+func TestFactsReopenedAfterTier1Solve(t *testing.T) {
+	f := newClockFx(t, clockPolicy)
+	id := f.create(at(27, 9, 0), escalated.PriorityNormal)
+	f.message(at(27, 9, 10), id, escalated.AuthorAgent, false)
+	solved := escalated.StatusSolved
+	f.patch(at(27, 9, 20), id, ticket.Patch{Status: &solved})
+	if tf := f.ticketFact(id); !tf.Solved || tf.ReopenedAfterT1Solve {
+		t.Fatalf("solved at tier 1: %+v", tf)
+	}
+	f.message(at(27, 9, 30), id, escalated.AuthorCustomer, false)
+	if tf := f.ticketFact(id); tf.Solved || tf.Reopens != 1 || tf.ReopenedAfterT1Solve {
+		t.Fatalf("reopened: %+v", tf)
+	}
+	f.now = at(27, 9, 40).Add(-time.Second) // escalate steps the clock by a second
+	e, err := f.escalate(id, ticket.EscalateInput{To: "billing", Reason: escalated.ReasonComplexity, Note: "Still declined after the fix.", By: "ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tf := f.ticketFact(id); !tf.ReopenedAfterT1Solve || tf.Escalations != 1 {
+		t.Errorf("escalated after a tier-1 solve and reopen: %+v", tf)
+	}
+	if ef := f.escalationFact(e.ID); ef.ByAgent != "ana" || ef.Trigger != "manual" || ef.TimeToEscalate != 40*time.Minute {
+		t.Errorf("manual escalation fact: %+v", ef)
+	}
+	f.now = at(27, 9, 45)
+	if _, err := f.svc.Acknowledge(f.ctx, e.ID, "bea"); err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	f.now = at(27, 9, 50)
+	if _, err := f.svc.Return(f.ctx, e.ID, ticket.ReturnInput{By: "bea", Reason: "Frontline can reset the card limit.", Necessary: &no}); err != nil {
+		t.Fatal(err)
+	}
+	if ef := f.escalationFact(e.ID); !ef.Returned || !ef.Unnecessary || ef.ResolvedAtTarget || ef.State != "returned" {
+		t.Errorf("returned escalation fact: %+v", ef)
+	}
+}
