@@ -166,6 +166,7 @@ var preparedQueries = []string{
 	sqlInsertMessage, sqlInsertEvent, sqlInsertAudit,
 	sqlGetEscalation, sqlInsertEscalation, sqlUpdateEscalation,
 	sqlUpsertAccount, sqlUpsertCustomer,
+	sqlSaveTicketFact, sqlSaveEscalationFact,
 }
 
 func (db *DB) prepare(ctx context.Context) error {
