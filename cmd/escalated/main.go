@@ -335,6 +335,7 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	since := fs.String("since", "30d", "window start: RFC 3339, a date, or a duration back from --until (30d)")
 	until := fs.String("until", "", "window end: RFC 3339, a date, or a duration back from now (default now)")
 	team := fs.String("team", "", "only escalations from or to this team, and tickets opened in or escalated into it")
+	transition := fs.String("transition", "", `only the escalations of this transition, e.g. "t1 -> t2" (reports only)`)
 	format := fs.String("format", "table", "table, csv or json")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -343,7 +344,7 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("report takes no arguments besides insights (got %q)", strings.Join(pos, " "))}
 	}
-	if insights && (*groupBy != "" || *format == "csv") {
+	if insights && (*groupBy != "" || *transition != "" || *format == "csv") {
 		return usageError{"report insights takes --since, --until, --team, --format table|json and --db"}
 	}
 	if *groupBy == "" && !insights {
@@ -353,7 +354,7 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{fmt.Sprintf("--format %q: use table, csv or json", *format)}
 	}
 	now := time.Now()
-	q := analytics.Query{GroupBy: *groupBy, Team: *team}
+	q := analytics.Query{GroupBy: *groupBy, Team: *team, Transition: *transition}
 	if q.Until, err = analytics.ParseTime(*until, now); err != nil {
 		return usageError{"--until: " + err.Error()}
 	}

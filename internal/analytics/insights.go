@@ -211,7 +211,7 @@ func Find(in insightInput) []Insight {
 			add(KindAgentOutlier, rate/med/o.AgentRatio*math.Log10(float64(g.Tickets)),
 				map[string]any{"agent": g.Key, "team": team.id, "rate": rate, "team_median": med, "escalated": g.EscalatedTickets, "tickets": g.Tickets},
 				url.Values{"group_by": {store.GroupAgent}},
-				"agent %s escalates %.1fx the %s median (%s vs %s, %d of %d tickets) %s", g.Key, rate/med, team.id, percent(rate), percent(med), g.EscalatedTickets, g.Tickets, window)
+				"tickets first handled by %s are escalated %.1fx as often as the %s median (%s vs %s, %d of %d tickets) %s", g.Key, rate/med, team.id, percent(rate), percent(med), g.EscalatedTickets, g.Tickets, window)
 		}
 	}
 	for _, g := range in.targets {
@@ -233,15 +233,15 @@ func Find(in insightInput) []Insight {
 		}
 	}
 	for _, g := range in.accounts {
-		if g.Key != "" && g.BreachesBeforeEscalation >= o.AccountBreaches {
-			add(KindAccountBreaches, float64(g.BreachesBeforeEscalation)/float64(o.AccountBreaches),
+		if g.Key != "" && g.Tickets >= o.MinSample && g.BreachesBeforeEscalation >= o.AccountBreaches {
+			add(KindAccountBreaches, float64(g.BreachesBeforeEscalation)/float64(o.AccountBreaches)*math.Log10(float64(g.Tickets)),
 				map[string]any{"account": g.Key, "breaches": g.BreachesBeforeEscalation, "tickets": g.Tickets},
 				url.Values{"group_by": {store.GroupAccount}},
 				"%s breached SLA targets %d times before any escalation (%d tickets) %s", g.Key, g.BreachesBeforeEscalation, g.Tickets, window)
 		}
 	}
 	if oc := in.outcomes; oc != nil && oc.HighFrustrationUnescalated >= o.Frustrated && oc.Tickets >= o.MinSample {
-		add(KindFrustrated, float64(oc.HighFrustrationUnescalated)/float64(o.Frustrated),
+		add(KindFrustrated, float64(oc.HighFrustrationUnescalated)/float64(o.Frustrated)*math.Log10(float64(oc.Tickets)),
 			map[string]any{"tickets": oc.HighFrustrationUnescalated, "of": oc.Tickets, "threshold": in.q.HighFrustration},
 			url.Values{"group_by": {store.GroupIssueType}},
 			"%d tickets reached high frustration (%.2f or more) and were never escalated (of %d) %s", oc.HighFrustrationUnescalated, in.q.HighFrustration, oc.Tickets, window)

@@ -157,6 +157,13 @@ func (s *Service) storeQuery(q Query) (store.ReportQuery, error) {
 	if since.IsZero() {
 		since = until.Add(-DefaultWindow)
 	}
+	if q.Transition != "" {
+		from, to, ok := strings.Cut(q.Transition, " -> ")
+		if !ok || strings.TrimSpace(from) == "" || strings.TrimSpace(to) == "" || strings.Contains(to, " -> ") {
+			fe.Add("transition", fmt.Sprintf("%.60q is not a transition: give the tiers as \"t1 -> t2\"", q.Transition))
+		}
+	}
+	since, until = escalated.Truncate(since), escalated.Truncate(until)
 	if !since.Before(until) {
 		fe.Add("since", fmt.Sprintf("must be before until (%s)", escalated.FormatTime(until)))
 	}
@@ -238,10 +245,14 @@ func ParseTime(s string, ref time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, s)
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	if err == nil {
+		if t.Year() < 2000 || t.Year() > 9999 {
+			return time.Time{}, fmt.Errorf("%q is outside the years 2000 to 9999", s)
+		}
 		return t, nil
 	}
 	if d, err := policy.ParseDuration(s); err == nil && d > 0 {

@@ -59,7 +59,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"yesterday", "-3d", "0d", "2026-13-01"} {
+	for _, bad := range []string{"yesterday", "-3d", "0d", "2026-13-01", "0001-01-01T00:00:00Z", "1999-12-31"} {
 		if _, err := ParseTime(bad, ref); err == nil {
 			t.Errorf("ParseTime(%q) accepted", bad)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/analytics"
+	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store"
 	"github.com/escalated/escalated/internal/store/postgres"
@@ -105,7 +106,7 @@ func Backup(ctx context.Context, db, dest string, log *slog.Logger) error {
 // Report writes an escalation report of the database in format. It only reads (View), so it
 // is safe beside running nodes.
 func Report(ctx context.Context, db string, q analytics.Query, format string, w io.Writer, log *slog.Logger) error {
-	st, err := OpenStore(ctx, db, log)
+	st, err := openExisting(ctx, db, log)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func Report(ctx context.Context, db string, q analytics.Query, format string, w 
 // ReportInsights writes the ranked insights of the database's window. It reads the policy
 // stored last (for team and tier names) and only reads, like Report.
 func ReportInsights(ctx context.Context, db string, q analytics.Query, format string, w io.Writer, log *slog.Logger) error {
-	st, err := OpenStore(ctx, db, log)
+	st, err := openExisting(ctx, db, log)
 	if err != nil {
 		return err
 	}
@@ -146,4 +147,15 @@ func ReportInsights(ctx context.Context, db string, q analytics.Query, format st
 		return err
 	}
 	return analytics.WriteInsights(w, ins, format)
+}
+
+// openExisting opens a database a report reads: a SQLite file that is not there is an error,
+// not a new empty database reported on (a mistyped --db would otherwise say "no escalations").
+func openExisting(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	if kind, path, err := config.ParseDB(db); err == nil && kind == config.SQLite {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("no database at %s: %w (give the --db a node runs with)", path, err)
+		}
+	}
+	return OpenStore(ctx, db, log)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,6 +75,9 @@ func TestReportEscalations(t *testing.T) {
 			t.Errorf("insights over four tickets: %s", ins.Raw)
 		}
 		s.do(escalated.RoleReadonly, "GET", "/v1/insights?group_by=agent", nil).refused(t, 400, "invalid", "group_by")
+		s.do(escalated.RoleReadonly, "GET", "/v1/insights?transition=x", nil).refused(t, 400, "invalid", "transition")
+		s.do(escalated.RoleReadonly, "GET", "/v1/reports/escalations?group_by=agent&transition=bogus", nil).refused(t, 400, "invalid", "transition")
+		s.do(escalated.RoleReadonly, "GET", "/v1/reports/escalations?group_by=agent&since=0001-01-01", nil).refused(t, 400, "invalid", "since")
 		s.do(bot, "GET", "/v1/insights", nil).refused(t, 403, "forbidden", "")
 	})
 }
@@ -85,6 +89,10 @@ func TestReportCommand(t *testing.T) {
 	s := startServerWith(t, "sqlite:"+path, "testdata/policy.yaml")
 	id := s.do(agent, "POST", "/v1/tickets", newTicket(1)).must(t, 201).str("id")
 	s.do(agent, "POST", "/v1/tickets/"+id+"/escalations", map[string]any{"to": "integrations", "reason": "complexity", "note": longNote, "by": "ana"}).must(t, 201)
+	if err := app.Report(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "missing.db"), analytics.Query{GroupBy: "agent"}, "table", io.Discard, nil); err == nil ||
+		!strings.Contains(err.Error(), "no database at") {
+		t.Errorf("report on a missing database file: %v", err)
+	}
 	var ins bytes.Buffer
 	if err := app.ReportInsights(context.Background(), "sqlite:"+path, analytics.Query{}, "table", &ins, nil); err != nil ||
 		!strings.Contains(ins.String(), "nothing stands out") {

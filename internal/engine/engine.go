@@ -379,7 +379,13 @@ func (e *Engine) subscriptionEnded(ctx context.Context) error {
 
 // errSkip rolls back a claim that returned a deadline which already failed in this FireDue, so
 // that the rest of the claim can be fired by id without it.
-var errSkip = errors.New("claim includes a deadline that failed to fire")
+var errSkip error = skipError{}
+
+// skipError is a deliberate rollback (store.Rollback), not a store failure.
+type skipError struct{}
+
+func (skipError) Error() string { return "claim includes a deadline that failed to fire" }
+func (skipError) Rollback()     {}
 
 // fireError is a Firer's failure, naming the deadline it failed on.
 type fireError struct {

@@ -55,9 +55,11 @@ func (s *Server) insights(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if q.GroupBy != "" || q.Transition != "" {
-		s.error(w, r, escalated.Invalid("group_by", "insights take since, until and team only"))
-		return
+	for _, p := range []string{"group_by", "transition"} {
+		if r.URL.Query().Has(p) {
+			s.error(w, r, escalated.Invalid(p, "insights take since, until and team only"))
+			return
+		}
 	}
 	ins, err := s.cfg.Analytics.Insights(r.Context(), q)
 	if err != nil {

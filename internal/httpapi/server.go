@@ -186,6 +186,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	start := time.Now()
+	_, pattern := s.mux.Handler(r)
+	var rec *statusRecorder
+	if s.latency != nil && pattern != "GET /v1/events" {
+		rec = &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		w = rec
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -194,20 +200,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("panic in handler", "request_id", id, "method", r.Method, "path", r.URL.Path, "panic", v)
 			s.error(w, r, errors.New("panic"))
 		}
-		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "duration_ms", time.Since(start).Milliseconds())
-	}()
-	_, pattern := s.mux.Handler(r)
-	if s.latency != nil && pattern != "GET /v1/events" {
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		w = rec
-		defer func() {
+		// After the recovery, so that a panicking request is recorded with the 500 it got.
+		if rec != nil {
 			route := pattern
 			if route == "" {
 				route = "unmatched"
 			}
 			s.latency.WithLabelValues(route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
-		}()
-	}
+		}
+		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "duration_ms", time.Since(start).Milliseconds())
+	}()
 	if pattern == "" {
 		if r.URL.Path == "/v1" || strings.HasPrefix(r.URL.Path, "/v1/") {
 			s.noRoute.ServeHTTP(w, r)

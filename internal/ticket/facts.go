@@ -17,7 +17,9 @@ import (
 func (c *change) trackAnalytics(live *Live) {
 	t := c.t
 	a := &t.Analytics
-	if c.created {
+	// The first pass of a creating change runs before the policy reacts: the ticket is where
+	// it was opened. A later pass may find it already escalated elsewhere.
+	if c.created && a.IntakeTeam == "" {
 		a.IntakeTeam, a.IntakeTier = t.Team, t.Tier
 	}
 	if a.FirstAgent == "" && t.Assignee != "" && t.Team == a.IntakeTeam {

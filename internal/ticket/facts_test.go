@@ -1,6 +1,7 @@
 package ticket_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,25 @@ func TestFactsReopenedAfterTier1Solve(t *testing.T) {
 	}
 	if ef := f.escalationFact(e.ID); !ef.Returned || !ef.Unnecessary || ef.ResolvedAtTarget || ef.State != "returned" {
 		t.Errorf("returned escalation fact: %+v", ef)
+	}
+}
+
+// TestFactsIntakeWhenEscalatedAtCreation: a rule escalating a ticket as it is created leaves
+// the ticket's intake team where it was opened, not where the rule sent it.
+func TestFactsIntakeWhenEscalatedAtCreation(t *testing.T) {
+	src := strings.Replace(clockPolicy, "rules:\n", `rules:
+  - id: urgent-goes-up
+    on: [ticket.created]
+    when: ticket.priority == "urgent"
+    do:
+      - escalate: {to: next_tier, reason: priority}
+`, 1)
+	f := newClockFx(t, src)
+	id := f.create(at(27, 9, 0), escalated.PriorityUrgent)
+	if d := f.detail(id); d.Ticket.Team != "billing" {
+		t.Fatalf("the rule did not escalate at creation: team %s", d.Ticket.Team)
+	}
+	if tf := f.ticketFact(id); tf.IntakeTeam != "frontline" || tf.IntakeTier != "t1" || tf.FirstAgent != "ana" || tf.Escalations != 1 {
+		t.Errorf("fact of a ticket escalated at creation: %+v, want intake frontline/t1, first agent ana", tf)
 	}
 }

@@ -160,14 +160,15 @@ func escalationGroupsSQL(d factDim, f rowFilter) string {
 // ticketGroupsSQL counts the window's tickets by group, those escalated in the window (first
 // escalated before until: a ticket created in the window cannot have been escalated before
 // since) and their breaches before escalation. A team's arrivals count as escalated when the
-// team escalated them further; they are tickets, so the transition filter leaves them be.
+// team escalated them further; they are tickets, so the transition filter leaves them be. A
+// handoff that stays in its team (from_team = to_team) is no arrival: the ticket was there.
 func ticketGroupsSQL(d factDim, f rowFilter) string {
 	rows := ticketRows(d.ticket+` AS b, first_escalated_at < {until} AS esc,
 		breaches_before_escalation AS breaches`, d.ticketWhere, f.team)
 	if d.arrivals != "" {
 		rows += `
 		UNION ALL
-		` + escalationRows(d.arrivals+` AS b, re_escalated AS esc, 0 AS breaches`, "", rowFilter{team: f.team})
+		` + escalationRows(d.arrivals+` AS b, re_escalated AS esc, 0 AS breaches`, "to_team <> from_team", rowFilter{team: f.team})
 	}
 	return `SELECT b, COUNT(*) AS n, COUNT(*) FILTER (WHERE esc) AS escalated, SUM(breaches) AS breaches
 	FROM (` + rows + `) AS tk GROUP BY b`

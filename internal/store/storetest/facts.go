@@ -22,6 +22,22 @@ var factTests = []test{
 	{"PercentileRanks", testPercentileRanks},
 	{"ReportUnknownGroupBy", testReportUnknownGroupBy},
 	{"ReportEmptyWindow", testReportEmptyWindow},
+	{"SameTeamHandoffIsNoArrival", testSameTeamHandoff},
+}
+
+// testSameTeamHandoff: a bot handoff that waits in the ticket's own team is an escalation from
+// the team to itself; the team report counts its ticket once (opened there), not again as an
+// arrival.
+func testSameTeamHandoff(t *testing.T, f *fx) {
+	at := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	tk := &store.TicketFact{TicketID: "tkt_same", CreatedAt: at, IntakeTeam: "support", IntakeTier: "t1", Escalations: 1, FirstEscalatedAt: &at}
+	esc := &store.EscalationFact{EscalationID: "esc_same", TicketID: "tkt_same", CreatedAt: at, FromTeam: "support", ToTeam: "support",
+		FromTier: "t1", ToTier: "t1", Trigger: "handoff", Reason: "bot_handoff", State: "pending"}
+	f.saveFacts([]*store.TicketFact{tk}, []*store.EscalationFact{esc})
+	got := f.report(t, store.ReportQuery{GroupBy: store.GroupTeam, Since: at.Add(-time.Hour), Until: at.Add(time.Hour)})
+	if len(got) != 1 || got[0].Key != "support" || got[0].Tickets != 1 || got[0].EscalatedTickets != 1 || got[0].Escalations != 1 {
+		t.Errorf("team report with a same-team handoff: %+v, want support with 1 ticket, 1 escalated, 1 escalation", got)
+	}
 }
 
 func durp(d time.Duration) *time.Duration { return &d }
