@@ -337,6 +337,10 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	team := fs.String("team", "", "only escalations from or to this team, and tickets opened in or escalated into it")
 	transition := fs.String("transition", "", `only the escalations of this transition, e.g. "t1 -> t2" (reports only)`)
 	format := fs.String("format", "table", "table, csv or json")
+	thresholds := map[string]*string{}
+	for _, name := range analytics.OptionParams {
+		thresholds[name] = fs.String(strings.ReplaceAll(name, "_", "-"), "", "threshold "+name+" (see docs/analytics.md; default the built-in one)")
+	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -364,6 +368,9 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if q.Since, err = analytics.ParseTime(*since, ref); err != nil {
 		return usageError{"--since: " + err.Error()}
+	}
+	if q.Options, err = analytics.ParseOptions(func(name string) string { return *thresholds[name] }); err != nil {
+		return usageError{err.Error()}
 	}
 	if insights {
 		return app.ReportInsights(ctx, *db, q, *format, stdout, logger("warn", stderr))

@@ -40,8 +40,10 @@ var DefaultInsightOptions = InsightOptions{
 	AccountBreaches: 5, Frustrated: 5,
 }
 
-func (o InsightOptions) withDefaults() InsightOptions {
-	d := DefaultInsightOptions
+func (o InsightOptions) withDefaults() InsightOptions { return o.over(DefaultInsightOptions) }
+
+// over returns d with the fields o sets.
+func (o InsightOptions) over(d InsightOptions) InsightOptions {
 	if o.MinSample > 0 {
 		d.MinSample = o.MinSample
 	}
@@ -109,7 +111,7 @@ func (s *Service) Insights(ctx context.Context, q Query) (*Insights, error) {
 	if s.policy != nil {
 		pol = s.policy()
 	}
-	in := insightInput{q: base, opts: s.opts.Insights, policy: pol, byTransition: map[string][]store.ReportGroup{}}
+	in := insightInput{q: base, opts: s.options(q).Insights, policy: pol, byTransition: map[string][]store.ReportGroup{}}
 	err = s.store.View(ctx, func(tx store.Tx) error {
 		get := func(groupBy string, mod func(*store.ReportQuery)) ([]store.ReportGroup, error) {
 			sq := base

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ type Query struct {
 	Team         string
 	// Transition ("t1 -> t2") keeps only the escalations of that transition.
 	Transition string
+	// Options, when set, override the service's thresholds for this request (zero fields keep
+	// the service's).
+	Options *Options
 }
 
 // Item is one group of a report. Shares and rates are fractions 0..1; nil where the group has
@@ -177,8 +181,24 @@ func (s *Service) storeQuery(q Query) (store.ReportQuery, error) {
 	if err := fe.Err(); err != nil {
 		return store.ReportQuery{}, err
 	}
+	o := s.options(q)
 	return store.ReportQuery{GroupBy: q.GroupBy, Since: escalated.Truncate(since), Until: escalated.Truncate(until), Team: q.Team, Transition: q.Transition,
-		QuickSolve: s.opts.QuickSolve, HighFrustration: s.opts.HighFrustration}, nil
+		QuickSolve: o.QuickSolve, HighFrustration: o.HighFrustration}, nil
+}
+
+// options are the service's thresholds with the request's overrides.
+func (s *Service) options(q Query) Options {
+	o := s.opts
+	if r := q.Options; r != nil {
+		if r.QuickSolve > 0 {
+			o.QuickSolve = r.QuickSolve
+		}
+		if r.HighFrustration > 0 {
+			o.HighFrustration = r.HighFrustration
+		}
+		o.Insights = r.Insights.over(o.Insights)
+	}
+	return o
 }
 
 // Build turns a store's counts into the report: rates, shares, seconds. Pure.
@@ -259,4 +279,66 @@ func ParseTime(s string, ref time.Time) (time.Time, error) {
 		return ref.Add(-d), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time: give RFC 3339 (2026-11-01T00:00:00Z), a date (2026-11-01) or a duration back from now (30d, 12h)", s)
+}
+
+// OptionParams are the threshold parameters a report or insights request may set.
+var OptionParams = []string{"quick_solve", "high_frustration", "min_sample", "concentration", "agent_ratio",
+	"unnecessary", "context_insufficient", "account_breaches", "frustrated"}
+
+// ParseOptions reads threshold overrides from get (a query string or flags); nil when none is
+// given. Each bad value is a field error naming its parameter and what is allowed.
+func ParseOptions(get func(string) string) (*Options, error) {
+	fe := escalated.FieldErrors{}
+	var o Options
+	set := false
+	fraction := func(name string, dst *float64) {
+		if v := get(name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsNaN(f) || f <= 0 || f > 1 {
+				fe.Add(name, "must be a number above 0 and at most 1")
+				return
+			}
+			*dst, set = f, true
+		}
+	}
+	count := func(name string, dst *int) {
+		if v := get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1_000_000 {
+				fe.Add(name, "must be a whole number from 1 to 1000000")
+				return
+			}
+			*dst, set = n, true
+		}
+	}
+	if v := get("quick_solve"); v != "" {
+		d, err := policy.ParseDuration(v)
+		if err != nil || d <= 0 {
+			fe.Add("quick_solve", "must be a duration such as 10m or 1h")
+		} else {
+			o.QuickSolve, set = d, true
+		}
+	}
+	fraction("high_frustration", &o.HighFrustration)
+	count("min_sample", &o.Insights.MinSample)
+	fraction("concentration", &o.Insights.Concentration)
+	if v := get("agent_ratio"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || f <= 1 || f > 100 {
+			fe.Add("agent_ratio", "must be a number above 1 (a multiple of the team median) and at most 100")
+		} else {
+			o.Insights.AgentRatio, set = f, true
+		}
+	}
+	fraction("unnecessary", &o.Insights.Unnecessary)
+	fraction("context_insufficient", &o.Insights.ContextInsufficient)
+	count("account_breaches", &o.Insights.AccountBreaches)
+	count("frustrated", &o.Insights.Frustrated)
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	if !set {
+		return nil, nil
+	}
+	return &o, nil
 }

@@ -76,6 +76,16 @@ func TestReportEscalations(t *testing.T) {
 		}
 		s.do(escalated.RoleReadonly, "GET", "/v1/insights?group_by=agent", nil).refused(t, 400, "invalid", "group_by")
 		s.do(escalated.RoleReadonly, "GET", "/v1/insights?transition=x", nil).refused(t, 400, "invalid", "transition")
+		// Thresholds per request: with a sample of 1, billing's one escalation (of one ticket)
+		// is a concentration in t1 -> t2.
+		loose := s.do(escalated.RoleReadonly, "GET", "/v1/insights?since=7d&min_sample=1&concentration=0.3", nil).must(t, 200)
+		if get(loose.Body, "thresholds.min_sample") != 1.0 || !strings.Contains(string(loose.Raw), "billing is 33% (1 of 3)") {
+			t.Errorf("insights with min_sample=1: %s", loose.Raw)
+		}
+		for _, bad := range []string{"min_sample=0", "concentration=2", "agent_ratio=1", "quick_solve=soon", "high_frustration=-1"} {
+			name, _, _ := strings.Cut(bad, "=")
+			s.do(escalated.RoleReadonly, "GET", "/v1/insights?"+bad, nil).refused(t, 400, "invalid", name)
+		}
 		s.do(escalated.RoleReadonly, "GET", "/v1/reports/escalations?group_by=agent&transition=bogus", nil).refused(t, 400, "invalid", "transition")
 		s.do(escalated.RoleReadonly, "GET", "/v1/reports/escalations?group_by=agent&since=0001-01-01", nil).refused(t, 400, "invalid", "since")
 		s.do(bot, "GET", "/v1/insights", nil).refused(t, 403, "forbidden", "")

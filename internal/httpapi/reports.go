@@ -24,6 +24,11 @@ func reportQuery(r *http.Request, now time.Time) (analytics.Query, error) {
 	if q.Since, err = analytics.ParseTime(v.Get("since"), ref); err != nil {
 		fe.Add("since", err.Error())
 	}
+	if q.Options, err = analytics.ParseOptions(v.Get); err != nil {
+		for k, msg := range escalated.ErrorFields(err) {
+			fe.Add(k, msg)
+		}
+	}
 	return q, fe.Err()
 }
 
