@@ -19,8 +19,16 @@ func (c *change) trackAnalytics(live *Live) {
 	a := &t.Analytics
 	// The first pass of a creating change runs before the policy reacts: the ticket is where
 	// it was opened. A later pass may find it already escalated elsewhere.
-	if c.created && a.IntakeTeam == "" {
+	switch {
+	case c.created && a.IntakeTeam == "":
 		a.IntakeTeam, a.IntakeTier = t.Team, t.Tier
+	case a.IntakeTeam == "":
+		// A ticket from before analytics existed: the team it was in when first changed since
+		// stands in for the team it was opened in.
+		a.IntakeTeam = c.startTeam
+		if tier, ok := live.Policy.TierOfTeam(c.startTeam); ok {
+			a.IntakeTier = tier.ID
+		}
 	}
 	if a.FirstAgent == "" && t.Assignee != "" && t.Team == a.IntakeTeam {
 		a.FirstAgent = t.Assignee

@@ -148,3 +148,35 @@ func TestFactsIntakeWhenEscalatedAtCreation(t *testing.T) {
 		t.Errorf("fact of a ticket escalated at creation: %+v, want intake frontline/t1, first agent ana", tf)
 	}
 }
+
+// TestFactsForTicketsFromBeforeAnalytics: a ticket written before analytics existed (no
+// tallies) takes the team it is in when first changed as its intake team.
+func TestFactsForTicketsFromBeforeAnalytics(t *testing.T) {
+	f := newClockFx(t, clockPolicy)
+	id := f.create(at(27, 9, 0), escalated.PriorityNormal)
+	if err := f.st.Update(f.ctx, func(tx store.Tx) error {
+		tk, err := tx.GetTicket(f.ctx, id)
+		if err != nil {
+			return err
+		}
+		tk.Analytics = escalated.TicketAnalytics{}
+		return tx.UpdateTicket(f.ctx, tk, tk.Version)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.message(at(27, 9, 30), id, escalated.AuthorCustomer, false)
+	var tk *escalated.Ticket
+	if err := f.st.View(f.ctx, func(tx store.Tx) error {
+		var err error
+		tk, err = tx.GetTicket(f.ctx, id)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if tk.Analytics.IntakeTeam != "frontline" || tk.Analytics.IntakeTier != "t1" {
+		t.Errorf("tallies of a ticket from before analytics after a change: %+v", tk.Analytics)
+	}
+	if tf := f.ticketFact(id); tf.IntakeTeam != "frontline" {
+		t.Errorf("its fact: %+v", tf)
+	}
+}
