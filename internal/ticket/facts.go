@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/escalated/escalated"
@@ -43,7 +44,11 @@ func (c *change) trackAnalytics(live *Live) {
 				a.PingPongs++
 			}
 		case escalated.EventSLABreached:
-			if !escalated_ {
+			// Before escalation means due by then: a breach the engine fired late, after an
+			// escalation made in the meantime, still happened first.
+			due, err := time.Parse(escalated.TimeFormat, fmt.Sprint(e.Data["due_at"]))
+			late := err == nil && a.FirstEscalatedAt != nil && !due.After(*a.FirstEscalatedAt)
+			if !escalated_ || late {
 				a.BreachesBeforeEscalation++
 			}
 		}

@@ -180,3 +180,23 @@ func TestFactsForTicketsFromBeforeAnalytics(t *testing.T) {
 		t.Errorf("its fact: %+v", tf)
 	}
 }
+
+// TestFactsLateBreachCountsBeforeEscalation: first response was due at 11:00; an agent escalated
+// at 11:30 before the engine had fired it (a backlog), which re-planned the overdue clock as due
+// at that instant; the engine fired the breach at 11:40. The breach was due by the time of the
+// escalation and counts as before it.
+func TestFactsLateBreachCountsBeforeEscalation(t *testing.T) {
+	f := newClockFx(t, strings.Replace(clockPolicy, "when: sla.target == \"first_response\"", "when: false", 1))
+	id := f.create(at(27, 9, 0), escalated.PriorityNormal)
+	f.fire(at(27, 10, 0)) // the warning
+	f.now = at(27, 11, 30).Add(-time.Second)
+	if _, err := f.escalate(id, ticket.EscalateInput{To: "billing", By: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.fire(at(27, 11, 40)); len(got) == 0 {
+		t.Fatal("the breach did not fire")
+	}
+	if tf := f.ticketFact(id); tf.BreachesBeforeEscalation != 1 {
+		t.Errorf("a breach due before the escalation but fired after it: %d breaches before escalation, want 1", tf.BreachesBeforeEscalation)
+	}
+}
