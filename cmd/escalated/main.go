@@ -36,6 +36,7 @@ Usage:
   escalated backup FILE [--db ...]
   escalated report --group-by DIM [--since 30d] [--until T] [--team ID] [--format table|csv|json] [--db ...]
   escalated report insights [--since 30d] [--until T] [--team ID] [--format table|json] [--db ...]
+  escalated facts rebuild [--db ...]
 
 --db defaults to sqlite:escalated.db (sqlite:escalated-demo.db with --demo).
 `
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = backup(ctx, args[1:], stdout, stderr)
 	case "report":
 		err = report(ctx, args[1:], stdout, stderr)
+	case "facts":
+		err = facts(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -376,4 +379,20 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return app.ReportInsights(ctx, *db, q, *format, stdout, logger("warn", stderr))
 	}
 	return app.Report(ctx, *db, q, *format, stdout, logger("warn", stderr))
+}
+
+func facts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rebuild" {
+		return usageError{"usage: escalated facts rebuild [--db ...]"}
+	}
+	fs := newFlags("facts rebuild", stderr)
+	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("facts rebuild takes no arguments (got %q)", strings.Join(pos, " "))}
+	}
+	return app.RebuildFacts(ctx, *db, stdout, logger("warn", stderr))
 }

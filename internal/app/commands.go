@@ -159,3 +159,40 @@ func openExisting(ctx context.Context, db string, log *slog.Logger) (store.Store
 	}
 	return OpenStore(ctx, db, log)
 }
+
+// RebuildFacts recomputes the analytics rows of every ticket from its history (see
+// ticket.Service.RebuildFacts), under the newest stored policy. Safe beside running nodes.
+func RebuildFacts(ctx context.Context, db string, w io.Writer, log *slog.Logger) error {
+	st, err := openExisting(ctx, db, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := ticket.New(st, time.Now, log)
+	var pv *escalated.PolicyVersion
+	if err := st.View(ctx, func(tx store.Tx) error {
+		var err error
+		pv, err = tx.LatestPolicy(ctx)
+		return err
+	}); err != nil {
+		return fmt.Errorf("the database has no policy to rebuild analytics under: %w", err)
+	}
+	pol, err := policy.Parse(fmt.Sprintf("stored policy v%d", pv.Version), []byte(pv.Source))
+	if err != nil {
+		return err
+	}
+	ctx = escalated.WithPrincipal(ctx, escalated.Principal{Name: "cli", Role: escalated.RoleAdmin})
+	if _, err := svc.LoadPolicy(ctx, pol, "cli:facts-rebuild"); err != nil {
+		return err
+	}
+	n, err := svc.RebuildFacts(ctx, func(done int) {
+		if done%1000 == 0 {
+			fmt.Fprintf(w, "%d tickets...\n", done)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "rebuilt the analytics of %d tickets\n", n)
+	return nil
+}

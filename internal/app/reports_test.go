@@ -103,6 +103,10 @@ func TestReportCommand(t *testing.T) {
 		!strings.Contains(err.Error(), "no database at") {
 		t.Errorf("report on a missing database file: %v", err)
 	}
+	var rb bytes.Buffer
+	if err := app.RebuildFacts(context.Background(), "sqlite:"+path, &rb, nil); err != nil || !strings.Contains(rb.String(), "rebuilt the analytics of 1 tickets") {
+		t.Errorf("facts rebuild: %v\n%s", err, rb.String())
+	}
 	var ins bytes.Buffer
 	if err := app.ReportInsights(context.Background(), "sqlite:"+path, analytics.Query{}, "table", &ins, nil); err != nil ||
 		!strings.Contains(ins.String(), "nothing stands out") {

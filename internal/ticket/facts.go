@@ -165,19 +165,31 @@ func escalationFact(ctx context.Context, tx store.Tx, t *escalated.Ticket, e *es
 	f, err := tx.GetEscalationFact(ctx, e.ID)
 	switch {
 	case escalated.ErrorCode(err) == escalated.ENOTFOUND:
-		f = &store.EscalationFact{
-			EscalationID: e.ID, TicketID: e.TicketID, CreatedAt: e.CreatedAt,
-			FromTeam: e.FromTeam, ToTeam: e.ToTeam, FromTier: e.FromTier, ToTier: e.ToTier,
-			ByAgent: e.By, Trigger: string(e.Trigger), Reason: string(e.Reason), RuleID: e.RuleID,
-			IssueType: t.IssueType, Channel: string(t.Channel), AccountID: t.AccountID,
-			TimeToEscalate: e.CreatedAt.Sub(t.CreatedAt),
-		}
-		if t.Account != nil {
-			f.CustomerTier = t.Account.Tier
-		}
+		f = newEscalationFact(t, e)
 	case err != nil:
 		return nil, err
 	}
+	fillEscalationOutcome(f, e)
+	return f, nil
+}
+
+// newEscalationFact is e's row as it was made: its route and the ticket's attributes then.
+func newEscalationFact(t *escalated.Ticket, e *escalated.Escalation) *store.EscalationFact {
+	f := &store.EscalationFact{
+		EscalationID: e.ID, TicketID: e.TicketID, CreatedAt: e.CreatedAt,
+		FromTeam: e.FromTeam, ToTeam: e.ToTeam, FromTier: e.FromTier, ToTier: e.ToTier,
+		ByAgent: e.By, Trigger: string(e.Trigger), Reason: string(e.Reason), RuleID: e.RuleID,
+		IssueType: t.IssueType, Channel: string(t.Channel), AccountID: t.AccountID,
+		TimeToEscalate: e.CreatedAt.Sub(t.CreatedAt),
+	}
+	if t.Account != nil {
+		f.CustomerTier = t.Account.Tier
+	}
+	return f
+}
+
+// fillEscalationOutcome sets the parts of f that follow e's state.
+func fillEscalationOutcome(f *store.EscalationFact, e *escalated.Escalation) {
 	f.State = string(e.State)
 	f.AcknowledgedAt, f.TimeToAck = nil, nil
 	if e.AcknowledgedAt != nil {
@@ -198,7 +210,6 @@ func escalationFact(ctx context.Context, tx store.Tx, t *escalated.Ticket, e *es
 		f.Completeness = e.Package.Completeness
 	}
 	f.ContextInsufficient = e.ContextSufficient != nil && !*e.ContextSufficient
-	return f, nil
 }
 
 // sameFact reports whether two ticket facts hold the same values (times compared by value).

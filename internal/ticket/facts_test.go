@@ -1,6 +1,7 @@
 package ticket_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,98 @@ func TestFactsLateBreachCountsBeforeEscalation(t *testing.T) {
 	if tf := f.ticketFact(id); tf.BreachesBeforeEscalation != 1 {
 		t.Errorf("a breach due before the escalation but fired after it: %d breaches before escalation, want 1", tf.BreachesBeforeEscalation)
 	}
+}
+
+// TestRebuildFactsMatchesWhatChangesKept: the rebuild from history gives the rows the changes
+// kept as they went (the breach before escalation, the acknowledgement without enough context,
+// the internal note, the resolution; the tier-1 solve, reopen and escalation; the unnecessary
+// return), also for a ticket whose tallies were lost.
+func TestRebuildFactsMatchesWhatChangesKept(t *testing.T) {
+	f := newClockFx(t, clockPolicy)
+	// Ticket one: breach, rule escalation, acknowledgement, note, resolution.
+	one := f.create(at(27, 9, 0), escalated.PriorityNormal)
+	f.fire(at(27, 10, 0))
+	f.fire(at(27, 11, 0))
+	escOne := f.detail(one).Escalations[0].ID
+	f.now = at(27, 11, 30)
+	no := false
+	if _, err := f.svc.AcknowledgeWith(f.ctx, escOne, ticket.AckInput{By: "bea", ContextSufficient: &no}); err != nil {
+		t.Fatal(err)
+	}
+	f.message(at(27, 11, 40), one, escalated.AuthorAgent, true)
+	f.now = at(27, 11, 50)
+	if _, err := f.svc.Resolve(f.ctx, escOne, "bea", "Unblocked the merchant."); err != nil {
+		t.Fatal(err)
+	}
+	// Ticket two: solved at tier 1, reopened, escalated, returned as unnecessary.
+	two := f.create(at(27, 12, 0), escalated.PriorityNormal)
+	f.message(at(27, 12, 10), two, escalated.AuthorAgent, false)
+	solved := escalated.StatusSolved
+	f.patch(at(27, 12, 20), two, ticket.Patch{Status: &solved})
+	f.message(at(27, 12, 30), two, escalated.AuthorCustomer, false)
+	f.now = at(27, 12, 40)
+	escTwo, err := f.escalate(two, ticket.EscalateInput{To: "billing", By: "ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.now = at(27, 12, 50)
+	if _, err := f.svc.Acknowledge(f.ctx, escTwo.ID, "bea"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Return(f.ctx, escTwo.ID, ticket.ReturnInput{By: "bea", Reason: "Frontline can do this.", Necessary: &no}); err != nil {
+		t.Fatal(err)
+	}
+
+	kept := map[string]*store.TicketFact{one: f.ticketFact(one), two: f.ticketFact(two)}
+	keptEsc := map[string]*store.EscalationFact{escOne: f.escalationFact(escOne), escTwo.ID: f.escalationFact(escTwo.ID)}
+	// Lose ticket two's tallies, as a ticket from before analytics would have none.
+	if err := f.st.Update(f.ctx, func(tx store.Tx) error {
+		tk, err := tx.GetTicket(f.ctx, two)
+		if err != nil {
+			return err
+		}
+		tk.Analytics = escalated.TicketAnalytics{}
+		return tx.UpdateTicket(f.ctx, tk, tk.Version)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.svc.RebuildFacts(f.ctx, nil)
+	if err != nil || n != 2 {
+		t.Fatalf("RebuildFacts = %d, %v", n, err)
+	}
+	for id, want := range kept {
+		got := f.ticketFact(id)
+		got.MaxFrustration, want.MaxFrustration = 0, 0 // replayed from the current score
+		if fmt.Sprintf("%+v", derefFact(got)) != fmt.Sprintf("%+v", derefFact(want)) {
+			t.Errorf("ticket %s rebuilt:\n got  %+v\n want %+v", id, derefFact(got), derefFact(want))
+		}
+	}
+	for id, want := range keptEsc {
+		if got := f.escalationFact(id); fmt.Sprintf("%+v", derefEsc(got)) != fmt.Sprintf("%+v", derefEsc(want)) {
+			t.Errorf("escalation %s rebuilt:\n got  %+v\n want %+v", id, derefEsc(got), derefEsc(want))
+		}
+	}
+}
+
+// derefFact renders a ticket fact's pointer times as values, for comparing two of them.
+func derefFact(f *store.TicketFact) string {
+	return fmt.Sprintf("%+v solved_at=%v first_escalated=%v", *f, deref(f.SolvedAt), deref(f.FirstEscalatedAt))
+}
+
+func derefEsc(f *store.EscalationFact) string {
+	return fmt.Sprintf("%+v ack=%v tta=%v after=%v", *f, deref(f.AcknowledgedAt), derefD(f.TimeToAck), derefD(f.ResolvedAfter))
+}
+
+func deref(t *time.Time) string {
+	if t == nil {
+		return "nil"
+	}
+	return t.UTC().String()
+}
+
+func derefD(d *time.Duration) string {
+	if d == nil {
+		return "nil"
+	}
+	return d.String()
 }
