@@ -82,6 +82,9 @@ type Facts interface {
 	SaveTicketFact(ctx context.Context, f *TicketFact) error
 	// SaveEscalationFact inserts or replaces the escalation's row.
 	SaveEscalationFact(ctx context.Context, f *EscalationFact) error
+	// SetAccountTier sets the customer tier of every ticket row of the account: a ticket's
+	// tier is the account's as it is now (escalation rows keep the tier they were made with).
+	SetAccountTier(ctx context.Context, accountID, tier string) error
 	// GetTicketFact and GetEscalationFact return a row; not_found when there is none.
 	GetTicketFact(ctx context.Context, ticketID string) (*TicketFact, error)
 	GetEscalationFact(ctx context.Context, escalationID string) (*EscalationFact, error)

@@ -295,3 +295,20 @@ func derefD(d *time.Duration) string {
 	}
 	return d.String()
 }
+
+// TestFactsFollowAccountTier: a second ticket that says the account is now enterprise moves the
+// first ticket's row to enterprise too.
+func TestFactsFollowAccountTier(t *testing.T) {
+	f := newClockFx(t, clockPolicy)
+	first := f.create(at(27, 9, 0), escalated.PriorityNormal) // acme, pro
+	f.now = at(27, 9, 5)
+	if _, err := f.svc.CreateTicket(f.ctx, ticket.CreateInput{
+		Subject: "Invoices", Account: &escalated.Account{ID: "acme", Tier: "enterprise"},
+		Message: &ticket.MessageInput{Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: "We upgraded."},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if tf := f.ticketFact(first); tf.CustomerTier != "enterprise" {
+		t.Errorf("the first ticket's row has tier %q after the account became enterprise", tf.CustomerTier)
+	}
+}

@@ -378,6 +378,12 @@ func mergeAccount(ctx context.Context, tx store.Tx, a *escalated.Account) error 
 		}
 		maps.Copy(merged, a.Attributes)
 		a.Attributes = merged
+		if a.Tier != old.Tier {
+			// The account's other tickets move to the new tier in the reports too.
+			if err := tx.SetAccountTier(ctx, a.ID, a.Tier); err != nil {
+				return err
+			}
+		}
 	}
 	return tx.UpsertAccount(ctx, a)
 }

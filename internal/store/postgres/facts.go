@@ -124,3 +124,9 @@ func (t *tx) GetEscalationFact(ctx context.Context, escalationID string) (*store
 	f.TimeToAck, f.ResolvedAfter = fromMSDur(tta), fromMSDur(resolvedAfter)
 	return &f, nil
 }
+
+// SetAccountTier sets the customer tier of the account's ticket rows (those not at it yet).
+func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
+	_, err := t.exec(ctx, `UPDATE ticket_facts SET customer_tier = $1 WHERE account_id = $2 AND customer_tier <> $1`, tier, accountID)
+	return writeErr(err, "set customer tier of account "+accountID, "", "")
+}

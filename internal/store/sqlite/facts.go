@@ -125,3 +125,9 @@ func (t *tx) GetEscalationFact(ctx context.Context, escalationID string) (*store
 	f.TimeToAck, f.ResolvedAfter = fromNullDur(tta), fromNullDur(resolvedAft)
 	return &f, nil
 }
+
+// SetAccountTier sets the customer tier of the account's ticket rows (those not at it yet).
+func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
+	_, err := t.exec(ctx, `UPDATE ticket_facts SET customer_tier = ? WHERE account_id = ? AND customer_tier <> ?`, tier, accountID, tier)
+	return writeErr(err, "set customer tier of account "+accountID, "", "")
+}

@@ -23,6 +23,37 @@ var factTests = []test{
 	{"ReportUnknownGroupBy", testReportUnknownGroupBy},
 	{"ReportEmptyWindow", testReportEmptyWindow},
 	{"SameTeamHandoffIsNoArrival", testSameTeamHandoff},
+	{"SetAccountTier", testSetAccountTier},
+}
+
+// testSetAccountTier: an account's new tier reaches its tickets' rows and nobody else's;
+// escalation rows keep the tier they were made with.
+func testSetAccountTier(t *testing.T, f *fx) {
+	at := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	a := &store.TicketFact{TicketID: "tkt_a", CreatedAt: at, AccountID: "acme", CustomerTier: "pro", IntakeTeam: "support"}
+	b := &store.TicketFact{TicketID: "tkt_b", CreatedAt: at, AccountID: "globex", CustomerTier: "pro", IntakeTeam: "support"}
+	e := &store.EscalationFact{EscalationID: "esc_a", TicketID: "tkt_a", CreatedAt: at, AccountID: "acme", CustomerTier: "pro", State: "pending"}
+	f.saveFacts([]*store.TicketFact{a, b}, []*store.EscalationFact{e})
+	f.update(func(tx store.Tx) error { return tx.SetAccountTier(f.ctx, "acme", "enterprise") })
+	f.view(func(tx store.Tx) error {
+		for id, want := range map[string]string{"tkt_a": "enterprise", "tkt_b": "pro"} {
+			got, err := tx.GetTicketFact(f.ctx, id)
+			if err != nil {
+				return err
+			}
+			if got.CustomerTier != want {
+				t.Errorf("%s tier %q, want %q", id, got.CustomerTier, want)
+			}
+		}
+		got, err := tx.GetEscalationFact(f.ctx, "esc_a")
+		if err != nil {
+			return err
+		}
+		if got.CustomerTier != "pro" {
+			t.Errorf("escalation row tier %q, want pro (as it was made)", got.CustomerTier)
+		}
+		return nil
+	})
 }
 
 // testSameTeamHandoff: a bot handoff that waits in the ticket's own team is an escalation from
