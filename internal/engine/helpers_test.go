@@ -3,21 +3,18 @@ package engine
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jonboulle/clockwork"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/pgtest"
 	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 )
@@ -59,41 +56,6 @@ func openSQLite(t testing.TB, path string) *sqlite.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-// postgresURL returns the test server's URL or skips the test.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("ESCALATED_TEST_POSTGRES")
-	if u == "" {
-		t.Skip("ESCALATED_TEST_POSTGRES is not set: set it to a PostgreSQL URL " +
-			"(e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the engine against PostgreSQL")
-	}
-	return u
-}
-
-// freshSchema returns an unused schema name (the store creates it) and drops the schema when
-// the test ends, after the stores opened on it have closed (cleanups run last-in first-out).
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	url := postgresURL(t)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "escalated_engine_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
 }
 
 // openPostgres opens a store (one node) on schema and closes it when the test ends.
@@ -387,3 +349,11 @@ func testLogger(buf *syncBuffer) *slog.Logger {
 }
 
 func dlID(i int) string { return fmt.Sprintf("dl_%05d", i) }
+
+// freshSchema is a schema of the test's own on the test server (skipping without one).
+func freshSchema(t testing.TB) string {
+	return pgtest.FreshSchema(t, "the engine", "escalated_engine_test")
+}
+
+// postgresURL is the test server's URL (skipping without one).
+func postgresURL(t testing.TB) string { return pgtest.URL(t, "these tests") }

@@ -2,22 +2,18 @@ package notify_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/pgtest"
 	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 )
@@ -97,41 +93,6 @@ func (a storeAt) open(t testing.TB) store.Store {
 	}
 	t.Fatalf("unknown store kind %q", a.kind)
 	return nil
-}
-
-// postgresURL returns the test server's URL or skips the test.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("ESCALATED_TEST_POSTGRES")
-	if u == "" {
-		t.Skip("ESCALATED_TEST_POSTGRES is not set: set it to a PostgreSQL URL " +
-			"(e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the dispatcher tests against PostgreSQL")
-	}
-	return u
-}
-
-// freshSchema returns an unused schema name (postgres.Open creates the schema) and drops the
-// schema with everything in it when the test ends.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	url := postgresURL(t)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "escalated_notify_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
 }
 
 // createTicket stores a ticket, which deliveries reference.
@@ -328,3 +289,11 @@ func decodeJSON(t testing.TB, b []byte) map[string]any {
 	}
 	return m
 }
+
+// freshSchema is a schema of the test's own on the test server (skipping without one).
+func freshSchema(t testing.TB) string {
+	return pgtest.FreshSchema(t, "the dispatcher tests", "escalated_notify_test")
+}
+
+// postgresURL is the test server's URL (skipping without one).
+func postgresURL(t testing.TB) string { return pgtest.URL(t, "these tests") }

@@ -174,6 +174,7 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 		return nil, err
 	}
 	ch.wroteEscalation(e.ID)
+	ch.createdEscalation(e.ID)
 	if err := tx.CreateEscalation(ctx, e); err != nil {
 		return nil, err
 	}

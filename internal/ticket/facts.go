@@ -131,14 +131,14 @@ func (s *Service) writeFacts(ctx context.Context, tx store.Tx, ch *change) error
 		if e == nil {
 			return escalated.Errorf(escalated.EINTERNAL, "escalation %s was written but not recorded in the change", id)
 		}
-		f, err := escalationFact(ctx, tx, t, e, ch.now)
+		f, err := escalationFact(ctx, tx, t, e, ch.escCreated[id])
 		if err != nil {
 			return err
 		}
 		if pingPong[id] {
 			f.PingPong = true
 		}
-		if id == active && notes > 0 && !e.CreatedAt.Equal(ch.now) {
+		if id == active && notes > 0 && !ch.escCreated[id] {
 			f.InternalNotes += notes
 			seen = true
 		}
@@ -161,7 +161,13 @@ func (s *Service) writeFacts(ctx context.Context, tx store.Tx, ch *change) error
 
 // escalationFact builds e's analytics row. An escalation made earlier keeps the attributes it
 // was recorded with (the ticket's issue type when it was escalated, not now) and its note count.
-func escalationFact(ctx context.Context, tx store.Tx, t *escalated.Ticket, e *escalated.Escalation, now time.Time) (*store.EscalationFact, error) {
+func escalationFact(ctx context.Context, tx store.Tx, t *escalated.Ticket, e *escalated.Escalation, created bool) (*store.EscalationFact, error) {
+	if created {
+		// Made by this change: there is no row to read yet.
+		f := newEscalationFact(t, e)
+		fillEscalationOutcome(f, e)
+		return f, nil
+	}
 	f, err := tx.GetEscalationFact(ctx, e.ID)
 	switch {
 	case escalated.ErrorCode(err) == escalated.ENOTFOUND:

@@ -191,8 +191,9 @@ type change struct {
 	startFact        *store.TicketFact
 	startEscalations int
 	analyticsOut     int
-	// escWritten are the escalations the change created or updated (their facts follow).
-	escWritten map[string]bool
+	// escWritten are the escalations the change created or updated (their facts follow);
+	// escCreated those it created, which have no analytics row to read yet.
+	escWritten, escCreated map[string]bool
 }
 
 func newChange(t *escalated.Ticket, actor string, now time.Time) *change {
@@ -320,6 +321,14 @@ func (c *change) wroteEscalation(id string) {
 		c.escWritten = map[string]bool{}
 	}
 	c.escWritten[id] = true
+}
+
+// createdEscalation notes that the change creates escalation id.
+func (c *change) createdEscalation(id string) {
+	if c.escCreated == nil {
+		c.escCreated = map[string]bool{}
+	}
+	c.escCreated[id] = true
 }
 
 // touched remembers an escalation the change created or moved.

@@ -2,11 +2,8 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,43 +15,9 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/pgtest"
 	"github.com/escalated/escalated/internal/store/storetest"
 )
-
-// testURL returns the server the tests run against, or skips the test.
-func testURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("ESCALATED_TEST_POSTGRES")
-	if u == "" {
-		t.Skip("ESCALATED_TEST_POSTGRES is not set: set it to a PostgreSQL URL " +
-			"(e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL store tests")
-	}
-	return u
-}
-
-// freshSchema returns the name of a schema no one uses yet (Open creates it) and drops it with
-// everything in it when the test ends, after the stores opened on it have closed.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	url := testURL(t)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "escalated_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
 
 // mustOpen opens a store on schema and closes it when the test ends.
 func mustOpen(t testing.TB, schema string, opts ...Option) *DB {
@@ -1035,4 +998,12 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			t.Log(text)
 		})
 	}
+}
+
+// testURL returns the server the tests run against, or skips the test.
+func testURL(t testing.TB) string { return pgtest.URL(t, "the PostgreSQL store tests") }
+
+// freshSchema is a schema of the test's own on the test server (skipping without one).
+func freshSchema(t testing.TB) string {
+	return pgtest.FreshSchema(t, "the PostgreSQL store tests", "escalated_test")
 }
