@@ -161,7 +161,8 @@ func openExisting(ctx context.Context, db string, log *slog.Logger) (store.Store
 }
 
 // RebuildFacts recomputes the analytics rows of every ticket from its history (see
-// ticket.Service.RebuildFacts), under the newest stored policy. Safe beside running nodes.
+// ticket.Service.RebuildFacts), under the newest stored policy, then the report rollups from
+// the rows. Safe beside running nodes.
 func RebuildFacts(ctx context.Context, db string, w io.Writer, log *slog.Logger) error {
 	st, err := openExisting(ctx, db, log)
 	if err != nil {
@@ -193,6 +194,11 @@ func RebuildFacts(ctx context.Context, db string, w io.Writer, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "rebuilt the analytics of %d tickets\n", n)
+	// Every row was saved through the store, which kept the report rollups in step; they are
+	// computed afresh from the rows anyway, so that rollups gone wrong are mended too.
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.RebuildRollups(ctx) }); err != nil {
+		return fmt.Errorf("recompute the report rollups: %w", err)
+	}
+	fmt.Fprintf(w, "rebuilt the analytics of %d tickets and the report rollups\n", n)
 	return nil
 }

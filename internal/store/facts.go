@@ -7,14 +7,15 @@ import (
 
 // Analytics (E7) read two denormalised tables the ticket service keeps in step with every
 // change, in the change's transaction: one row per ticket and one per escalation, each with
-// the attributes reports group by and the outcomes they count. Reports then scan one table's
-// window with GROUP BY instead of joining tickets, accounts, escalations and history (over a
-// million tickets a join was measured at ~480 ms); BenchmarkReportGroups in each store measures
-// the reports over 1,000,000 tickets and 300,000 escalations.
+// the attributes reports group by and the outcomes they count. Every save of a row also applies
+// its difference to daily rollups (rollup.go), which is what reports read: over a million
+// tickets, scanning a 30-day window of the rows took 0.1-1 s a report; BenchmarkReportGroups in
+// each store measures the reports over 1,000,000 tickets and 300,000 escalations.
 //
 // Both stores keep times to the millisecond (escalated.Truncate) and durations in whole
 // milliseconds (truncated towards zero), and give the same answers to the same facts: the
-// conformance suite checks a hand-computed history on both.
+// report arithmetic is this package's (BuildReport), and the conformance suite checks a
+// hand-computed history on both.
 
 // TicketFact is what analytics know of one ticket.
 type TicketFact struct {
@@ -92,6 +93,10 @@ type Facts interface {
 	ReportGroups(ctx context.Context, q ReportQuery) ([]ReportGroup, error)
 	// ReportOutcomes counts the window's outcome measures.
 	ReportOutcomes(ctx context.Context, q ReportQuery) (*Outcomes, error)
+	// RebuildRollups recomputes the report rollups from the fact rows: for rows written
+	// around the store (a bulk load) or rollups gone wrong. A store opening a database whose
+	// facts predate the rollups runs it once by itself.
+	RebuildRollups(ctx context.Context) error
 }
 
 // Report dimensions (ReportQuery.GroupBy).
@@ -115,20 +120,26 @@ var GroupBys = []string{GroupIssueType, GroupAgent, GroupTeam, GroupTarget, Grou
 
 // ReportQuery selects a window of facts. Tickets count when created in [Since, Until),
 // escalations when escalated in it. Team, when set, keeps the escalations from or to the team
-// and the tickets opened in it (IntakeTeam) or escalated into it by an escalation of the
-// window; it filters both ReportGroups and ReportOutcomes. Transition, when set ("t1 -> t2"),
+// and the tickets the team took on: those opened in it (IntakeTeam) and those arriving in it
+// by an escalation of the window (counted with the escalation's attributes, and by no agent);
+// the outcome measures' tickets are the ones opened in it. Transition, when set ("t1 -> t2"),
 // keeps only the escalations of that transition, wherever escalations are counted (groups'
 // Escalations and escalation measures, the escalation counts of Outcomes); a ticket has no
-// transition, so ticket counts, the team dimension's arrivals among them, are as without it.
-// A GroupBy not in GroupBys is an invalid error naming the allowed values (ReportOutcomes
-// ignores GroupBy).
+// transition, so ticket counts are as without it. A GroupBy not in GroupBys is an invalid
+// error naming the allowed values (ReportOutcomes ignores GroupBy).
+//
+// A report by account with a transition filter is computed from the window's fact rows rather
+// than the rollups (an account's cells would be nearly as many as its escalations): the same
+// answers, in time proportional to the window.
 type ReportQuery struct {
 	GroupBy      string
 	Since, Until time.Time
 	Team         string
 	Transition   string
 	// QuickSolve and HighFrustration are the outcome thresholds (ReportOutcomes); both are
-	// inclusive (ResolvedAfter <= QuickSolve, MaxFrustration >= HighFrustration).
+	// inclusive and compared at the rollups' resolution: resolution times in whole minutes
+	// rounded up (MinutesBucket) against QuickSolve's whole minutes, frustration in hundredths
+	// rounded down (FrustrationBucket) against HighFrustration's hundredths rounded up.
 	QuickSolve      time.Duration
 	HighFrustration float64
 }
@@ -150,16 +161,18 @@ type ReportQuery struct {
 // no escalations is there with zero escalations and nil percentiles.
 type ReportGroup struct {
 	Key string
-	// Tickets in the group, and those of them escalated at least once in the window (created
-	// in it, FirstEscalatedAt before Until). For team, an arrival by escalation counts as
-	// escalated when the team escalated it further (the arriving escalation's ReEscalated).
+	// Tickets in the group, and those of them escalated at least once (by now: a report of a
+	// past window counts the escalations its tickets had since). For team, an arrival by
+	// escalation counts as escalated when the team escalated it further (the arriving
+	// escalation's ReEscalated).
 	Tickets, EscalatedTickets int
 	// BreachesBeforeEscalation sums the group's tickets' BreachesBeforeEscalation (arrivals
 	// by escalation add none).
 	BreachesBeforeEscalation int
 	Escalations              int
-	// Nearest-rank percentiles (the value at rank ceil(p*n) in ascending order); nil with no
-	// values.
+	// Nearest-rank percentiles (the value at rank ceil(p*n) in ascending order) of the
+	// durations' histogram buckets (DurationBucket: to the second below 1,000 s, three
+	// significant digits above, rounded down); nil with no values.
 	TimeToEscalateP50, TimeToEscalateP90 *time.Duration
 	TimeToAckP50, TimeToAckP90           *time.Duration
 	Acknowledged, Returned, Unnecessary  int

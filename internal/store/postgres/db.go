@@ -150,6 +150,9 @@ func (db *DB) start(ctx context.Context, listenIdle time.Duration) error {
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
+	if err := db.ensureRollups(ctx); err != nil {
+		return err
+	}
 	db.channel = channelName(db.schema)
 	l, err := startListener(ctx, db, listenIdle)
 	if err != nil {

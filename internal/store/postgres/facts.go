@@ -2,9 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/escalated/escalated/internal/store"
 )
@@ -61,47 +65,102 @@ func fromMSDur(v *int64) *time.Duration {
 	return &d
 }
 
-// SaveTicketFact inserts or replaces the ticket's row.
+// SaveTicketFact inserts or replaces the ticket's row and applies what the change means to the
+// report rollups.
 func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
-	_, err := t.exec(ctx, sqlSaveTicketFact,
+	old, err := t.getTicketFact(ctx, f.TicketID)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, sqlSaveTicketFact,
 		f.TicketID, ts(f.CreatedAt), f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
 		f.IntakeTeam, f.IntakeTier, f.FirstAgent, f.Solved, tsPtr(f.SolvedAt), f.Escalations, tsPtr(f.FirstEscalatedAt),
 		f.Reopens, f.BreachesBeforeEscalation, f.ReopenedAfterT1Solve, f.MaxFrustration, f.PingPongs)
-	return writeErr(err, "save ticket fact "+f.TicketID, "", "")
+	if err != nil {
+		return writeErr(err, "save ticket fact "+f.TicketID, "", "")
+	}
+	return t.applyCells(ctx, store.TicketDelta(old, f, shards))
+}
+
+// getTicketFact returns the ticket's row, nil when there is none.
+func (t *tx) getTicketFact(ctx context.Context, ticketID string) (*store.TicketFact, error) {
+	// dialect: $1 placeholder (SQLite: ?).
+	f, err := scanTicketFact(t.queryRow(ctx, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE ticket_id = $1`, ticketID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("get ticket fact %s: %w", ticketID, err)
+	}
+	return f, nil
 }
 
 // GetTicketFact returns the ticket's row; not_found when there is none.
 func (t *tx) GetTicketFact(ctx context.Context, ticketID string) (*store.TicketFact, error) {
+	f, err := t.getTicketFact(ctx, ticketID)
+	if err == nil && f == nil {
+		return nil, notFound("ticket fact", ticketID)
+	}
+	return f, err
+}
+
+func scanTicketFact(s scanner) (*store.TicketFact, error) {
 	var (
 		f                  store.TicketFact
 		created            time.Time
 		solvedAt, firstEsc *time.Time
 	)
-	// dialect: $1 placeholder (SQLite: ?).
-	err := t.queryRow(ctx, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE ticket_id = $1`, ticketID).Scan(
+	err := s.Scan(
 		&f.TicketID, &created, &f.IssueType, &f.Channel, &f.CustomerTier, &f.AccountID,
 		&f.IntakeTeam, &f.IntakeTier, &f.FirstAgent, &f.Solved, &solvedAt, &f.Escalations, &firstEsc,
 		&f.Reopens, &f.BreachesBeforeEscalation, &f.ReopenedAfterT1Solve, &f.MaxFrustration, &f.PingPongs)
 	if err != nil {
-		return nil, readErr(err, "ticket fact", ticketID)
+		return nil, err
 	}
 	f.CreatedAt, f.SolvedAt, f.FirstEscalatedAt = fromTS(created), fromTSPtr(solvedAt), fromTSPtr(firstEsc)
 	return &f, nil
 }
 
-// SaveEscalationFact inserts or replaces the escalation's row.
+// SaveEscalationFact inserts or replaces the escalation's row and applies what the change
+// means to the report rollups.
 func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) error {
-	_, err := t.exec(ctx, sqlSaveEscalationFact,
+	old, err := t.getEscalationFact(ctx, f.EscalationID)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, sqlSaveEscalationFact,
 		f.EscalationID, f.TicketID, ts(f.CreatedAt), f.FromTeam, f.ToTeam, f.FromTier, f.ToTier,
 		f.ByAgent, f.Trigger, f.Reason, f.RuleID, f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
 		durMS(f.TimeToEscalate), tsPtr(f.AcknowledgedAt), durMSPtr(f.TimeToAck), f.State,
 		f.Returned, f.Unnecessary, f.ResolvedAtTarget, f.ReEscalated, durMSPtr(f.ResolvedAfter),
 		f.InternalNotes, f.Completeness, f.ContextInsufficient, f.PingPong)
-	return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
+	if err != nil {
+		return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
+	}
+	return t.applyCells(ctx, store.EscalationDelta(old, f, shards))
+}
+
+// getEscalationFact returns the escalation's row, nil when there is none.
+func (t *tx) getEscalationFact(ctx context.Context, escalationID string) (*store.EscalationFact, error) {
+	// dialect: $1 placeholder (SQLite: ?).
+	f, err := scanEscalationFact(t.queryRow(ctx, `SELECT `+escalationFactColumns+` FROM escalation_facts WHERE id = $1`, escalationID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("get escalation fact %s: %w", escalationID, err)
+	}
+	return f, nil
 }
 
 // GetEscalationFact returns the escalation's row; not_found when there is none.
 func (t *tx) GetEscalationFact(ctx context.Context, escalationID string) (*store.EscalationFact, error) {
+	f, err := t.getEscalationFact(ctx, escalationID)
+	if err == nil && f == nil {
+		return nil, notFound("escalation fact", escalationID)
+	}
+	return f, err
+}
+
+func scanEscalationFact(s scanner) (*store.EscalationFact, error) {
 	var (
 		f                  store.EscalationFact
 		created            time.Time
@@ -109,15 +168,14 @@ func (t *tx) GetEscalationFact(ctx context.Context, escalationID string) (*store
 		tte                int64
 		tta, resolvedAfter *int64
 	)
-	// dialect: $1 placeholder (SQLite: ?).
-	err := t.queryRow(ctx, `SELECT `+escalationFactColumns+` FROM escalation_facts WHERE id = $1`, escalationID).Scan(
+	err := s.Scan(
 		&f.EscalationID, &f.TicketID, &created, &f.FromTeam, &f.ToTeam, &f.FromTier, &f.ToTier,
 		&f.ByAgent, &f.Trigger, &f.Reason, &f.RuleID, &f.IssueType, &f.Channel, &f.CustomerTier, &f.AccountID,
 		&tte, &acked, &tta, &f.State,
 		&f.Returned, &f.Unnecessary, &f.ResolvedAtTarget, &f.ReEscalated, &resolvedAfter,
 		&f.InternalNotes, &f.Completeness, &f.ContextInsufficient, &f.PingPong)
 	if err != nil {
-		return nil, readErr(err, "escalation fact", escalationID)
+		return nil, err
 	}
 	f.CreatedAt, f.AcknowledgedAt = fromTS(created), fromTSPtr(acked)
 	f.TimeToEscalate = time.Duration(tte) * time.Millisecond
@@ -125,8 +183,28 @@ func (t *tx) GetEscalationFact(ctx context.Context, escalationID string) (*store
 	return &f, nil
 }
 
-// SetAccountTier sets the customer tier of the account's ticket rows (those not at it yet).
+// SetAccountTier sets the customer tier of the account's ticket rows (those not at it yet),
+// moving their counts in the rollups from the old tier to the new.
 func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
-	_, err := t.exec(ctx, `UPDATE ticket_facts SET customer_tier = $1 WHERE account_id = $2 AND customer_tier <> $1`, tier, accountID)
-	return writeErr(err, "set customer tier of account "+accountID, "", "")
+	// dialect: the rows locked as they are read, so that a concurrent change of one of them
+	// cannot move its counts between this read and the update.
+	rows, err := list(ctx, t, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE account_id = $1 AND customer_tier <> $2 FOR UPDATE`,
+		[]any{accountID, tier}, scanTicketFact)
+	if err != nil {
+		return fmt.Errorf("read ticket facts of account %s: %w", accountID, err)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	deltas := make([][]store.Cell, 0, len(rows))
+	for _, old := range rows {
+		f := *old
+		f.CustomerTier = tier
+		deltas = append(deltas, store.TicketDelta(old, &f, shards))
+	}
+	_, err = t.exec(ctx, `UPDATE ticket_facts SET customer_tier = $1 WHERE account_id = $2 AND customer_tier <> $1`, tier, accountID)
+	if err != nil {
+		return writeErr(err, "set customer tier of account "+accountID, "", "")
+	}
+	return t.applyCells(ctx, store.MergeCells(deltas...))
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
@@ -156,7 +157,30 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
 	}
 	go db.run()
+	if err := db.ensureRollups(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// ensureRollups computes the report rollups of a database whose facts predate them
+// (migration 11), once, in one transaction.
+func (db *DB) ensureRollups(ctx context.Context) error {
+	var built bool
+	if err := db.readers.QueryRowContext(ctx, `SELECT built FROM rollup_state`).Scan(&built); err != nil {
+		return fmt.Errorf("read rollup state: %w", err)
+	}
+	if built {
+		return nil
+	}
+	start := time.Now()
+	err := db.Update(ctx, func(t store.Tx) error { return t.RebuildRollups(ctx) })
+	if err != nil {
+		return fmt.Errorf("compute report rollups: %w", err)
+	}
+	db.log.Info("computed report rollups from the existing analytics facts", "path", db.path, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // preparedQueries are the writer's hot statements (see DB.prepared). The tx methods pass these

@@ -62,63 +62,117 @@ func fromNullDur(v sql.NullInt64) *time.Duration {
 	return &d
 }
 
-// SaveTicketFact inserts or replaces the ticket's row.
+// SaveTicketFact inserts or replaces the ticket's row and applies what the change means to the
+// report rollups.
 func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
-	_, err := t.exec(ctx, sqlSaveTicketFact,
+	old, err := t.getTicketFact(ctx, f.TicketID)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, sqlSaveTicketFact,
 		f.TicketID, ms(f.CreatedAt), f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
 		f.IntakeTeam, f.IntakeTier, f.FirstAgent, f.Solved, msPtr(f.SolvedAt), f.Escalations, msPtr(f.FirstEscalatedAt),
 		f.Reopens, f.BreachesBeforeEscalation, f.ReopenedAfterT1Solve, f.MaxFrustration, f.PingPongs)
-	return writeErr(err, "save ticket fact "+f.TicketID, "", "")
+	if err != nil {
+		return writeErr(err, "save ticket fact "+f.TicketID, "", "")
+	}
+	return t.applyCells(ctx, store.TicketDelta(old, f, shards))
+}
+
+const sqlGetTicketFact = `SELECT ` + ticketFactColumns + ` FROM ticket_facts WHERE ticket_id = ?`
+
+// getTicketFact returns the ticket's row, nil when there is none.
+func (t *tx) getTicketFact(ctx context.Context, ticketID string) (*store.TicketFact, error) {
+	f, err := scanTicketFact(t.queryRow(ctx, sqlGetTicketFact, ticketID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("get ticket fact %s: %w", ticketID, err)
+	}
+	return f, nil
 }
 
 // GetTicketFact returns the ticket's row; not_found when there is none.
 func (t *tx) GetTicketFact(ctx context.Context, ticketID string) (*store.TicketFact, error) {
+	f, err := t.getTicketFact(ctx, ticketID)
+	if err == nil && f == nil {
+		return nil, notFound("ticket fact", ticketID)
+	}
+	return f, err
+}
+
+func scanTicketFact(s scanner) (*store.TicketFact, error) {
 	var (
 		f                  store.TicketFact
 		created            int64
 		solvedAt, firstEsc sql.NullInt64
 	)
-	err := t.queryRow(ctx, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE ticket_id = ?`, ticketID).Scan(
+	err := s.Scan(
 		&f.TicketID, &created, &f.IssueType, &f.Channel, &f.CustomerTier, &f.AccountID,
 		&f.IntakeTeam, &f.IntakeTier, &f.FirstAgent, &f.Solved, &solvedAt, &f.Escalations, &firstEsc,
 		&f.Reopens, &f.BreachesBeforeEscalation, &f.ReopenedAfterT1Solve, &f.MaxFrustration, &f.PingPongs)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("ticket fact", ticketID)
-	} else if err != nil {
-		return nil, fmt.Errorf("get ticket fact %s: %w", ticketID, err)
+	if err != nil {
+		return nil, err
 	}
 	f.CreatedAt, f.SolvedAt, f.FirstEscalatedAt = fromMS(created), fromNullMS(solvedAt), fromNullMS(firstEsc)
 	return &f, nil
 }
 
-// SaveEscalationFact inserts or replaces the escalation's row.
+// SaveEscalationFact inserts or replaces the escalation's row and applies what the change
+// means to the report rollups.
 func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) error {
-	_, err := t.exec(ctx, sqlSaveEscalationFact,
+	old, err := t.getEscalationFact(ctx, f.EscalationID)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, sqlSaveEscalationFact,
 		f.EscalationID, f.TicketID, ms(f.CreatedAt), f.FromTeam, f.ToTeam, f.FromTier, f.ToTier,
 		f.ByAgent, f.Trigger, f.Reason, f.RuleID, f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
 		durMS(f.TimeToEscalate), msPtr(f.AcknowledgedAt), durMSPtr(f.TimeToAck), f.State,
 		f.Returned, f.Unnecessary, f.ResolvedAtTarget, f.ReEscalated, durMSPtr(f.ResolvedAfter),
 		f.InternalNotes, f.Completeness, f.ContextInsufficient, f.PingPong)
-	return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
+	if err != nil {
+		return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
+	}
+	return t.applyCells(ctx, store.EscalationDelta(old, f, shards))
+}
+
+const sqlGetEscalationFact = `SELECT ` + escalationFactColumns + ` FROM escalation_facts WHERE id = ?`
+
+// getEscalationFact returns the escalation's row, nil when there is none.
+func (t *tx) getEscalationFact(ctx context.Context, escalationID string) (*store.EscalationFact, error) {
+	f, err := scanEscalationFact(t.queryRow(ctx, sqlGetEscalationFact, escalationID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("get escalation fact %s: %w", escalationID, err)
+	}
+	return f, nil
 }
 
 // GetEscalationFact returns the escalation's row; not_found when there is none.
 func (t *tx) GetEscalationFact(ctx context.Context, escalationID string) (*store.EscalationFact, error) {
+	f, err := t.getEscalationFact(ctx, escalationID)
+	if err == nil && f == nil {
+		return nil, notFound("escalation fact", escalationID)
+	}
+	return f, err
+}
+
+func scanEscalationFact(s scanner) (*store.EscalationFact, error) {
 	var (
 		f                       store.EscalationFact
 		created, tte            int64
 		acked, tta, resolvedAft sql.NullInt64
 	)
-	err := t.queryRow(ctx, `SELECT `+escalationFactColumns+` FROM escalation_facts WHERE id = ?`, escalationID).Scan(
+	err := s.Scan(
 		&f.EscalationID, &f.TicketID, &created, &f.FromTeam, &f.ToTeam, &f.FromTier, &f.ToTier,
 		&f.ByAgent, &f.Trigger, &f.Reason, &f.RuleID, &f.IssueType, &f.Channel, &f.CustomerTier, &f.AccountID,
 		&tte, &acked, &tta, &f.State,
 		&f.Returned, &f.Unnecessary, &f.ResolvedAtTarget, &f.ReEscalated, &resolvedAft,
 		&f.InternalNotes, &f.Completeness, &f.ContextInsufficient, &f.PingPong)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("escalation fact", escalationID)
-	} else if err != nil {
-		return nil, fmt.Errorf("get escalation fact %s: %w", escalationID, err)
+	if err != nil {
+		return nil, err
 	}
 	f.CreatedAt, f.AcknowledgedAt = fromMS(created), fromNullMS(acked)
 	f.TimeToEscalate = time.Duration(tte) * time.Millisecond
@@ -126,8 +180,26 @@ func (t *tx) GetEscalationFact(ctx context.Context, escalationID string) (*store
 	return &f, nil
 }
 
-// SetAccountTier sets the customer tier of the account's ticket rows (those not at it yet).
+// SetAccountTier sets the customer tier of the account's ticket rows (those not at it yet),
+// moving their counts in the rollups from the old tier to the new.
 func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
-	_, err := t.exec(ctx, `UPDATE ticket_facts SET customer_tier = ? WHERE account_id = ? AND customer_tier <> ?`, tier, accountID, tier)
-	return writeErr(err, "set customer tier of account "+accountID, "", "")
+	rows, err := list(ctx, t, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE account_id = ? AND customer_tier <> ?`,
+		[]any{accountID, tier}, scanTicketFact)
+	if err != nil {
+		return fmt.Errorf("read ticket facts of account %s: %w", accountID, err)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	deltas := make([][]store.Cell, 0, len(rows))
+	for _, old := range rows {
+		f := *old
+		f.CustomerTier = tier
+		deltas = append(deltas, store.TicketDelta(old, &f, shards))
+	}
+	_, err = t.exec(ctx, `UPDATE ticket_facts SET customer_tier = ? WHERE account_id = ? AND customer_tier <> ?`, tier, accountID, tier)
+	if err != nil {
+		return writeErr(err, "set customer tier of account "+accountID, "", "")
+	}
+	return t.applyCells(ctx, store.MergeCells(deltas...))
 }

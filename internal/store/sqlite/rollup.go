@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/escalated/escalated/internal/store"
+)
+
+// Report rollups (see internal/store/rollup.go for what the cells count).
+
+const cellColumns = `scope, dim, day, key, shard, counts`
+
+const cellWidth = 6
+
+// shards is how many shards a cell has (store/rollup.go): SQLite has one writer, so one.
+const shards = 1
+
+// cellBatch is how many cells one statement reads or writes.
+const cellBatch = 400
+
+func cellArgs(c *store.Cell) []any {
+	return []any{c.Scope, c.Dim, c.Day, c.Key, c.Shard, c.Counts.Encode()}
+}
+
+func scanCell(s scanner) (store.Cell, error) {
+	var (
+		c      store.Cell
+		counts []byte
+	)
+	if err := s.Scan(&c.Scope, &c.Dim, &c.Day, &c.Key, &c.Shard, &counts); err != nil {
+		return c, err
+	}
+	var err error
+	if c.Counts, err = store.DecodeCounts(counts); err != nil {
+		return c, fmt.Errorf("cell %s/%s/%s of day %d: %w", c.Scope, c.Dim, c.Key, c.Day, err)
+	}
+	return c, nil
+}
+
+// applyCells adds deltas (sorted, from store.TicketDelta and the like) to the cells: each
+// batch's existing rows are read, added to and written back in the caller's transaction, which
+// on SQLite is the only writer.
+func (t *tx) applyCells(ctx context.Context, deltas []store.Cell) error {
+	for start := 0; start < len(deltas); start += cellBatch {
+		batch := deltas[start:min(start+cellBatch, len(deltas))]
+		ids := make([]any, 0, len(batch)*5)
+		for i := range batch {
+			c := &batch[i]
+			ids = append(ids, c.Scope, c.Dim, c.Day, c.Key, c.Shard)
+		}
+		existing, err := list(ctx, t, `SELECT `+cellColumns+` FROM report_cells WHERE (scope, dim, day, key, shard) IN (VALUES (?, ?, ?, ?, ?)`+
+			strings.Repeat(", (?, ?, ?, ?, ?)", len(batch)-1)+`)`, ids, scanCell)
+		if err != nil {
+			return fmt.Errorf("read report cells: %w", err)
+		}
+		write, remove := store.ApplyDeltas(existing, batch)
+		if len(write) > 0 {
+			args := make([]any, 0, len(write)*cellWidth)
+			for i := range write {
+				args = append(args, cellArgs(&write[i])...)
+			}
+			_, err := t.exec(ctx, `INSERT INTO report_cells (`+cellColumns+`) VALUES (?, ?, ?, ?, ?, ?)`+
+				strings.Repeat(", (?, ?, ?, ?, ?, ?)", len(write)-1)+
+				` ON CONFLICT (scope, dim, day, key, shard) DO UPDATE SET counts = excluded.counts`, args...)
+			if err != nil {
+				return writeErr(err, "write report cells", "", "")
+			}
+		}
+		// A cell that counts nothing any more goes: a report would skip it anyway.
+		for _, id := range remove {
+			_, err := t.exec(ctx, `DELETE FROM report_cells WHERE scope = ? AND dim = ? AND day = ? AND key = ? AND shard = ?`,
+				id.Scope, id.Dim, id.Day, id.Key, id.Shard)
+			if err != nil {
+				return writeErr(err, "delete report cell", "", "")
+			}
+		}
+	}
+	return nil
+}
+
+// RollupCells calls fn with every cell of scope and dim with day in [from, to).
+func (t *tx) RollupCells(ctx context.Context, scope, dim string, from, to int64, fn func(string, int64, []byte) error) error {
+	rows, err := t.query(ctx, `SELECT key, day, counts FROM report_cells WHERE scope = ? AND dim = ? AND day >= ? AND day < ?`,
+		scope, dim, from, to)
+	if err != nil {
+		return fmt.Errorf("read report cells: %w", err)
+	}
+	defer rows.Close()
+	var (
+		key    string
+		day    int64
+		counts []byte
+	)
+	for rows.Next() {
+		if err := rows.Scan(&key, &day, &counts); err != nil {
+			return fmt.Errorf("read report cells: %w", err)
+		}
+		if err := fn(key, day, counts); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read report cells: %w", err)
+	}
+	return nil
+}
+
+// FactsCreated returns the ticket rows created in [from, to) and the escalation rows escalated
+// in it, through the created_at indexes.
+func (t *tx) FactsCreated(ctx context.Context, from, to time.Time) ([]*store.TicketFact, []*store.EscalationFact, error) {
+	ts, err := list(ctx, t, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE created_at >= ? AND created_at < ?`,
+		[]any{ms(from), ms(to)}, scanTicketFact)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read ticket facts: %w", err)
+	}
+	es, err := list(ctx, t, `SELECT `+escalationFactColumns+` FROM escalation_facts WHERE created_at >= ? AND created_at < ?`,
+		[]any{ms(from), ms(to)}, scanEscalationFact)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read escalation facts: %w", err)
+	}
+	return ts, es, nil
+}
+
+// ReportGroups aggregates the facts of q's window by q.GroupBy from the rollups.
+func (t *tx) ReportGroups(ctx context.Context, q store.ReportQuery) ([]store.ReportGroup, error) {
+	groups, err := store.BuildReport(ctx, t, q)
+	if err != nil {
+		return nil, fmt.Errorf("report by %s: %w", q.GroupBy, err)
+	}
+	return groups, nil
+}
+
+// ReportOutcomes counts the window's outcome measures from the rollups.
+func (t *tx) ReportOutcomes(ctx context.Context, q store.ReportQuery) (*store.Outcomes, error) {
+	o, err := store.BuildOutcomes(ctx, t, q)
+	if err != nil {
+		return nil, fmt.Errorf("report outcomes: %w", err)
+	}
+	return o, nil
+}
+
+// rebuildChunk is how many fact rows a rebuild reads at a time.
+const rebuildChunk = 20_000
+
+// RebuildRollups recomputes every cell from the fact tables, a chunk of rows at a time.
+func (t *tx) RebuildRollups(ctx context.Context) error {
+	if _, err := t.exec(ctx, `DELETE FROM report_cells`); err != nil {
+		return writeErr(err, "clear report cells", "", "")
+	}
+	for _, table := range []struct{ query string }{
+		{`SELECT ` + ticketFactColumns + ` FROM ticket_facts WHERE rowid > ? ORDER BY rowid LIMIT ?`},
+		{`SELECT ` + escalationFactColumns + ` FROM escalation_facts WHERE rowid > ? ORDER BY rowid LIMIT ?`},
+	} {
+		last := int64(0)
+		for {
+			var (
+				ts []*store.TicketFact
+				es []*store.EscalationFact
+			)
+			rows, err := t.query(ctx, strings.Replace(table.query, "SELECT ", "SELECT rowid, ", 1), last, rebuildChunk)
+			if err != nil {
+				return fmt.Errorf("rebuild report cells: %w", err)
+			}
+			n := 0
+			for rows.Next() {
+				n++
+				var row rowidScanner
+				row.rows = rows
+				if strings.Contains(table.query, "ticket_facts") {
+					f, err := scanTicketFact(&row)
+					if err != nil {
+						rows.Close()
+						return err
+					}
+					ts = append(ts, f)
+				} else {
+					f, err := scanEscalationFact(&row)
+					if err != nil {
+						rows.Close()
+						return err
+					}
+					es = append(es, f)
+				}
+				last = row.rowid
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("rebuild report cells: %w", err)
+			}
+			if err := t.applyCells(ctx, store.AllCells(ts, es, shards)); err != nil {
+				return err
+			}
+			if n < rebuildChunk {
+				break
+			}
+		}
+	}
+	_, err := t.exec(ctx, `UPDATE rollup_state SET built = 1`)
+	return writeErr(err, "mark report cells built", "", "")
+}
+
+// rowidScanner scans a row whose first column is the rowid, then the rest with the fact's scan.
+type rowidScanner struct {
+	rows  scanner
+	rowid int64
+}
+
+func (r *rowidScanner) Scan(dest ...any) error {
+	return r.rows.Scan(append([]any{&r.rowid}, dest...)...)
+}
