@@ -162,7 +162,7 @@ func openExisting(ctx context.Context, db string, log *slog.Logger) (store.Store
 
 // RebuildFacts recomputes the analytics rows of every ticket from its history (see
 // ticket.Service.RebuildFacts), under the newest stored policy, then the report rollups from
-// the rows. Safe beside running nodes.
+// the rows. Safe beside running nodes, whose writes wait while the rollups are recomputed.
 func RebuildFacts(ctx context.Context, db string, w io.Writer, log *slog.Logger) error {
 	st, err := openExisting(ctx, db, log)
 	if err != nil {

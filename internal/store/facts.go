@@ -151,8 +151,8 @@ type ReportQuery struct {
 // "2026-11-26", weeks as ISO "2026-W48"); agent counts the tickets whose FirstAgent is the
 // agent (a ticket no agent was assigned to counts in no agent's group, so the "" group of
 // automation has no tickets); team counts the tickets opened in the team plus the escalations
-// into it (ToTeam) in the window, each arrival once: a ticket that reaches a team twice is
-// work the team took on twice; account groups tickets by AccountID ("" for none); target
+// into it from another team (ToTeam <> FromTeam) in the window, each arrival once: a ticket
+// that reaches a team twice is work the team took on twice; account groups tickets by AccountID ("" for none); target
 // (the receiving team), transition ("t1 -> t2") and rule count no tickets. Escalations group
 // by the escalation's attribute (agent: ByAgent, "" for automation; team: FromTeam; target:
 // ToTeam; account: AccountID; rule: RuleID, rule escalations only).

@@ -267,13 +267,15 @@ func (s *cellSet) addEscalation(f *EscalationFact, sign int64, k keep) {
 		}
 	}
 	var tte, tta, quick int64
-	tte = DurationBucket(f.TimeToEscalate)
+	// Durations as the stores keep them, whole milliseconds towards zero: a delta worked out
+	// from a caller's finer value must be the one a later save works out from the stored row.
+	tte = DurationBucket(f.TimeToEscalate.Truncate(time.Millisecond))
 	if f.TimeToAck != nil {
-		tta = DurationBucket(*f.TimeToAck)
+		tta = DurationBucket(f.TimeToAck.Truncate(time.Millisecond))
 	}
 	isQuick := f.ResolvedAtTarget && f.ResolvedAfter != nil && f.InternalNotes == 0
 	if isQuick {
-		quick = MinutesBucket(*f.ResolvedAfter)
+		quick = MinutesBucket(f.ResolvedAfter.Truncate(time.Millisecond))
 	}
 	dims := [...][2]string{
 		{GroupIssueType, f.IssueType}, {GroupCustomerTier, f.CustomerTier}, {GroupChannel, f.Channel},
@@ -400,6 +402,26 @@ func MergeCells(deltas ...[]Cell) []Cell {
 		}
 	}
 	return s.list()
+}
+
+// RebuildCells recomputes a store's cells day by day over [first, last] (UTC days): a cell's
+// counts come only from the rows created on its day (tickets) or escalated on it
+// (escalations), so each day's cells are computed from that day's rows alone and written as
+// they are, with nothing to merge. The store has already deleted its cells.
+func RebuildCells(ctx context.Context, src RollupSource, first, last int64, shards int, write func([]Cell) error) error {
+	for day := first; day <= last; day++ {
+		ts, es, err := src.FactsCreated(ctx, dayStart(day), dayStart(day+1))
+		if err != nil {
+			return err
+		}
+		if len(ts)+len(es) == 0 {
+			continue
+		}
+		if err := write(AllCells(ts, es, shards)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AllCells is every cell the facts given contribute, for a store rebuilding its rollups.

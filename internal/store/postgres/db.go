@@ -308,6 +308,9 @@ func (db *DB) updateOnce(ctx context.Context, fn func(store.Tx) error) (retry bo
 
 	t := &tx{q: pgTx, write: true, channel: db.channel}
 	fnErr := db.call(fn, t)
+	if fnErr == nil && t.retry == nil {
+		fnErr = t.flushCells(bg)
+	}
 	t.finish()
 	if t.retry != nil {
 		return true, t.retry

@@ -79,13 +79,24 @@ func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
 	if err != nil {
 		return writeErr(err, "save ticket fact "+f.TicketID, "", "")
 	}
-	return t.applyCells(ctx, store.TicketDelta(old, f, shards))
+	t.cells = append(t.cells, store.TicketDelta(old, f, shards)...)
+	return nil
+}
+
+// lockRow is the locking clause of a write transaction's read of a fact row it may replace.
+// dialect: a save works out the rollup delta from the row as it was, so that row must be the
+// one it replaces: a concurrent SetAccountTier that rewrote it is waited for and its result
+// read (SQLite has one writer). Read-only transactions cannot lock.
+func (t *tx) lockRow() string {
+	if t.write {
+		return ` FOR NO KEY UPDATE`
+	}
+	return ""
 }
 
 // getTicketFact returns the ticket's row, nil when there is none.
 func (t *tx) getTicketFact(ctx context.Context, ticketID string) (*store.TicketFact, error) {
-	// dialect: $1 placeholder (SQLite: ?).
-	f, err := scanTicketFact(t.queryRow(ctx, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE ticket_id = $1`, ticketID))
+	f, err := scanTicketFact(t.queryRow(ctx, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE ticket_id = $1`+t.lockRow(), ticketID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
@@ -136,13 +147,13 @@ func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) er
 	if err != nil {
 		return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
 	}
-	return t.applyCells(ctx, store.EscalationDelta(old, f, shards))
+	t.cells = append(t.cells, store.EscalationDelta(old, f, shards)...)
+	return nil
 }
 
 // getEscalationFact returns the escalation's row, nil when there is none.
 func (t *tx) getEscalationFact(ctx context.Context, escalationID string) (*store.EscalationFact, error) {
-	// dialect: $1 placeholder (SQLite: ?).
-	f, err := scanEscalationFact(t.queryRow(ctx, `SELECT `+escalationFactColumns+` FROM escalation_facts WHERE id = $1`, escalationID))
+	f, err := scanEscalationFact(t.queryRow(ctx, `SELECT `+escalationFactColumns+` FROM escalation_facts WHERE id = $1`+t.lockRow(), escalationID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
@@ -196,15 +207,14 @@ func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	deltas := make([][]store.Cell, 0, len(rows))
-	for _, old := range rows {
+	ids := make([]string, len(rows))
+	for i, old := range rows {
 		f := *old
 		f.CustomerTier = tier
-		deltas = append(deltas, store.TicketDelta(old, &f, shards))
+		t.cells = append(t.cells, store.TicketDelta(old, &f, shards)...)
+		ids[i] = old.TicketID
 	}
-	_, err = t.exec(ctx, `UPDATE ticket_facts SET customer_tier = $1 WHERE account_id = $2 AND customer_tier <> $1`, tier, accountID)
-	if err != nil {
-		return writeErr(err, "set customer tier of account "+accountID, "", "")
-	}
-	return t.applyCells(ctx, store.MergeCells(deltas...))
+	// The rows read and locked above, whatever committed since.
+	_, err = t.exec(ctx, `UPDATE ticket_facts SET customer_tier = $1 WHERE ticket_id = ANY($2)`, tier, ids)
+	return writeErr(err, "set customer tier of account "+accountID, "", "")
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
 )
 
@@ -73,11 +76,24 @@ func rows(n, width, first int, types ...string) string {
 	return b.String()
 }
 
-// applyCells adds deltas (sorted by cell, from store.TicketDelta and the like) to the cells.
+// flushCells applies the transaction's rollup deltas, merged, just before it commits.
+func (t *tx) flushCells(ctx context.Context) error {
+	if len(t.cells) == 0 {
+		return nil
+	}
+	deltas := store.MergeCells(t.cells)
+	t.cells = nil
+	return t.applyCells(ctx, deltas)
+}
+
+// applyCells adds deltas (merged and sorted by cell: store.MergeCells) to the cells.
 // dialect: concurrent transactions add to the same cells here (SQLite has one writer), so each
-// batch first makes sure its rows exist, then locks them in cell order (every transaction
-// takes them in that order, so two cannot deadlock over them), reads, adds and writes back;
-// the lock is held to commit. Shards keep two changes of different tickets mostly apart.
+// batch first makes sure its rows exist, then locks them in cell order, byte-wise as Go sorts
+// them (each transaction applies its deltas once, at commit, so all take cells in that one
+// order and two cannot deadlock over them), reads, adds and writes back; the lock is held to
+// commit. Shards keep two changes of different tickets mostly apart. A cell that comes to
+// count nothing keeps its row with zero counts: deleting it could let a transaction waiting on
+// its lock find no row and write over the cell a third one made anew.
 func (t *tx) applyCells(ctx context.Context, deltas []store.Cell) error {
 	for start := 0; start < len(deltas); start += cellBatch {
 		batch := deltas[start:min(start+cellBatch, len(deltas))]
@@ -93,31 +109,31 @@ func (t *tx) applyCells(ctx context.Context, deltas []store.Cell) error {
 		if err != nil {
 			return writeErr(err, "add report cells", "", "")
 		}
-		existing, err := list(ctx, t, `SELECT `+cellColumns+` FROM report_cells
-			WHERE (scope, dim, day, key, shard) IN (`+rows(len(batch), 5, 1, idTypes...)+`)
-			ORDER BY scope, dim, day, key, shard FOR UPDATE`, ids, scanCell)
+		// A join with the list (an IN list of row values would be an OR of conditions, tested
+		// on every row of the table).
+		existing, err := list(ctx, t, `SELECT c.scope, c.dim, c.day, c.key, c.shard, c.counts FROM report_cells AS c
+			JOIN (VALUES `+rows(len(batch), 5, 1, idTypes...)+`) AS v (scope, dim, day, key, shard)
+			USING (scope, dim, day, key, shard)
+			ORDER BY c.scope COLLATE "C", c.dim COLLATE "C", c.day, c.key COLLATE "C", c.shard FOR UPDATE OF c`, ids, scanCell)
 		if err != nil {
 			return fmt.Errorf("read report cells: %w", err)
 		}
-		write, remove := store.ApplyDeltas(existing, batch)
-		if len(write) > 0 {
-			args := make([]any, 0, len(write)*cellWidth)
-			for i := range write {
-				args = append(args, cellArgs(&write[i])...)
-			}
-			_, err = t.exec(ctx, `INSERT INTO report_cells (`+cellColumns+`) VALUES `+rows(len(write), cellWidth, 1)+`
-				ON CONFLICT (scope, dim, day, key, shard) DO UPDATE SET counts = excluded.counts`, args...)
-			if err != nil {
-				return writeErr(err, "write report cells", "", "")
-			}
+		if len(existing) != len(batch) {
+			// Only a rebuild deletes cells, and it locks the tables first.
+			return escalated.Errorf(escalated.EINTERNAL, "report cells: %d of %d rows locked", len(existing), len(batch))
 		}
-		// A cell that counts nothing any more goes: a report would skip it anyway.
-		for _, id := range remove {
-			_, err := t.exec(ctx, `DELETE FROM report_cells WHERE scope = $1 AND dim = $2 AND day = $3 AND key = $4 AND shard = $5`,
-				id.Scope, id.Dim, id.Day, id.Key, id.Shard)
-			if err != nil {
-				return writeErr(err, "delete report cell", "", "")
-			}
+		write, zero := store.ApplyDeltas(existing, batch)
+		for _, id := range zero {
+			write = append(write, store.Cell{CellID: id})
+		}
+		args := make([]any, 0, len(write)*cellWidth)
+		for i := range write {
+			args = append(args, cellArgs(&write[i])...)
+		}
+		_, err = t.exec(ctx, `INSERT INTO report_cells (`+cellColumns+`) VALUES `+rows(len(write), cellWidth, 1)+`
+			ON CONFLICT (scope, dim, day, key, shard) DO UPDATE SET counts = excluded.counts`, args...)
+		if err != nil {
+			return writeErr(err, "write report cells", "", "")
 		}
 	}
 	return nil
@@ -184,51 +200,49 @@ func (t *tx) ReportOutcomes(ctx context.Context, q store.ReportQuery) (*store.Ou
 	return o, nil
 }
 
-// rebuildChunk is how many fact rows a rebuild reads at a time.
-const rebuildChunk = 20_000
-
-// RebuildRollups recomputes every cell from the fact tables, a chunk of rows at a time (keyset
-// pages by id).
+// RebuildRollups recomputes every cell from the fact tables, a day at a time.
 func (t *tx) RebuildRollups(ctx context.Context) error {
 	// dialect: the state row locked first, so that two nodes opening the same schema rebuild
-	// one after the other (SQLite has one writer).
+	// one after the other, then the tables: writers wait while the cells are recomputed, so
+	// that none adds to a cell the rebuild is about to recompute from rows that already hold
+	// its change (SQLite has one writer). Readers go on reading the cells as they were.
 	if _, err := t.exec(ctx, `SELECT built FROM rollup_state FOR UPDATE`); err != nil {
 		return fmt.Errorf("lock rollup state: %w", err)
 	}
+	if _, err := t.exec(ctx, `LOCK TABLE ticket_facts, escalation_facts, report_cells IN EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("lock analytics tables: %w", err)
+	}
+	// What this transaction saved before is in the rows the rebuild reads.
+	t.cells = nil
 	if _, err := t.exec(ctx, `DELETE FROM report_cells`); err != nil {
 		return writeErr(err, "clear report cells", "", "")
 	}
-	last := ""
-	for {
-		fs, err := list(ctx, t, `SELECT `+ticketFactColumns+` FROM ticket_facts WHERE ticket_id > $1 ORDER BY ticket_id LIMIT $2`,
-			[]any{last, rebuildChunk}, scanTicketFact)
+	var first, last *time.Time
+	err := t.queryRow(ctx, `SELECT MIN(d), MAX(d) FROM (
+		SELECT MIN(created_at) AS d FROM ticket_facts UNION ALL SELECT MAX(created_at) FROM ticket_facts
+		UNION ALL SELECT MIN(created_at) FROM escalation_facts UNION ALL SELECT MAX(created_at) FROM escalation_facts) AS ends`).Scan(&first, &last)
+	if err != nil {
+		return fmt.Errorf("rebuild report cells: %w", err)
+	}
+	if first != nil {
+		err = store.RebuildCells(ctx, t, store.DayOf(*first), store.DayOf(*last), shards, func(cells []store.Cell) error {
+			// dialect: COPY (SQLite: multi-row INSERTs); the day's cells are new rows.
+			rows := make([][]any, len(cells))
+			for i := range cells {
+				rows[i] = cellArgs(&cells[i])
+			}
+			_, err := t.q.CopyFrom(ctx, pgx.Identifier{"report_cells"}, strings.Split(strings.ReplaceAll(cellColumns, " ", ""), ","),
+				pgx.CopyFromRows(rows))
+			if err := t.note(err); err != nil {
+				return writeErr(err, "write report cells", "", "")
+			}
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("rebuild report cells: %w", err)
-		}
-		if err := t.applyCells(ctx, store.AllCells(fs, nil, shards)); err != nil {
 			return err
 		}
-		if len(fs) < rebuildChunk {
-			break
-		}
-		last = fs[len(fs)-1].TicketID
 	}
-	last = ""
-	for {
-		fs, err := list(ctx, t, `SELECT `+escalationFactColumns+` FROM escalation_facts WHERE id > $1 ORDER BY id LIMIT $2`,
-			[]any{last, rebuildChunk}, scanEscalationFact)
-		if err != nil {
-			return fmt.Errorf("rebuild report cells: %w", err)
-		}
-		if err := t.applyCells(ctx, store.AllCells(nil, fs, shards)); err != nil {
-			return err
-		}
-		if len(fs) < rebuildChunk {
-			break
-		}
-		last = fs[len(fs)-1].EscalationID
-	}
-	_, err := t.exec(ctx, `UPDATE rollup_state SET built = true`)
+	_, err = t.exec(ctx, `UPDATE rollup_state SET built = true`)
 	return writeErr(err, "mark report cells built", "", "")
 }
 

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -142,72 +143,38 @@ func (t *tx) ReportOutcomes(ctx context.Context, q store.ReportQuery) (*store.Ou
 	return o, nil
 }
 
-// rebuildChunk is how many fact rows a rebuild reads at a time.
-const rebuildChunk = 20_000
-
-// RebuildRollups recomputes every cell from the fact tables, a chunk of rows at a time.
+// RebuildRollups recomputes every cell from the fact tables, a day at a time.
 func (t *tx) RebuildRollups(ctx context.Context) error {
 	if _, err := t.exec(ctx, `DELETE FROM report_cells`); err != nil {
 		return writeErr(err, "clear report cells", "", "")
 	}
-	for _, table := range []struct{ query string }{
-		{`SELECT ` + ticketFactColumns + ` FROM ticket_facts WHERE rowid > ? ORDER BY rowid LIMIT ?`},
-		{`SELECT ` + escalationFactColumns + ` FROM escalation_facts WHERE rowid > ? ORDER BY rowid LIMIT ?`},
-	} {
-		last := int64(0)
-		for {
-			var (
-				ts []*store.TicketFact
-				es []*store.EscalationFact
-			)
-			rows, err := t.query(ctx, strings.Replace(table.query, "SELECT ", "SELECT rowid, ", 1), last, rebuildChunk)
-			if err != nil {
-				return fmt.Errorf("rebuild report cells: %w", err)
-			}
-			n := 0
-			for rows.Next() {
-				n++
-				var row rowidScanner
-				row.rows = rows
-				if strings.Contains(table.query, "ticket_facts") {
-					f, err := scanTicketFact(&row)
-					if err != nil {
-						rows.Close()
-						return err
-					}
-					ts = append(ts, f)
-				} else {
-					f, err := scanEscalationFact(&row)
-					if err != nil {
-						rows.Close()
-						return err
-					}
-					es = append(es, f)
+	var first, last sql.NullInt64
+	err := t.queryRow(ctx, `SELECT MIN(d), MAX(d) FROM (
+		SELECT MIN(created_at) AS d FROM ticket_facts UNION ALL SELECT MAX(created_at) FROM ticket_facts
+		UNION ALL SELECT MIN(created_at) FROM escalation_facts UNION ALL SELECT MAX(created_at) FROM escalation_facts)`).Scan(&first, &last)
+	if err != nil {
+		return fmt.Errorf("rebuild report cells: %w", err)
+	}
+	if first.Valid {
+		err = store.RebuildCells(ctx, t, store.DayOf(fromMS(first.Int64)), store.DayOf(fromMS(last.Int64)), shards, func(cells []store.Cell) error {
+			for start := 0; start < len(cells); start += cellBatch {
+				batch := cells[start:min(start+cellBatch, len(cells))]
+				args := make([]any, 0, len(batch)*cellWidth)
+				for i := range batch {
+					args = append(args, cellArgs(&batch[i])...)
 				}
-				last = row.rowid
+				_, err := t.exec(ctx, `INSERT INTO report_cells (`+cellColumns+`) VALUES (?, ?, ?, ?, ?, ?)`+
+					strings.Repeat(", (?, ?, ?, ?, ?, ?)", len(batch)-1), args...)
+				if err != nil {
+					return writeErr(err, "write report cells", "", "")
+				}
 			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("rebuild report cells: %w", err)
-			}
-			if err := t.applyCells(ctx, store.AllCells(ts, es, shards)); err != nil {
-				return err
-			}
-			if n < rebuildChunk {
-				break
-			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
-	_, err := t.exec(ctx, `UPDATE rollup_state SET built = 1`)
+	_, err = t.exec(ctx, `UPDATE rollup_state SET built = 1`)
 	return writeErr(err, "mark report cells built", "", "")
-}
-
-// rowidScanner scans a row whose first column is the rowid, then the rest with the fact's scan.
-type rowidScanner struct {
-	rows  scanner
-	rowid int64
-}
-
-func (r *rowidScanner) Scan(dest ...any) error {
-	return r.rows.Scan(append([]any{&r.rowid}, dest...)...)
 }
