@@ -128,9 +128,9 @@ var GroupBys = []string{GroupIssueType, GroupAgent, GroupTeam, GroupTarget, Grou
 // transition, so ticket counts are as without it. A GroupBy not in GroupBys is an invalid
 // error naming the allowed values (ReportOutcomes ignores GroupBy).
 //
-// A report by account with a transition filter is computed from the window's fact rows rather
-// than the rollups (an account's cells would be nearly as many as its escalations): the same
-// answers, in time proportional to the window.
+// With a transition filter, reports by issue type, day and week and the outcome measures read
+// the rollups; the other dimensions are computed from the window's fact rows (see rolledUp in
+// rollup.go): the same answers, in time proportional to the window.
 type ReportQuery struct {
 	GroupBy      string
 	Since, Until time.Time

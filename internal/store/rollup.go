@@ -182,11 +182,17 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// rolledUp says whether cells of the dimension are kept in a scope: all but accounts with a
-// transition filter. An account has a few tickets a day, so its cells are nearly as many as
-// its rows; a report by account of one transition computes them from the window's facts.
+// rolledUp says whether cells of the dimension are kept in a scope. Every dimension is, without
+// a filter and with a team's; with a transition (alone or with a team) only issue types and the
+// outcomes, days and weeks ("all"): what insights ask of a transition. Every escalation writes
+// a cell per rolled-up dimension of each of its scopes, so each kept pair costs every change;
+// a report of a pair not kept is computed from the window's facts instead (the same answer,
+// in time proportional to the window).
 func rolledUp(scope, dim string) bool {
-	return dim != GroupAccount || !strings.Contains(scope, "tr:")
+	if strings.Contains(scope, "tr:") {
+		return dim == GroupIssueType || dim == dimAll
+	}
+	return true
 }
 
 // cellSet collects contributions by cell.
@@ -443,6 +449,12 @@ const (
 	partEscalations
 	partAll = partTickets | partEscalations
 )
+
+// PartAll is every count of a cell, for stores adding cells up (Counts.Add, AddEncoded).
+const PartAll = partAll
+
+// Zero says whether the counts count nothing.
+func (c *Counts) Zero() bool { return c.zero() }
 
 // Add adds the parts of o to c.
 func (c *Counts) Add(o *Counts, parts int) {

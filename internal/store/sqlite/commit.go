@@ -214,6 +214,9 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, sp string, r *request) (fnErr, spErr
 	}
 	t := &tx{q: sqlTx, write: true, prepared: db.prepared}
 	fnErr = db.call(r, t)
+	if fnErr == nil {
+		fnErr = t.flushCells(bg)
+	}
 	t.finish()
 	r.changes = t.changes
 	if fnErr != nil {

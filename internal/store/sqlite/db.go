@@ -190,7 +190,8 @@ var preparedQueries = []string{
 	sqlInsertMessage, sqlInsertEvent, sqlInsertAudit,
 	sqlGetEscalation, sqlInsertEscalation, sqlUpdateEscalation,
 	sqlUpsertAccount, sqlUpsertCustomer,
-	sqlSaveTicketFact, sqlSaveEscalationFact,
+	sqlSaveTicketFact, sqlSaveEscalationFact, sqlGetTicketFact, sqlGetEscalationFact,
+	sqlGetCell, sqlUpsertCell, sqlDeleteCell,
 }
 
 func (db *DB) prepare(ctx context.Context) error {

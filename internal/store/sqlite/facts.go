@@ -76,7 +76,8 @@ func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
 	if err != nil {
 		return writeErr(err, "save ticket fact "+f.TicketID, "", "")
 	}
-	return t.applyCells(ctx, store.TicketDelta(old, f, shards))
+	t.cells = append(t.cells, store.TicketDelta(old, f, shards)...)
+	return nil
 }
 
 const sqlGetTicketFact = `SELECT ` + ticketFactColumns + ` FROM ticket_facts WHERE ticket_id = ?`
@@ -134,7 +135,8 @@ func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) er
 	if err != nil {
 		return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
 	}
-	return t.applyCells(ctx, store.EscalationDelta(old, f, shards))
+	t.cells = append(t.cells, store.EscalationDelta(old, f, shards)...)
+	return nil
 }
 
 const sqlGetEscalationFact = `SELECT ` + escalationFactColumns + ` FROM escalation_facts WHERE id = ?`
@@ -201,5 +203,8 @@ func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
 	if err != nil {
 		return writeErr(err, "set customer tier of account "+accountID, "", "")
 	}
-	return t.applyCells(ctx, store.MergeCells(deltas...))
+	for _, d := range deltas {
+		t.cells = append(t.cells, d...)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ const cellWidth = 6
 // shards is how many shards a cell has (store/rollup.go): SQLite has one writer, so one.
 const shards = 1
 
-// cellBatch is how many cells one statement reads or writes.
+// cellBatch is how many cells one INSERT of a rebuild writes.
 const cellBatch = 400
 
 func cellArgs(c *store.Cell) []any {
@@ -41,42 +42,52 @@ func scanCell(s scanner) (store.Cell, error) {
 	return c, nil
 }
 
-// applyCells adds deltas (sorted, from store.TicketDelta and the like) to the cells: each
-// batch's existing rows are read, added to and written back in the caller's transaction, which
-// on SQLite is the only writer.
+// flushCells applies the caller's rollup deltas, merged, when its function has returned.
+func (t *tx) flushCells(ctx context.Context) error {
+	if len(t.cells) == 0 {
+		return nil
+	}
+	deltas := store.MergeCells(t.cells)
+	t.cells = nil
+	return t.applyCells(ctx, deltas)
+}
+
+// The statements applyCells runs once per cell, prepared once on the writer (preparedQueries):
+// a change touches a few dozen cells, and compiling a statement of a few hundred parameters
+// for every change cost more than running a prepared one per cell.
+const (
+	sqlGetCell    = `SELECT counts FROM report_cells WHERE scope = ? AND dim = ? AND day = ? AND key = ? AND shard = ?`
+	sqlUpsertCell = `INSERT INTO report_cells (` + cellColumns + `) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (scope, dim, day, key, shard) DO UPDATE SET counts = excluded.counts`
+	sqlDeleteCell = `DELETE FROM report_cells WHERE scope = ? AND dim = ? AND day = ? AND key = ? AND shard = ?`
+)
+
+// applyCells adds deltas (merged and sorted: store.MergeCells) to the cells, reading, adding
+// and writing back each in the caller's transaction, which on SQLite is the only writer. A cell
+// that comes to count nothing is deleted: a report would skip it anyway.
 func (t *tx) applyCells(ctx context.Context, deltas []store.Cell) error {
-	for start := 0; start < len(deltas); start += cellBatch {
-		batch := deltas[start:min(start+cellBatch, len(deltas))]
-		ids := make([]any, 0, len(batch)*5)
-		for i := range batch {
-			c := &batch[i]
-			ids = append(ids, c.Scope, c.Dim, c.Day, c.Key, c.Shard)
+	var counts []byte
+	for i := range deltas {
+		d := &deltas[i]
+		c := store.Cell{CellID: d.CellID}
+		err := t.queryRow(ctx, sqlGetCell, d.Scope, d.Dim, d.Day, d.Key, d.Shard).Scan(&counts)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("read report cell: %w", err)
+		default:
+			if err := c.AddEncoded(counts, store.PartAll); err != nil {
+				return fmt.Errorf("report cell %s/%s/%s of day %d: %w", d.Scope, d.Dim, d.Key, d.Day, err)
+			}
 		}
-		existing, err := list(ctx, t, `SELECT `+cellColumns+` FROM report_cells WHERE (scope, dim, day, key, shard) IN (VALUES (?, ?, ?, ?, ?)`+
-			strings.Repeat(", (?, ?, ?, ?, ?)", len(batch)-1)+`)`, ids, scanCell)
+		c.Add(&d.Counts, store.PartAll)
+		if c.Zero() {
+			_, err = t.exec(ctx, sqlDeleteCell, d.Scope, d.Dim, d.Day, d.Key, d.Shard)
+		} else {
+			_, err = t.exec(ctx, sqlUpsertCell, cellArgs(&c)...)
+		}
 		if err != nil {
-			return fmt.Errorf("read report cells: %w", err)
-		}
-		write, remove := store.ApplyDeltas(existing, batch)
-		if len(write) > 0 {
-			args := make([]any, 0, len(write)*cellWidth)
-			for i := range write {
-				args = append(args, cellArgs(&write[i])...)
-			}
-			_, err := t.exec(ctx, `INSERT INTO report_cells (`+cellColumns+`) VALUES (?, ?, ?, ?, ?, ?)`+
-				strings.Repeat(", (?, ?, ?, ?, ?, ?)", len(write)-1)+
-				` ON CONFLICT (scope, dim, day, key, shard) DO UPDATE SET counts = excluded.counts`, args...)
-			if err != nil {
-				return writeErr(err, "write report cells", "", "")
-			}
-		}
-		// A cell that counts nothing any more goes: a report would skip it anyway.
-		for _, id := range remove {
-			_, err := t.exec(ctx, `DELETE FROM report_cells WHERE scope = ? AND dim = ? AND day = ? AND key = ? AND shard = ?`,
-				id.Scope, id.Dim, id.Day, id.Key, id.Shard)
-			if err != nil {
-				return writeErr(err, "delete report cell", "", "")
-			}
+			return writeErr(err, "write report cell", "", "")
 		}
 	}
 	return nil
@@ -148,6 +159,8 @@ func (t *tx) RebuildRollups(ctx context.Context) error {
 	if _, err := t.exec(ctx, `DELETE FROM report_cells`); err != nil {
 		return writeErr(err, "clear report cells", "", "")
 	}
+	// What this caller saved before is in the rows the rebuild reads.
+	t.cells = nil
 	var first, last sql.NullInt64
 	err := t.queryRow(ctx, `SELECT MIN(d), MAX(d) FROM (
 		SELECT MIN(created_at) AS d FROM ticket_facts UNION ALL SELECT MAX(created_at) FROM ticket_facts

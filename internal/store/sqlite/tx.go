@@ -29,6 +29,11 @@ type tx struct {
 	keys map[string]indexKey
 	// changes are the history events appended, announced once the transaction commits.
 	changes []store.Change
+	// cells are the report rollup deltas of the caller's fact saves, merged and applied once
+	// when its function returns (flushCells): a change saves its ticket's row and its
+	// escalations' rows, often the same row twice, and one read and one write of the cells
+	// they touch costs less than one per save.
+	cells []store.Cell
 }
 
 var _ store.Tx = (*tx)(nil)
