@@ -28,11 +28,12 @@ const idRule = `1-64 lowercase letters, digits, "-" or "_", starting with a lett
 
 // Allowed keys per mapping, in the order messages list them.
 var (
-	topKeys        = []string{"version", "intake", "calendars", "tiers", "teams", "agents", "paths", "escalation", "sla", "signals", "rules", "channels"}
+	topKeys        = []string{"version", "intake", "calendars", "tiers", "teams", "agents", "supervisors", "paths", "escalation", "sla", "signals", "rules", "channels"}
 	calendarKeys   = []string{"id", "timezone", "hours", "holidays"}
 	tierKeys       = []string{"id", "name", "level"}
 	teamKeys       = []string{"id", "name", "tier", "calendar", "kind", "skills", "accounts", "fallback", "routing"}
 	agentKeys      = []string{"id", "name", "teams", "skills", "languages", "capacity", "status", "email"}
+	supervisorKeys = []string{"id", "name", "teams", "email"}
 	pathKeys       = []string{"from", "to"}
 	escalationKeys = []string{"note_min_length", "required_package_fields", "max_per_ticket", "on_incomplete"}
 	slaTargetKeys  = []string{"first_response", "next_reply", "resolution", "acknowledge"}
@@ -53,6 +54,7 @@ func Parse(filename string, src []byte) (*Policy, error) {
 		tiers:  newIDs("tier"),
 		teams:  newIDs("team"),
 		agents: newIDs("agent"),
+		sups:   newIDs("supervisor"),
 	}
 	pol := p.policy(src)
 	if len(p.errs) > 0 {
@@ -120,6 +122,7 @@ func (p *parser) policy(src []byte) *Policy {
 	p.tierList(top, pol)
 	p.teamList(top, pol)
 	p.agentList(top, pol)
+	p.supervisorList(top, pol)
 	p.paths(top, pol)
 	if n := top.get("intake"); n != nil {
 		if s, ok := p.str(n, "intake"); ok {
@@ -413,6 +416,39 @@ func (p *parser) agentList(top mapping, pol *Policy) {
 	}
 }
 
+// supervisorList reads the people who oversee teams in the console (dashboard, policy) without
+// taking tickets: routing never assigns them work. An id names one person: it may not also be
+// an agent's.
+func (p *parser) supervisorList(top mapping, pol *Policy) {
+	for i, n := range p.list(top, "supervisors", "") {
+		path := fmt.Sprintf("supervisors[%d]", i)
+		m, ok := p.mapOf(n, path, "supervisor", supervisorKeys)
+		if !ok {
+			continue
+		}
+		s := Supervisor{ID: p.id(m, path, p.sups)}
+		if first, clash := p.agents.defs[s.ID]; clash && s.ID != "" {
+			p.errorf(m.get("id"), "%s", at(path+".id", fmt.Sprintf("%s is already an agent's id (line %d): a person signs in by one id, so agents and supervisors need different ones", q(s.ID), first.Line)))
+		}
+		s.Name, _ = p.optStr(m, "name", path)
+		for _, it := range p.unique(p.optList(m, "teams", path, "[frontline, billing]"), "team") {
+			if !p.teams.has(it.s) {
+				p.errorf(it.node, "%s", at(it.path, p.teams.unknown(it.s)))
+				continue
+			}
+			s.Teams = append(s.Teams, it.s)
+		}
+		if e, en := p.optStr(m, "email", path); en != nil {
+			if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e {
+				p.errorf(en, "%s", at(path+".email", fmt.Sprintf("bad email address %s (use a plain address like sam@example.com)", q(e))))
+			} else {
+				s.Email = e
+			}
+		}
+		pol.Supervisors = append(pol.Supervisors, s)
+	}
+}
+
 func (p *parser) paths(top mapping, pol *Policy) {
 	pairs, tooMany := 0, false
 	for i, n := range p.list(top, "paths", "") {
@@ -606,6 +642,10 @@ func (pol *Policy) index() {
 	pol.agentIdx = make(map[string]int, len(pol.Agents))
 	for i, a := range pol.Agents {
 		pol.agentIdx[a.ID] = i
+	}
+	pol.supIdx = make(map[string]int, len(pol.Supervisors))
+	for i, s := range pol.Supervisors {
+		pol.supIdx[s.ID] = i
 	}
 	pol.pathsFrom = map[string][]string{}
 	seen := map[[2]string]bool{}

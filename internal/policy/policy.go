@@ -38,12 +38,15 @@ type Policy struct {
 	Version int
 	Intake  string
 
-	Calendars  []Calendar
-	Tiers      []Tier
-	Teams      []Team
-	Agents     []Agent
-	Paths      []Path
-	Escalation EscalationSettings
+	Calendars []Calendar
+	Tiers     []Tier
+	Teams     []Team
+	Agents    []Agent
+	// Supervisors oversee teams in the console (dashboard, policy, every queue) and take no
+	// tickets.
+	Supervisors []Supervisor
+	Paths       []Path
+	Escalation  EscalationSettings
 
 	// Signals configure the per-message signal extractor; Rules are the automated triggers,
 	// in file order, with their conditions compiled.
@@ -76,6 +79,7 @@ type Policy struct {
 	tierIdx   map[string]int
 	teamIdx   map[string]int
 	agentIdx  map[string]int
+	supIdx    map[string]int
 	calIdx    map[string]int
 	pathsFrom map[string][]string // from team -> targets in path order, without repeats
 	batches   map[string]*eventBatch
@@ -179,6 +183,23 @@ func (p *Policy) Agent(id string) (*Agent, bool) {
 		return nil, false
 	}
 	return &p.Agents[i], true
+}
+
+// Supervisor is a person who oversees teams: Teams are the ones they look after (none: all).
+type Supervisor struct {
+	ID    string
+	Name  string
+	Teams []string
+	Email string
+}
+
+// Supervisor returns the supervisor with the given id.
+func (p *Policy) Supervisor(id string) (*Supervisor, bool) {
+	i, ok := p.supIdx[id]
+	if !ok {
+		return nil, false
+	}
+	return &p.Supervisors[i], true
 }
 
 // Calendar returns the calendar with the given id.

@@ -50,7 +50,7 @@ func TestParseErrors(t *testing.T) {
 			"p.yaml:1:1: invalid YAML: unknown anchor 'nowhere' referenced",
 		}},
 		{"top level not a mapping", "- tiers\n- teams\n", []string{
-			"p.yaml:1:1: a policy must be a mapping of sections (allowed: version, intake, calendars, tiers, teams, agents, paths, escalation, sla, signals, rules, channels), got a list",
+			"p.yaml:1:1: a policy must be a mapping of sections (allowed: version, intake, calendars, tiers, teams, agents, supervisors, paths, escalation, sla, signals, rules, channels), got a list",
 		}},
 		{"second document", base + "---\nteams: []\n", []string{
 			`p.yaml:7:1: a second YAML document starts here; a policy file holds exactly one document (remove this "---" and what follows, or merge it into the first)`,
@@ -59,7 +59,7 @@ func TestParseErrors(t *testing.T) {
 			`p.yaml:8:1: a second YAML document starts here; a policy file holds exactly one document (remove this "---" and what follows, or merge it into the first)`,
 		}},
 		{"unknown top-level key", "tierz: []\n" + base, []string{
-			`p.yaml:1:1: unknown key "tierz" (allowed top-level keys: version, intake, calendars, tiers, teams, agents, paths, escalation, sla, signals, rules, channels)`,
+			`p.yaml:1:1: unknown key "tierz" (allowed top-level keys: version, intake, calendars, tiers, teams, agents, supervisors, paths, escalation, sla, signals, rules, channels)`,
 		}},
 		{"duplicate top-level key", base + "teams: []\n", []string{
 			`p.yaml:7:1: duplicate key "teams" (first at line 4); each key may appear once`,
@@ -125,6 +125,13 @@ func TestParseErrors(t *testing.T) {
 		{"fallbacks", base + "  - {id: c, tier: t1, fallback: c}\n  - {id: d, tier: t1, fallback: zz}\n  - {id: e, tier: t1, fallback: f}\n  - {id: f, tier: t1}\n", []string{
 			`p.yaml:7:33: teams[2].fallback: a team cannot be its own fallback (name another team that takes the overflow)`,
 			`p.yaml:8:33: teams[3].fallback: unknown team "zz" (known teams: a, b, c, d, e, f)`,
+		}},
+		{"supervisors", base + "agents:\n  - {id: ana, teams: [a]}\nsupervisors:\n  - {id: ana}\n  - {id: sam, teams: [a, z], email: nope}\n  - {id: sam}\n  - {id: lee, skills: [x]}\n", []string{
+			`p.yaml:10:10: supervisors[0].id: "ana" is already an agent's id (line 8): a person signs in by one id, so agents and supervisors need different ones`,
+			`p.yaml:11:26: supervisors[1].teams[1]: unknown team "z" (known teams: a, b)`,
+			`p.yaml:11:37: supervisors[1].email: bad email address "nope" (use a plain address like sam@example.com)`,
+			`p.yaml:12:10: supervisors[2].id: duplicate supervisor id "sam" (first defined at line 11)`,
+			`p.yaml:13:15: unknown key "skills" in supervisor (allowed: id, name, teams, email)`,
 		}},
 		{"agents", base + "agents:\n  - {id: x, teams: [a, z, a], capacity: -1, status: busy, languages: [EN, en], email: nope}\n  - {id: y}\n  - {id: w, teams: []}\n  - {id: v, teams: a}\n  - {id: u, teams: [b], skills: api}\n", []string{
 			`p.yaml:8:24: agents[0].teams[1]: unknown team "z" (known teams: a, b)`,

@@ -27,7 +27,7 @@ type parser struct {
 	budget int  // nodes alias expansion may still produce
 	tooBig bool // the budget ran out; the tree is truncated and not worth validating
 
-	cals, tiers, teams, agents *ids // ids defined so far, for checking references
+	cals, tiers, teams, agents, sups *ids // ids defined so far, for checking references
 
 	src          []byte          // the document, for positions inside conditions
 	channelIDs   []string        // ids of the channels section, for notify actions
