@@ -20,8 +20,11 @@ import (
 // demoPolicy is the part of the policy format these tests read. Decoding with KnownFields keeps
 // a misspelt key in policy.yaml from going unnoticed.
 type demoPolicy struct {
-	Version   int    `yaml:"version"`
-	Intake    string `yaml:"intake"`
+	Version     int    `yaml:"version"`
+	Intake      string `yaml:"intake"`
+	Supervisors []struct {
+		ID string `yaml:"id"`
+	} `yaml:"supervisors"`
 	Calendars []struct {
 		ID       string            `yaml:"id"`
 		Timezone string            `yaml:"timezone"`
