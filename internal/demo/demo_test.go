@@ -23,7 +23,10 @@ type demoPolicy struct {
 	Version     int    `yaml:"version"`
 	Intake      string `yaml:"intake"`
 	Supervisors []struct {
-		ID string `yaml:"id"`
+		ID    string   `yaml:"id"`
+		Name  string   `yaml:"name"`
+		Teams []string `yaml:"teams"`
+		Email string   `yaml:"email"`
 	} `yaml:"supervisors"`
 	Calendars []struct {
 		ID       string            `yaml:"id"`
