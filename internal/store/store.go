@@ -84,6 +84,7 @@ type Tx interface {
 	Search
 	Handoffs
 	Facts
+	Logins
 }
 
 // Deadline is a durable row for one future moment the deadline engine must act on: an SLA
