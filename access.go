@@ -41,10 +41,19 @@ type Principal struct {
 	TokenID string
 	Name    string
 	Role    Role
+	// User is the person signed in to the console (an agent's or supervisor's id), "" for an
+	// API token.
+	User string
 }
 
-// Actor is how the principal appears in history and audit records.
-func (p Principal) Actor() string { return "token:" + p.Name }
+// Actor is how the principal appears in history and audit records: "user:ana" for a person
+// signed in to the console, "token:name" for an API token.
+func (p Principal) Actor() string {
+	if p.User != "" {
+		return "user:" + p.User
+	}
+	return "token:" + p.Name
+}
 
 type principalKey struct{}
 

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +22,8 @@ import (
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store"
+
+	"golang.org/x/term"
 )
 
 const usage = `escalated — ticket escalation engine
@@ -37,6 +40,7 @@ Usage:
   escalated report --group-by DIM [--since 30d] [--until T] [--team ID] [--format table|csv|json] [--db ...]
   escalated report insights [--since 30d] [--until T] [--team ID] [--format table|json] [--db ...]
   escalated facts rebuild [--db ...]
+  escalated user set-password ID [--db ...]   (the password from the terminal, or the first line of stdin)
 
 --db defaults to sqlite:escalated.db (sqlite:escalated-demo.db with --demo).
 `
@@ -70,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = report(ctx, args[1:], stdout, stderr)
 	case "facts":
 		err = facts(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = userCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -395,4 +401,48 @@ func facts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("facts rebuild takes no arguments (got %q)", strings.Join(pos, " "))}
 	}
 	return app.RebuildFacts(ctx, *db, stdout, logger("warn", stderr))
+}
+
+// userCmd sets a person's console password: read without echo from a terminal (twice, to
+// confirm), or as the first line of a pipe (for scripts: the password is never an argument,
+// which other users of the machine could read in the process list).
+func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "set-password" {
+		return usageError{"usage: escalated user set-password ID [--db ...]"}
+	}
+	fs := newFlags("user set-password", stderr)
+	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"user set-password takes the person's id (an agent or supervisor of the policy)"}
+	}
+	var password string
+	if term.IsTerminal(int(stdin.Fd())) {
+		fmt.Fprintf(stderr, "New password for %s: ", pos[0])
+		first, err := term.ReadPassword(int(stdin.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stderr, "Again: ")
+		again, err := term.ReadPassword(int(stdin.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return err
+		}
+		if string(first) != string(again) {
+			return errors.New("the two passwords differ; nothing was changed")
+		}
+		password = string(first)
+	} else {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	return app.SetPassword(ctx, *db, pos[0], password, stdout, logger("warn", stderr))
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,7 @@ import (
 	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 	"github.com/escalated/escalated/internal/ticket"
+	"github.com/escalated/escalated/internal/web"
 )
 
 // App is one running node.
@@ -53,6 +55,10 @@ type App struct {
 	Deliveries *notify.Service
 	// Analytics answers reports and insights over the facts the ticket service keeps.
 	Analytics *analytics.Service
+	// Console is the web console for people (every path but the API's); Handler routes
+	// between the two.
+	Console *web.Server
+	Handler http.Handler
 
 	srv *http.Server
 	ln  net.Listener
@@ -141,7 +147,26 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		Analytics:       a.Analytics,
 		StreamHeartbeat: cfg.StreamHeartbeat, Registerer: a.Metrics,
 		Metrics: promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
+	a.Console, err = web.New(web.Config{Tickets: a.Tickets, Analytics: a.Analytics, Store: st, Events: a.API.Events, Log: log, Now: now})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Handler = route(a.API, a.Console)
 	return a, nil
+}
+
+// route sends the API's paths (/v1/..., health, metrics) to the API and every other path to
+// the console.
+func route(api, console http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/v1/") || p == "/v1" || p == "/healthz" || p == "/readyz" || p == "/metrics" {
+			api.ServeHTTP(w, r)
+			return
+		}
+		console.ServeHTTP(w, r)
+	})
 }
 
 // livePolicy is the policy now live, or nil before one is.
@@ -248,7 +273,7 @@ func (a *App) Listen() error {
 	}
 	a.ln = ln
 	a.srv = &http.Server{
-		Handler:           a.API,
+		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"time"
+	"unicode/utf8"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
@@ -17,6 +18,7 @@ import (
 	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 	"github.com/escalated/escalated/internal/ticket"
+	"github.com/escalated/escalated/internal/web"
 )
 
 // CheckPolicy parses and validates a policy file. It returns the problems (one per line, as
@@ -200,5 +202,55 @@ func RebuildFacts(ctx context.Context, db string, w io.Writer, log *slog.Logger)
 		return fmt.Errorf("recompute the report rollups: %w", err)
 	}
 	fmt.Fprintf(w, "rebuilt the analytics of %d tickets and the report rollups\n", n)
+	return nil
+}
+
+// SetPassword sets the console password of a person (an agent or supervisor of the newest
+// stored policy) and ends their sessions, so a new password signs them out everywhere.
+func SetPassword(ctx context.Context, db, id, password string, w io.Writer, log *slog.Logger) error {
+	if n := utf8.RuneCountInString(password); n < web.MinPasswordLength {
+		return escalated.Invalid("password", fmt.Sprintf("is %d characters; use at least %d", n, web.MinPasswordLength))
+	}
+	st, err := openExisting(ctx, db, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var pv *escalated.PolicyVersion
+	if err := st.View(ctx, func(tx store.Tx) error {
+		var err error
+		pv, err = tx.LatestPolicy(ctx)
+		return err
+	}); err != nil {
+		return fmt.Errorf("the database has no policy yet to find %s in (start the server with one first): %w", id, err)
+	}
+	pol, err := policy.Parse(fmt.Sprintf("stored policy v%d", pv.Version), []byte(pv.Source))
+	if err != nil {
+		return err
+	}
+	role := ""
+	if _, ok := pol.Agent(id); ok {
+		role = "agent"
+	} else if _, ok := pol.Supervisor(id); ok {
+		role = "supervisor"
+	} else {
+		return escalated.Errorf(escalated.ENOTFOUND, "%s is neither an agent nor a supervisor of policy v%d", id, pv.Version)
+	}
+	hash, err := web.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	var ended int
+	err = st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.SetCredential(ctx, &store.Credential{UserID: id, Hash: hash, UpdatedAt: time.Now()}); err != nil {
+			return err
+		}
+		ended, err = tx.DeleteUserSessions(ctx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "password set for %s (%s); %d session(s) ended\n", id, role, ended)
 	return nil
 }

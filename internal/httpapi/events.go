@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/store"
 )
 
@@ -213,4 +214,15 @@ func (st *stream) flush() error {
 		return err
 	}
 	return st.rc.Flush()
+}
+
+// Events serves the live event stream to a request whose principal the caller has already put
+// in its context (the console's session): the same stream, filters and resumption as
+// GET /v1/events.
+func (s *Server) Events(w http.ResponseWriter, r *http.Request) {
+	if _, err := access.Authorize(r.Context(), access.ReadTickets); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.events(w, r)
 }

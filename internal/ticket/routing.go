@@ -454,6 +454,15 @@ type QueueItem struct {
 	AgeSeconds float64 `json:"age_seconds"`
 	// SLA is the clock that falls due first among those counting, null when none counts.
 	SLA *escalated.ClockStatus `json:"sla"`
+	// CustomerTier is the account's tier as the ticket's SLA plan saw it ("" without one).
+	CustomerTier string `json:"customer_tier"`
+	// EscalationState is the state of the escalation holding the ticket (pending or
+	// acknowledged), "" when none does.
+	EscalationState escalated.EscalationState `json:"escalation_state"`
+	// Returned says the ticket's latest escalation was sent back to this team.
+	Returned bool `json:"returned"`
+	// Frustration is the customer's frustration score (0..1) from the ticket's signals.
+	Frustration float64 `json:"frustration"`
 }
 
 // Queue returns a page of a team's open tickets (not solved or closed), oldest first, each with
@@ -472,10 +481,32 @@ func (s *Service) Queue(ctx context.Context, f store.QueueFilter) ([]QueueItem, 
 	f.Limit = store.ClampLimit(f.Limit)
 	var tks []*escalated.Ticket
 	var next string
+	states := map[string]escalated.EscalationState{}
+	returned := map[string]bool{}
 	err = s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		tks, next, err = tx.ListQueue(ctx, f)
-		return err
+		if tks, next, err = tx.ListQueue(ctx, f); err != nil {
+			return err
+		}
+		// The badges: the holding escalation's state, or whether the latest one came back.
+		for _, t := range tks {
+			switch {
+			case t.ActiveEscalation != "":
+				e, err := tx.GetEscalation(ctx, t.ActiveEscalation)
+				if err != nil {
+					return err
+				}
+				states[t.ID] = e.State
+			case t.Counters.Escalations > 0:
+				// Newest first: the latest escalation only.
+				es, _, err := tx.ListEscalations(ctx, store.EscalationFilter{TicketID: t.ID, Limit: 1})
+				if err != nil {
+					return err
+				}
+				returned[t.ID] = len(es) > 0 && es[0].State == escalated.EscalationReturned
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
@@ -491,6 +522,7 @@ func (s *Service) Queue(ctx context.Context, f store.QueueFilter) ([]QueueItem, 
 			q.Assignee = &a
 		}
 		q.SLA = dueFirst(clockStatuses(live, t, now))
+		q.CustomerTier, q.EscalationState, q.Returned, q.Frustration = t.SLA.Tier, states[t.ID], returned[t.ID], t.Signals.Frustration
 		out[i] = q
 	}
 	return out, next, nil
