@@ -147,7 +147,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		Analytics:       a.Analytics,
 		StreamHeartbeat: cfg.StreamHeartbeat, Registerer: a.Metrics,
 		Metrics: promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
-	a.Console, err = web.New(web.Config{Tickets: a.Tickets, Analytics: a.Analytics, Store: st, Events: a.API.Events, Log: log, Now: now})
+	a.Console, err = web.New(web.Config{Tickets: a.Tickets, Analytics: a.Analytics, Store: st, Events: a.API.Events, Log: log, Now: now,
+		NotFound: a.API})
 	if err != nil {
 		st.Close()
 		return nil, err

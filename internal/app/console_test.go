@@ -172,7 +172,7 @@ func TestConsoleQueueAndTicket(t *testing.T) {
 	created := s.do(escalated.RoleAdmin, "POST", "/v1/tickets", map[string]any{"subject": "Parcel for order 1182 not delivered", "priority": "high",
 		"issue_type": "delivery", "channel": "chat", "team": "frontline",
 		"customer": map[string]any{"id": "cus_c1", "name": "Lena"},
-		"message": map[string]any{"body": "My parcel has not arrived and the tracking page shows nothing for a week"}})
+		"message":  map[string]any{"body": "My parcel has not arrived and the tracking page shows nothing for a week"}})
 	if created.Status != http.StatusCreated {
 		t.Fatalf("create ticket: %d %s", created.Status, created.Raw)
 	}
@@ -290,4 +290,3 @@ func excerpt(page, near string) string {
 	}
 	return page[max(0, i-200):min(len(page), i+400)]
 }
-

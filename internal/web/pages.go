@@ -516,4 +516,3 @@ func eventLabel(t string) string {
 	}
 	return t
 }
-

@@ -61,6 +61,9 @@ type Config struct {
 	Now    func() time.Time
 	// SessionTTL is how long a sign-in lasts (zero: DefaultSessionTTL).
 	SessionTTL time.Duration
+	// NotFound answers a path the console does not know for a client that does not ask for
+	// HTML (an API client's typo gets the API's JSON error); nil: a plain 404.
+	NotFound http.Handler
 }
 
 // Server is the console's http.Handler.
@@ -106,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /policy", s.person(s.policyPage))
 	s.mux.Handle("POST /policy", s.person(s.policyPost))
 	s.mux.Handle("GET /console/events", s.person(s.events))
+	s.mux.HandleFunc("/", s.notFound)
 	return s, nil
 }
 
@@ -119,6 +123,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	s.mux.ServeHTTP(w, r)
+}
+
+// notFound is the answer for a path nobody serves: a page for a browser, the API's error for
+// anyone else.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		if s.cfg.NotFound != nil {
+			s.cfg.NotFound.ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+		return
+	}
+	p, _ := s.session(r)
+	s.render(w, r, http.StatusNotFound, "error", page{Title: "Not found", Person: p, Error: "There is no page at " + r.URL.Path + "."})
 }
 
 // staticHandler lets browsers keep the console's own files for a day.
