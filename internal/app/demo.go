@@ -11,6 +11,7 @@ import (
 	"github.com/escalated/escalated/internal/demo"
 	"github.com/escalated/escalated/internal/store"
 	"github.com/escalated/escalated/internal/ticket"
+	"github.com/escalated/escalated/internal/web"
 )
 
 // SeedDemo loads the demo tickets into an empty database by replaying them through the ticket
@@ -39,7 +40,58 @@ func (a *App) SeedDemo(ctx context.Context, w io.Writer) error {
 		fmt.Fprintf(w, "\nescalated demo: the database already holds tickets; kept them.\n")
 	}
 	fmt.Fprintf(w, "Admin token (shown once):\n\n  export ESCALATED_TOKEN=%s\n\nTry:\n  curl -s -H \"Authorization: Bearer $ESCALATED_TOKEN\" '%s/v1/tickets?escalated=true&limit=5'\n  curl -s -H \"Authorization: Bearer $ESCALATED_TOKEN\" %s/v1/teams\n\n", secret, base, base)
+	people, err := a.demoPasswords(ctx)
+	if err != nil {
+		return err
+	}
+	if people > 0 {
+		fmt.Fprintf(w, "Console: %s/login as ana (frontline agent), priya (billing agent) or maya (supervisor),\n"+
+			"password %q (every person of the demo policy has it; a demo only).\n\n", base, DemoPassword)
+	}
 	return nil
+}
+
+// DemoPassword is the console password every person of the demo policy gets with serve --demo,
+// so the console can be tried with one command. Never set outside the demo.
+const DemoPassword = "escalated-demo"
+
+// demoPasswords gives every agent and supervisor of the demo policy the demo password, unless
+// they already have one (a password changed in the demo stays), and returns how many people
+// can sign in with it.
+func (a *App) demoPasswords(ctx context.Context) (int, error) {
+	live := a.Tickets.Policy()
+	if live == nil {
+		return 0, nil
+	}
+	var ids []string
+	for _, ag := range live.Policy.Agents {
+		ids = append(ids, ag.ID)
+	}
+	for _, sup := range live.Policy.Supervisors {
+		ids = append(ids, sup.ID)
+	}
+	hash, err := web.HashPassword(DemoPassword)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = a.Store.Update(ctx, func(tx store.Tx) error {
+		n = 0
+		for _, id := range ids {
+			_, err := tx.GetCredential(ctx, id)
+			switch {
+			case escalated.ErrorCode(err) == escalated.ENOTFOUND:
+				if err := tx.SetCredential(ctx, &store.Credential{UserID: id, Hash: hash, UpdatedAt: a.Now()}); err != nil {
+					return err
+				}
+			case err != nil:
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 func (a *App) seedTickets(ctx context.Context) (int, error) {

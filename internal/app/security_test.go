@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/escalated/escalated"
@@ -14,6 +14,7 @@ import (
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/handoff/handofftest"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/web"
 )
 
 // TestBotCannotResolveThroughPatch: solving a ticket resolves its escalation, which needs the
@@ -117,8 +118,27 @@ func TestDemoPackagesMatchSchema(t *testing.T) {
 	if err := a.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.SeedDemo(ctx, io.Discard); err != nil {
+	var out strings.Builder
+	if err := a.SeedDemo(ctx, &out); err != nil {
 		t.Fatal(err)
+	}
+	// Every person of the demo policy can sign in to the console with the demo password, and
+	// the output says so.
+	for _, id := range []string{"ana", "priya", "maya"} {
+		var c *store.Credential
+		if err := a.Store.View(ctx, func(tx store.Tx) error {
+			var err error
+			c, err = tx.GetCredential(ctx, id)
+			return err
+		}); err != nil {
+			t.Fatalf("demo password of %s: %v", id, err)
+		}
+		if ok, err := web.VerifyPassword(c.Hash, app.DemoPassword); !ok || err != nil {
+			t.Errorf("%s cannot sign in with the demo password (%v)", id, err)
+		}
+	}
+	if !strings.Contains(out.String(), "/login as ana") || !strings.Contains(out.String(), app.DemoPassword) {
+		t.Errorf("the demo output does not say how to sign in to the console:\n%s", out.String())
 	}
 	sch := handofftest.Schema(t)
 	actx := escalated.WithPrincipal(ctx, escalated.Principal{Name: "t", Role: escalated.RoleAdmin})
