@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "facts":
 		err = facts(ctx, args[1:], stdout, stderr)
 	case "user":
-		err = userCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+		err = userCmd(ctx, args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -97,6 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// stdin is where commands read input from (the tests give their own).
+var stdin io.Reader = os.Stdin
 
 type usageError struct{ msg string }
 
@@ -406,7 +409,7 @@ func facts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // userCmd sets a person's console password: read without echo from a terminal (twice, to
 // confirm), or as the first line of a pipe (for scripts: the password is never an argument,
 // which other users of the machine could read in the process list).
-func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
+func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "set-password" {
 		return usageError{"usage: escalated user set-password ID [--db ...]"}
 	}
@@ -420,15 +423,15 @@ func userCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr 
 		return usageError{"user set-password takes the person's id (an agent or supervisor of the policy)"}
 	}
 	var password string
-	if term.IsTerminal(int(stdin.Fd())) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprintf(stderr, "New password for %s: ", pos[0])
-		first, err := term.ReadPassword(int(stdin.Fd()))
+		first, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(stderr)
 		if err != nil {
 			return err
 		}
 		fmt.Fprint(stderr, "Again: ")
-		again, err := term.ReadPassword(int(stdin.Fd()))
+		again, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(stderr)
 		if err != nil {
 			return err
