@@ -39,6 +39,13 @@ const (
 // position moves past events the filter skipped, and right after connecting, so that a client
 // reconnecting after a quiet spell resumes from there, not from "now", and misses nothing.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	s.stream(w, r, true)
+}
+
+// stream serves the event stream; named says whether each event carries its type as the SSE
+// event name (the API's stream does, so a client can listen to one type; the console's does
+// not, since a browser's EventSource has no listener for every name).
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, named bool) {
 	q := r.URL.Query()
 	after := r.Header.Get("Last-Event-ID")
 	if after == "" {
@@ -69,7 +76,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 
-	st := &stream{w: bufio.NewWriter(w), rc: rc}
+	st := &stream{w: bufio.NewWriter(w), rc: rc, named: named}
 	st.begin()
 	fmt.Fprintf(st.w, "retry: %d\n\n", streamRetryMillis)
 	if f.After == "" {
@@ -182,8 +189,9 @@ func drainChanges(ch <-chan store.Change) {
 
 // stream writes server-sent events through a buffer, one flush per round.
 type stream struct {
-	w  *bufio.Writer
-	rc *http.ResponseController
+	w     *bufio.Writer
+	rc    *http.ResponseController
+	named bool
 }
 
 // begin sets the deadline for the writes of one round.
@@ -203,7 +211,11 @@ func (st *stream) event(e store.FeedEvent) error {
 	if err != nil {
 		return err
 	}
-	st.w.WriteString("id: " + e.Cursor + "\nevent: " + e.Event.Type + "\ndata: ")
+	st.w.WriteString("id: " + e.Cursor + "\n")
+	if st.named {
+		st.w.WriteString("event: " + e.Event.Type + "\n")
+	}
+	st.w.WriteString("data: ")
 	st.w.Write(data)
 	st.w.WriteString("\n\n")
 	return nil
@@ -218,11 +230,12 @@ func (st *stream) flush() error {
 
 // Events serves the live event stream to a request whose principal the caller has already put
 // in its context (the console's session): the same stream, filters and resumption as
-// GET /v1/events.
+// GET /v1/events, with unnamed events (the type is in each event's data), which a browser's
+// EventSource hands to onmessage.
 func (s *Server) Events(w http.ResponseWriter, r *http.Request) {
 	if _, err := access.Authorize(r.Context(), access.ReadTickets); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.events(w, r)
+	s.stream(w, r, false)
 }

@@ -289,6 +289,8 @@ func (s *Server) queueRows(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	// The table's caption is outside the rows: the script sets it from this.
+	w.Header().Set("X-Queue-Caption", fmt.Sprintf("%d of %d open tickets", len(d.Items), d.Total))
 	if err := s.pages["queue"].ExecuteTemplate(w, "rows", d); err != nil {
 		s.cfg.Log.Error("queue rows failed to render", "err", err)
 	}

@@ -27,8 +27,9 @@ function tick() {
   }
 }
 
-// The live queue: the team's event stream says when its tickets change; the table body is
-// then fetched again (at most every half second) and new rows are highlighted.
+// The live queue: the team's event stream (unnamed events, so onmessage hears them all) says
+// when its tickets change; the table body is then fetched again (at most every half second)
+// and new rows are highlighted.
 function liveQueue() {
   const table = document.getElementById("queue");
   const status = document.getElementById("live");
@@ -37,9 +38,16 @@ function liveQueue() {
   let timer = null;
   const refresh = () => {
     timer = null;
+    let caption = null;
     fetch(table.dataset.rows, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
-      .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then((r) => {
+        if (!r.ok) return Promise.reject(r.status);
+        caption = r.headers.get("X-Queue-Caption");
+        return r.text();
+      })
       .then((html) => {
+        const cap = document.getElementById("queue-caption");
+        if (cap && caption) cap.textContent = caption;
         const body = document.getElementById("queue-rows");
         const before = new Set([...body.querySelectorAll("tr[data-ticket]")].map((tr) => tr.dataset.ticket));
         body.innerHTML = html;
