@@ -259,7 +259,7 @@ const (
 )
 
 // Event is one append-only entry of a ticket's history. Seq orders a ticket's history; Actor
-// names who caused it ("agent:ana", "token:frontline-bot", "system"). For message.added the
+// names who caused it ("user:ana" for a person in the console, "token:frontline-bot", "system"). For message.added the
 // message itself is attached on reads.
 type Event struct {
 	ID       string         `json:"id"`

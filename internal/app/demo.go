@@ -40,9 +40,12 @@ func (a *App) SeedDemo(ctx context.Context, w io.Writer) error {
 		fmt.Fprintf(w, "\nescalated demo: the database already holds tickets; kept them.\n")
 	}
 	fmt.Fprintf(w, "Admin token (shown once):\n\n  export ESCALATED_TOKEN=%s\n\nTry:\n  curl -s -H \"Authorization: Bearer $ESCALATED_TOKEN\" '%s/v1/tickets?escalated=true&limit=5'\n  curl -s -H \"Authorization: Bearer $ESCALATED_TOKEN\" %s/v1/teams\n\n", secret, base, base)
-	people, err := a.demoPasswords(ctx)
-	if err != nil {
-		return err
+	// Only the built-in demo policy's people: with --policy the people are real ones.
+	people := 0
+	if a.Config.PolicyPath == "" {
+		if people, err = a.demoPasswords(ctx); err != nil {
+			return err
+		}
 	}
 	if people > 0 {
 		fmt.Fprintf(w, "Console: %s/login as ana (frontline agent), priya (billing agent) or maya (supervisor),\n"+

@@ -138,7 +138,7 @@ type EscalationEnv struct {
 // EventEnv is the event being decided.
 type EventEnv struct {
 	Type  string `expr:"type"`  // one of EventTypes
-	Actor string `expr:"actor"` // who caused it: "agent:ana", "token:bot", "system"
+	Actor string `expr:"actor"` // who caused it: "user:ana" (signed in to the console), "token:bot", "system"
 	// Changed are the fields a ticket.updated event changed (status, priority, ...).
 	Changed []string `expr:"changed"`
 }

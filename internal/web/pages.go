@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"fmt"
 	"html/template"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/escalated/escalated"
@@ -30,12 +32,23 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, u
 		Data: map[string]string{"CSRF": token, "User": user, "Next": safeNext(next)}})
 }
 
-// safeNext keeps a post-sign-in redirect on this site: a path, never another origin.
+// safeNext keeps a post-sign-in redirect on this site: a path of it, never another origin.
+// Browsers strip tabs and newlines and read a backslash as a slash, so "/\t/evil.example" or
+// "/\\evil.example" would leave the site: anything with a control character or a backslash is
+// refused, and what remains must parse as a bare path.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\") ||
+		strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 		return "/"
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	if u.RawQuery != "" {
+		return u.EscapedPath() + "?" + u.RawQuery
+	}
+	return u.EscapedPath()
 }
 
 // login checks the password and opens a session. A wrong id and a wrong password get the same
@@ -44,7 +57,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	user, password, next := strings.TrimSpace(r.PostFormValue("user")), r.PostFormValue("password"), r.PostFormValue("next")
 	c, err := r.Cookie(loginCookie)
 	if err != nil || c.Value == "" || tokensDiffer(c.Value, r.PostFormValue("csrf")) {
-		s.showLogin(w, r, http.StatusForbidden, user, next, "The sign-in form expired. Please sign in again.")
+		s.showLogin(w, r, http.StatusForbidden, "", next, "The sign-in form expired. Please sign in again.")
+		return
+	}
+	if len(user) > MaxIDLength {
+		s.showLogin(w, r, http.StatusBadRequest, "", next, fmt.Sprintf("An id has at most %d characters.", MaxIDLength))
+		return
+	}
+	now, addr := s.cfg.Now(), clientAddr(r)
+	idKey, addrKey := "id:"+user, "addr:"+addr
+	if !s.limits.allowed(idKey, now) || !s.limits.allowed(addrKey, now) {
+		s.cfg.Log.Warn("console sign-in refused: too many failures", "user", user, "addr", addr)
+		w.Header().Set("Retry-After", fmt.Sprint(int(signInRefill/time.Second)))
+		s.showLogin(w, r, http.StatusTooManyRequests, user, next, "Too many failed sign-ins. Wait a minute and try again.")
 		return
 	}
 	var hash string
@@ -60,27 +85,36 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ok := false
-	if hash == "" {
-		// The same work as a real check, against a hash nobody's password matches.
-		_, _ = VerifyPassword(dummyHash, password)
-	} else if ok, err = VerifyPassword(hash, password); err != nil {
-		s.cfg.Log.Error("stored password hash unreadable", "user", user, "err", err)
-	}
+	s.limits.check(func() {
+		if hash == "" {
+			// The same work as a real check, against a hash nobody's password matches.
+			_, _ = VerifyPassword(dummyHash(), password)
+		} else if ok, err = VerifyPassword(hash, password); err != nil {
+			s.cfg.Log.Error("stored password hash unreadable", "user", user, "err", err)
+		}
+	})
 	live := s.cfg.Tickets.Policy()
 	if ok && live != nil {
 		_, ok = personOf(live.Policy, user)
 	}
 	if !ok {
-		s.cfg.Log.Info("console sign-in refused", "user", user)
+		s.limits.failed(now, idKey, addrKey)
+		s.cfg.Log.Info("console sign-in refused", "user", user, "addr", addr)
 		s.showLogin(w, r, http.StatusUnauthorized, user, next, "That id and password do not match a person in the policy.")
 		return
 	}
-	token, now := newToken(), s.cfg.Now()
+	token := newToken()
 	sess := &store.Session{IDHash: tokenHash(token), UserID: user, CSRF: newToken(), CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
 	err = s.cfg.Store.Update(r.Context(), func(tx store.Tx) error {
 		// Sweep what has expired while here: sessions are few, this keeps the table so.
 		if _, err := tx.DeleteExpiredSessions(r.Context(), now); err != nil {
 			return err
+		}
+		// Signing in again ends the session this browser had.
+		if old, err := r.Cookie(sessionCookie); err == nil && old.Value != "" {
+			if err := tx.DeleteSession(r.Context(), tokenHash(old.Value)); err != nil {
+				return err
+			}
 		}
 		return tx.CreateSession(r.Context(), sess)
 	})
@@ -100,14 +134,14 @@ func tokensDiffer(a, b string) bool {
 }
 
 // dummyHash is checked when the id has no password, so that a wrong id costs what a wrong
-// password does.
-var dummyHash = func() string {
+// password does; made on first use (it costs what a hash costs).
+var dummyHash = sync.OnceValue(func() string {
 	h, err := HashPassword(newToken())
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
@@ -143,6 +177,8 @@ type queueData struct {
 	Filter queueFilter
 	Total  int
 	Now    string
+	// RowsURL is where the live refresh fetches the table body, with the page's filters.
+	RowsURL string
 }
 
 type queueFilter struct {
@@ -176,6 +212,8 @@ func (s *Server) queueItems(r *http.Request, team string) (*queueData, error) {
 		Filter: queueFilter{Priority: q.Get("priority"), Escalation: q.Get("escalation"), Assignee: q.Get("assignee")}}
 	now := s.cfg.Now()
 	d.Now = escalated.FormatTime(now)
+	d.RowsURL = "/queue/" + url.PathEscape(team) + "/rows?" + url.Values{"priority": {d.Filter.Priority},
+		"escalation": {d.Filter.Escalation}, "assignee": {d.Filter.Assignee}}.Encode()
 	cursor := ""
 	for {
 		items, next, err := s.cfg.Tickets.Queue(r.Context(), store.QueueFilter{Team: team, Cursor: cursor, Limit: store.MaxLimit})
@@ -310,10 +348,25 @@ type ticketData struct {
 	Targets       []navTeam
 	Reasons       []escalated.Reason
 	NoteMinLength int
-	// CanHandle says the person's team holds the active escalation (acknowledge, return,
-	// resolve).
-	CanHandle bool
-	Form      map[string]string
+	// CanAct says the person works in the team holding the ticket (reply, note, escalate,
+	// solve); CanHandle that they work in the team the active escalation went to (acknowledge,
+	// return, resolve). Supervisors look on: the actions record an agent.
+	CanAct, CanHandle bool
+	Form              map[string]string
+}
+
+// ticketVisible says whether p may see the ticket: it is in one of p's teams, or one of its
+// escalations came from or went to one (the agent who escalated it can follow it).
+func ticketVisible(p *Person, t *escalated.Ticket, escs []*escalated.Escalation) bool {
+	if slices.Contains(p.Teams, t.Team) {
+		return true
+	}
+	for _, e := range escs {
+		if slices.Contains(p.Teams, e.FromTeam) || slices.Contains(p.Teams, e.ToTeam) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) ticketData(r *http.Request, id string) (*ticketData, error) {
@@ -343,7 +396,12 @@ func (s *Server) ticketData(r *http.Request, id string) (*ticketData, error) {
 		d.Targets = append(d.Targets, navTeam{ID: to, Name: name})
 	}
 	p := personFrom(r.Context())
-	d.CanHandle = d.Active != nil && (p.Supervisor() || slices.Contains(p.Teams, d.Active.ToTeam))
+	if !ticketVisible(p, det.Ticket, det.Escalations) {
+		// As for a ticket that does not exist: its id tells nothing about another team's work.
+		return nil, escalated.Errorf(escalated.ENOTFOUND, "ticket %s not found in your teams' work", id)
+	}
+	d.CanAct = !p.Supervisor() && slices.Contains(p.Teams, det.Ticket.Team)
+	d.CanHandle = !p.Supervisor() && d.Active != nil && slices.Contains(p.Teams, d.Active.ToTeam)
 	return d, nil
 }
 
@@ -378,12 +436,41 @@ func (s *Server) ticketAction(w http.ResponseWriter, r *http.Request) {
 	id, action := r.PathValue("id"), r.PathValue("action")
 	p := personFrom(r.Context())
 	ctx := r.Context()
-	var err error
+	if !slices.Contains([]string{"reply", "note", "escalate", "acknowledge", "return", "resolve"}, action) {
+		s.fail(w, r, escalated.Errorf(escalated.ENOTFOUND, "no ticket action %q (reply, note, escalate, acknowledge, return, resolve)", action))
+		return
+	}
+	cur, err := s.ticketData(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// The escalation an action handles is the one holding this ticket, whatever a form says.
+	escID := ""
+	if cur.Active != nil {
+		escID = cur.Active.ID
+	}
+	switch action {
+	case "acknowledge", "return":
+		if !cur.CanHandle {
+			s.fail(w, r, escalated.Errorf(escalated.EFORBIDDEN, "only an agent of the team the escalation went to may %s it", action))
+			return
+		}
+	case "resolve":
+		if !cur.CanHandle && !(cur.Active == nil && cur.CanAct) {
+			s.fail(w, r, escalated.Errorf(escalated.EFORBIDDEN, "only an agent of the team holding the ticket may resolve it"))
+			return
+		}
+	default:
+		if !cur.CanAct {
+			s.fail(w, r, escalated.Errorf(escalated.EFORBIDDEN, "only an agent of the team holding the ticket may %s", action))
+			return
+		}
+	}
 	form := map[string]string{}
 	for _, k := range []string{"body", "to", "reason", "note", "context_sufficient", "return_reason", "necessary", "resolution"} {
 		form[k] = r.PostFormValue(k)
 	}
-	escID := r.PostFormValue("escalation")
 	author := escalated.Author{Kind: escalated.AuthorAgent, ID: p.ID, Name: p.Name}
 	switch action {
 	case "reply", "note":
@@ -427,9 +514,6 @@ func (s *Server) ticketAction(w http.ResponseWriter, r *http.Request) {
 			solved := escalated.StatusSolved
 			_, err = s.cfg.Tickets.PatchTicket(ctx, id, ticket.Patch{Status: &solved, By: p.ID})
 		}
-	default:
-		s.fail(w, r, escalated.Errorf(escalated.ENOTFOUND, "no ticket action %q (reply, note, escalate, acknowledge, return, resolve)", action))
-		return
 	}
 	if err == nil {
 		http.Redirect(w, r, "/tickets/"+url.PathEscape(id)+"?done="+action+"#"+action, http.StatusSeeOther)
@@ -446,12 +530,15 @@ func (s *Server) ticketAction(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Form = form
 	fields := map[string]string{}
+	shown := true
 	for f, msg := range escalated.ErrorFields(err) {
 		// The service names the API's fields; the forms use the same names, per action.
 		fields[action+"."+f] = msg
+		shown = shown && formFields[action+"."+f]
 	}
 	pg := page{Title: d.Ticket.Subject, Person: p, Data: d, Fields: fields}
-	if len(fields) == 0 {
+	if len(fields) == 0 || !shown {
+		// A problem no field of the form shows (who is acting, say) goes on top of the page.
 		pg.Error = escalated.ErrorMessage(err)
 	}
 	s.render(w, r, statusOf(err), "ticket", pg)
@@ -459,11 +546,23 @@ func (s *Server) ticketAction(w http.ResponseWriter, r *http.Request) {
 
 func ptr[T any](v T) *T { return &v }
 
+// formFields are the error keys the ticket page shows next to a field.
+var formFields = map[string]bool{
+	"reply.body": true, "note.body": true, "escalate.to": true, "escalate.reason": true, "escalate.note": true,
+	"acknowledge.context_sufficient": true, "return.reason": true, "return.necessary": true, "resolve.resolution": true,
+}
+
 // events is the live event stream for the console: the API's stream, with the signed-in person
 // as its principal (a browser's EventSource cannot send a bearer token).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	p := personFrom(r.Context())
-	if team := r.URL.Query().Get("team"); team != "" && !mayOpenTeam(p, team) {
+	q := r.URL.Query()
+	team := q.Get("team")
+	if team == "" || q.Get("ticket") != "" {
+		http.Error(w, "the console's stream is a team's: give team (one of yours) and no ticket", http.StatusBadRequest)
+		return
+	}
+	if !mayOpenTeam(p, team) {
 		http.Error(w, "not one of your teams", http.StatusForbidden)
 		return
 	}
@@ -471,8 +570,30 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no event stream", http.StatusNotFound)
 		return
 	}
-	s.cfg.Events(w, r)
+	// The session is checked again every StreamRecheck while the stream is open: signing out,
+	// a new password, leaving the team or the policy, or the session's end close it.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(StreamRecheck)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if now, err := s.session(r); err != nil || !mayOpenTeam(now, team) {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	s.cfg.Events(w, r.WithContext(ctx))
 }
+
+// StreamRecheck is how often an open event stream checks its session (a variable for tests).
+var StreamRecheck = 15 * time.Second
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{

@@ -70,9 +70,10 @@ type Config struct {
 
 // Server is the console's http.Handler.
 type Server struct {
-	cfg   Config
-	mux   *http.ServeMux
-	pages map[string]*template.Template
+	cfg    Config
+	mux    *http.ServeMux
+	pages  map[string]*template.Template
+	limits *signInLimits
 	// handler is mux behind gzip for pages, stylesheet and script (a queue of 500 tickets is
 	// 350 KiB of HTML and compresses about tenfold); the event stream is left as it is.
 	handler http.Handler
@@ -89,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), pages: map[string]*template.Template{}, limits: newSignInLimits()}
 	for _, page := range []string{"login", "queue", "ticket", "dashboard", "policy", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
@@ -132,6 +133,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	}
 	s.handler.ServeHTTP(w, r)
 }
 
@@ -150,13 +154,35 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusNotFound, "error", page{Title: "Not found", Person: p, Error: "There is no page at " + r.URL.Path + "."})
 }
 
-// staticHandler lets browsers keep the console's own files for a day.
+// staticHandler serves the console's own files with an ETag of their content, and browsers
+// ask again each time (a 304 when unchanged): after an upgrade nobody runs yesterday's script.
 func staticHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("Cache-Control", "no-cache")
+		if tag, ok := staticETags[strings.TrimPrefix(r.URL.Path, "/")]; ok {
+			w.Header().Set("ETag", tag)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// staticETags are the static files' content hashes.
+var staticETags = func() map[string]string {
+	tags := map[string]string{}
+	_ = fs.WalkDir(staticFiles, "static", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFiles.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		tags[strings.TrimPrefix(path, "static/")] = `"` + hex.EncodeToString(sum[:8]) + `"`
+		return nil
+	})
+	return tags
+}()
 
 // Person is who is signed in.
 type Person struct {

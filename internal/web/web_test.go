@@ -34,7 +34,8 @@ func TestPasswordHash(t *testing.T) {
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"/queue/billing": "/queue/billing", "": "/", "https://evil.example/": "/", "//evil.example/x": "/",
-		"/\\evil.example": "/", "queue": "/",
+		"/\\evil.example": "/", "queue": "/", "/\t/evil.example/x": "/", "/a\nb": "/", "/ok?x=1&y=%2F": "/ok?x=1&y=%2F",
+		"/%2F%2Fevil.example": "/%2F%2Fevil.example",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
