@@ -36,7 +36,8 @@ Usage:
   escalated policy explain --ticket ID [--db ...]
   escalated token create --role admin|supervisor|agent|bot|readonly --name NAME [--db ...]
   escalated migrate [--db ...]
-  escalated backup FILE [--db ...]
+  escalated backup FILE [--db sqlite:PATH]   (online; PostgreSQL: pg_dump, see docs/operations.md)
+  escalated restore BACKUP --db sqlite:PATH [--force]   (with every node on PATH stopped)
   escalated report --group-by DIM [--since 30d] [--until T] [--team ID] [--format table|csv|json] [--db ...]
   escalated report insights [--since 30d] [--until T] [--team ID] [--format table|json] [--db ...]
   escalated facts rebuild [--db ...]
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, args[1:], stdout, stderr)
 	case "backup":
 		err = backup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		err = restore(ctx, args[1:], stdout, stderr)
 	case "report":
 		err = report(ctx, args[1:], stdout, stderr)
 	case "facts":
@@ -321,19 +324,33 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("backup", stderr)
-	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH")
+	db := fs.String("db", config.DefaultDB, "the database to copy: sqlite:PATH (PostgreSQL: use pg_dump)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError{"usage: escalated backup FILE [--db sqlite:PATH]"}
+	if len(pos) != 1 || pos[0] == "" {
+		return usageError{"usage: escalated backup FILE [--db sqlite:PATH] (FILE must not exist yet)"}
 	}
 	if err := app.Backup(ctx, *db, pos[0], logger("warn", stderr)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", *db, pos[0])
 	return nil
+}
+
+func restore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("restore", stderr)
+	db := fs.String("db", "", "the database file to create or (with --force) replace: sqlite:PATH")
+	force := fs.Bool("force", false, "replace an existing database (every node using it must be stopped)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] == "" || *db == "" {
+		return usageError{"usage: escalated restore BACKUP --db sqlite:PATH [--force] (stop every node on PATH first)"}
+	}
+	return app.Restore(ctx, pos[0], *db, *force, stdout, logger("warn", stderr))
 }
 
 func report(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -88,21 +89,63 @@ func Migrate(ctx context.Context, db string, w io.Writer, log *slog.Logger) erro
 	return nil
 }
 
-// Backup writes a consistent copy of the database to dest while it may be in use.
+// Backup writes a consistent copy of the SQLite database db to the new file dest while nodes
+// may be writing to it (see sqlite.BackupFile): the database as of one commit, checked and
+// synced before it gets its name. It refuses a dest that exists and a database that does not
+// (it never creates one), and never migrates the database it copies. PostgreSQL is refused
+// with the pg_dump command to run instead: its own tool takes consistent online dumps.
 func Backup(ctx context.Context, db, dest string, log *slog.Logger) error {
-	if _, err := os.Stat(dest); err == nil {
-		return escalated.Invalid("FILE", fmt.Sprintf("%s already exists; choose a new file name", dest))
-	}
-	st, err := OpenStore(ctx, db, log)
+	kind, path, err := config.ParseDB(db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	s, ok := st.(*sqlite.DB)
-	if !ok {
-		return escalated.Invalid("db", "backup copies SQLite databases; back up PostgreSQL with pg_dump")
+	if kind == config.Postgres {
+		return escalated.Invalid("db", fmt.Sprintf("escalated backup copies SQLite databases only; "+
+			"back up PostgreSQL with pg_dump, which takes a consistent dump while nodes write: "+
+			"pg_dump --format=custom --schema=SCHEMA --file=%s \"$URL\" "+
+			"(SCHEMA: the schema of the nodes' tables, public unless their URL sets a search_path; "+
+			"restore with pg_restore, see docs/operations.md)", shellQuote(dest)))
 	}
-	return s.Backup(ctx, dest)
+	if dest == "" {
+		return escalated.Invalid("FILE", "name the backup file")
+	}
+	start := time.Now()
+	if err := sqlite.BackupFile(ctx, path, dest); err != nil {
+		return err
+	}
+	if log != nil {
+		log.Info("backup written", "db", path, "file", dest, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// Restore puts the SQLite backup file backup in place as the database db, for nodes to start
+// on (see sqlite.Restore): it checks the backup (integrity, a schema version this build knows),
+// refuses an existing database unless force is set and no connection has it open, and copies
+// through a temporary file and a rename. It writes the restored schema version to w.
+func Restore(ctx context.Context, backup, db string, force bool, w io.Writer, log *slog.Logger) error {
+	kind, path, err := config.ParseDB(db)
+	if err != nil {
+		return err
+	}
+	if kind == config.Postgres {
+		return escalated.Invalid("db", "escalated restore writes SQLite databases only; restore a pg_dump "+
+			"archive with pg_restore: pg_restore --dbname=\"$URL\" --no-owner FILE.dump (see docs/operations.md)")
+	}
+	v, err := sqlite.Restore(ctx, backup, path, force)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "restored %s to %s (schema version %d); start the node on --db sqlite:%s\n", backup, path, v, path)
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it, for commands printed to copy.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Report writes an escalation report of the database in format. It only reads (View), so it

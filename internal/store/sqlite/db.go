@@ -303,23 +303,3 @@ func (db *DB) Stats() Stats {
 		MaxBatch: db.stats.maxBatch.Load(),
 	}
 }
-
-// Backup writes a consistent copy of the database to dest with VACUUM INTO while the store keeps
-// serving reads and writes. dest must not exist yet; the copy is compacted and opens with Open.
-func (db *DB) Backup(ctx context.Context, dest string) error {
-	if db.isClosed() {
-		return errClosed()
-	}
-	// VACUUM INTO reads one snapshot and writes another file, so it runs on its own short-lived
-	// connection: the writer stays free for Update, and the readers are query_only, which
-	// SQLite treats as forbidding VACUUM.
-	conn, err := sql.Open("sqlite", dsn(db.path))
-	if err != nil {
-		return fmt.Errorf("backup to %s: %w", dest, err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
-		return fmt.Errorf("backup to %s: %w", dest, err)
-	}
-	return nil
-}
