@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,7 +31,7 @@ const usage = `escalated — ticket escalation engine
 
 Usage:
   escalated serve [--policy FILE] [--db sqlite:PATH] [--addr 127.0.0.1:8080] [--demo] [--log-level info]
-                  [--public-url URL] [--stream-heartbeat 15s] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U --smtp-password P]]
+                  [--public-url URL] [--stream-heartbeat 15s] [--rate-limit 50 --rate-burst 200] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U --smtp-password P]]
   escalated policy check FILE
   escalated policy test FILE CASES.yaml...
   escalated policy explain --ticket ID [--db ...]
@@ -138,6 +139,25 @@ func logger(level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+// rateFromEnv applies ESCALATED_RATE_LIMIT and ESCALATED_RATE_BURST; the flags override them.
+func rateFromEnv(cfg *config.Config) error {
+	if v := os.Getenv("ESCALATED_RATE_LIMIT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return usageError{fmt.Sprintf("ESCALATED_RATE_LIMIT=%q: give requests per second per token, e.g. %d (0: no limit)", v, config.DefaultRateLimit)}
+		}
+		cfg.RateLimit = f
+	}
+	if v := os.Getenv("ESCALATED_RATE_BURST"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return usageError{fmt.Sprintf("ESCALATED_RATE_BURST=%q: give a whole number of requests, e.g. %d", v, config.DefaultRateBurst)}
+		}
+		cfg.RateBurst = n
+	}
+	return nil
+}
+
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg := config.Default()
 	fs := newFlags("serve", stderr)
@@ -152,9 +172,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.SMTP.User, "smtp-user", os.Getenv("ESCALATED_SMTP_USER"), "SMTP user, when the relay wants authentication (env ESCALATED_SMTP_USER)")
 	fs.DurationVar(&cfg.StreamHeartbeat, "stream-heartbeat", 15*time.Second, "how often an idle GET /v1/events stream sends a keepalive (keep it below any proxy's idle timeout; 1s to 10m)")
 	fs.StringVar(&cfg.SMTP.Password, "smtp-password", os.Getenv("ESCALATED_SMTP_PASSWORD"), "SMTP password (env ESCALATED_SMTP_PASSWORD; prefer the variable: flags show in ps)")
+	if err := rateFromEnv(&cfg); err != nil {
+		return err
+	}
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "API requests per second each token may make, sustained; over it 429 with Retry-After; 0: no limit (env ESCALATED_RATE_LIMIT)")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "API requests each token may make at once above --rate-limit (env ESCALATED_RATE_BURST)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	if cfg.RateLimit < 0 || cfg.RateBurst < 0 || (cfg.RateLimit > 0 && cfg.RateBurst < 1) {
+		return usageError{fmt.Sprintf("--rate-limit %v --rate-burst %d: give a rate of 0 (no limit) or more, and a burst of at least 1, e.g. --rate-limit %d --rate-burst %d",
+			cfg.RateLimit, cfg.RateBurst, config.DefaultRateLimit, config.DefaultRateBurst)}
 	}
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", strings.Join(pos, " "))}

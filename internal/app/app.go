@@ -59,6 +59,9 @@ type App struct {
 	// between the two.
 	Console *web.Server
 	Handler http.Handler
+	// HTTP are the server's slow-client limits; New sets DefaultHTTPLimits and Listen applies
+	// them (tests shorten them).
+	HTTP HTTPLimits
 
 	srv *http.Server
 	ln  net.Listener
@@ -117,7 +120,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Log: log, Now: now, Store: st, Metrics: prometheus.NewRegistry()}
+	a := &App{Config: cfg, Log: log, Now: now, Store: st, Metrics: prometheus.NewRegistry(), HTTP: DefaultHTTPLimits()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The services write through a store that counts what commits (events, escalations, store
 	// errors); a.Store stays the store itself for the tools that need its own methods.
@@ -145,7 +148,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Analytics = analytics.New(st, now, a.livePolicy, analytics.Options{})
 	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready, Deliveries: a.Deliveries,
 		Analytics:       a.Analytics,
-		StreamHeartbeat: cfg.StreamHeartbeat, Registerer: a.Metrics,
+		StreamHeartbeat: cfg.StreamHeartbeat, Registerer: a.Metrics, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Metrics: promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
 	a.Console, err = web.New(web.Config{Tickets: a.Tickets, Analytics: a.Analytics, Store: st, Events: a.API.Events, Log: log, Now: now,
 		NotFound: a.API})
@@ -266,6 +269,39 @@ func (a *App) ready(ctx context.Context) error {
 	})
 }
 
+// Slow-client protection: a client that trickles its request or never reads its answer holds
+// a connection and a goroutine; these bound how long. The event stream (GET /v1/events and the
+// console's) lifts the read and write deadlines itself and sets its own per write.
+const (
+	// ReadHeaderTimeout is the time to send the request line and headers: a well-behaved client
+	// sends them in one packet, a slowloris one byte at a time.
+	ReadHeaderTimeout = 10 * time.Second
+	// ReadTimeout is the time to send the whole request: the largest body (1 MiB) takes under
+	// 3 s even at 3 Mbit/s.
+	ReadTimeout = 30 * time.Second
+	// WriteTimeout is the time from the end of the headers to the end of the answer: room for
+	// the slowest answer (a report over a long window, a page of 500) to reach a slow reader.
+	WriteTimeout = 60 * time.Second
+	// IdleTimeout is how long a kept-alive connection waits for its next request.
+	IdleTimeout = 120 * time.Second
+	// MaxHeaderBytes bounds the request line and headers (net/http answers 431 over it, with
+	// some slack): a token and a console session cookie take a few hundred bytes, so 64 KiB
+	// leaves room for any proxy's additions and little for abuse (net/http's default is 1 MiB).
+	MaxHeaderBytes = 64 << 10
+)
+
+// HTTPLimits are the http.Server's timeouts and header limit.
+type HTTPLimits struct {
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	MaxHeaderBytes                                            int
+}
+
+// DefaultHTTPLimits returns the limits serve runs with.
+func DefaultHTTPLimits() HTTPLimits {
+	return HTTPLimits{ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout, WriteTimeout: WriteTimeout,
+		IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
+}
+
 // Listen binds the HTTP address; Addr then reports the bound address (useful with port 0).
 func (a *App) Listen() error {
 	ln, err := net.Listen("tcp", a.Config.Addr)
@@ -275,10 +311,11 @@ func (a *App) Listen() error {
 	a.ln = ln
 	a.srv = &http.Server{
 		Handler:           a.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: a.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       a.HTTP.ReadTimeout,
+		WriteTimeout:      a.HTTP.WriteTimeout,
+		IdleTimeout:       a.HTTP.IdleTimeout,
+		MaxHeaderBytes:    a.HTTP.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	a.srv.RegisterOnShutdown(a.API.CloseStreams)

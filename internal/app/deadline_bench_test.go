@@ -618,6 +618,8 @@ func prepareBenchNode(b *testing.B, db, policyPath string, onFired func(*store.D
 	debug.FreeOSMemory()
 	cfg := config.Default()
 	cfg.DB, cfg.Addr, cfg.PolicyPath = db, "127.0.0.1:0", policyPath
+	// One token posts the whole ingest load; its rate limit would cap it.
+	cfg.RateLimit = 0
 	ctx, cancel := context.WithCancel(escalated.WithPrincipal(context.Background(),
 		escalated.Principal{Name: "bench", Role: escalated.RoleAdmin}))
 	nd := &benchNode{ctx: ctx, cancel: cancel, log: newWarnLog(), t0: time.Now()}

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strings"
@@ -19,6 +20,28 @@ const (
 	DefaultAddr     = "127.0.0.1:8080"
 	DefaultPolicy   = "escalated.yaml"
 	DefaultLogLevel = "info"
+)
+
+// Default per-token API rate limit (serve --rate-limit, --rate-burst; ESCALATED_RATE_LIMIT,
+// ESCALATED_RATE_BURST). A token bucket per API token: DefaultRateLimit requests per second
+// sustained, DefaultRateBurst at once. The figures, from BENCHMARKS.md (2-core machine):
+//
+//   - A busy chatbot: a node handles ~200 handoffs/s from one client and ~350 from 16. A bot
+//     handing off 5 conversations a second all day (432,000 a day, more than most help desks'
+//     whole ticket volume) with an evaluate before each and a status read after makes
+//     3 × 5 = 15 requests/s: 30% of the limit.
+//   - A busy help-desk sync: 1,000,000 messages a day is 11.6/s on average; at 3× the mean in
+//     the peak hour, 35 requests/s: under the limit. The burst lets it post 200 queued messages
+//     at once (a few seconds of its peak after a hiccup) without a 429.
+//   - A runaway loop: one client looping without a pause makes one request per round trip,
+//     ~900/s on POST /v1/tickets/{id}/messages (p50 1.1 ms) and ~200/s on POST /v1/handoffs
+//     (p50 5 ms). It spends the burst within 200 / (200 - 50) = 1.3 s at the slowest and is
+//     then held to 50/s: ~1% of the node's ~4,400 messages/s, ~14% of its handoffs/s.
+//
+// An operator whose one integration really needs more raises the limit; 0 turns it off.
+const (
+	DefaultRateLimit = 50
+	DefaultRateBurst = 200
 )
 
 // Config configures one node.
@@ -40,6 +63,11 @@ type Config struct {
 	// StreamHeartbeat is how often an idle GET /v1/events stream sends a keepalive comment;
 	// keep it below the idle timeout of any proxy in front of the node. 0 means 15 s.
 	StreamHeartbeat time.Duration
+	// RateLimit is the requests per second each API token may make, sustained; RateBurst how
+	// many it may make at once. 0 (RateLimit) means no limit. Default sets DefaultRateLimit
+	// and DefaultRateBurst.
+	RateLimit float64
+	RateBurst int
 }
 
 // SMTP are the email relay settings. Email channels fail their deliveries, saying so, while
@@ -64,7 +92,7 @@ func (c Config) PublicBase() string {
 
 // Default returns a Config with every default applied.
 func Default() Config {
-	return Config{DB: DefaultDB, Addr: DefaultAddr, LogLevel: DefaultLogLevel}
+	return Config{DB: DefaultDB, Addr: DefaultAddr, LogLevel: DefaultLogLevel, RateLimit: DefaultRateLimit, RateBurst: DefaultRateBurst}
 }
 
 // DBKind is which store a DB setting selects.
@@ -116,6 +144,12 @@ func (c Config) Validate() error {
 	}
 	if c.SMTP.From != "" && !strings.Contains(c.SMTP.From, "@") {
 		fe.Add("smtp-from", fmt.Sprintf("must be an email address (got %q)", c.SMTP.From))
+	}
+	if c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) {
+		fe.Add("rate-limit", fmt.Sprintf("must be a number of requests per second per token, 0 for no limit (got %v)", c.RateLimit))
+	}
+	if c.RateLimit > 0 && c.RateBurst < 1 {
+		fe.Add("rate-burst", fmt.Sprintf("must be at least 1 while a rate limit is set (got %d); e.g. %d", c.RateBurst, DefaultRateBurst))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

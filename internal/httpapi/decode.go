@@ -21,7 +21,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return tooLarge()
+		return bodyTooLarge(r, "request body", MaxBody)
 	} else if err != nil {
 		return escalated.Errorf(escalated.EINVALID, "reading request body: %v", err)
 	}
@@ -72,10 +72,6 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return ae
 	}
 	return escalated.Errorf(escalated.EINVALID, "malformed request body: %v", err)
-}
-
-func tooLarge() error {
-	return escalated.Errorf(escalated.ETOOLARGE, "request body is larger than %d bytes", MaxBody)
 }
 
 func jsonKind(goKind string) string {

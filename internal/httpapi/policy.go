@@ -14,7 +14,7 @@ func readDocument(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, ticket.MaxPolicySize))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, escalated.Errorf(escalated.ETOOLARGE, "policy is larger than %d bytes", ticket.MaxPolicySize)
+		return nil, bodyTooLarge(r, "policy", ticket.MaxPolicySize)
 	} else if err != nil {
 		return nil, escalated.Errorf(escalated.EINVALID, "reading request body: %v", err)
 	}

@@ -26,9 +26,6 @@ import (
 	"github.com/escalated/escalated/internal/ticket"
 )
 
-// MaxBody is the largest request body accepted; larger ones get 413.
-const MaxBody = 1 << 20
-
 // Config wires the server to its services.
 type Config struct {
 	Tickets *ticket.Service
@@ -47,6 +44,11 @@ type Config struct {
 	// StreamHeartbeat and StreamPoll tune GET /v1/events (zero: DefaultStreamHeartbeat and
 	// DefaultStreamPoll).
 	StreamHeartbeat, StreamPoll time.Duration
+	// RateLimit is the requests per second each API token may make, sustained, and RateBurst
+	// how many it may make at once; over them a request gets 429 with Retry-After. 0 means no
+	// limit (serve turns it on by default: see config.DefaultRateLimit).
+	RateLimit float64
+	RateBurst int
 }
 
 // Server is the API's http.Handler.
@@ -64,6 +66,8 @@ type Server struct {
 	closeOnce       sync.Once
 	// latency is the request duration histogram by route and status (nil without Registerer).
 	latency *prometheus.HistogramVec
+	// limits is the per-token rate limit (nil: none).
+	limits *tokenLimits
 }
 
 // New builds the handler with every route registered.
@@ -73,7 +77,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), paths: http.NewServeMux(), allow: map[string][]string{}, log: cfg.Log,
 		heartbeat: cmp.Or(cfg.StreamHeartbeat, DefaultStreamHeartbeat), poll: cmp.Or(cfg.StreamPoll, DefaultStreamPoll),
-		closing: make(chan struct{})}
+		closing: make(chan struct{}), limits: newTokenLimits(cfg.RateLimit, cfg.RateBurst)}
 	for _, r := range s.routes() {
 		var h http.Handler = r.h
 		if r.auth {
@@ -96,6 +100,11 @@ func New(cfg Config) *Server {
 		if err := cfg.Registerer.Register(s.latency); err != nil {
 			cfg.Log.Warn("request latency metric not registered", "err", err)
 			s.latency = nil
+		}
+		if s.limits != nil {
+			if err := s.limits.register(cfg.Registerer); err != nil {
+				cfg.Log.Warn("rate limit metric not registered", "err", err)
+			}
 		}
 	}
 	return s
@@ -250,7 +259,8 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
-// authenticate resolves the bearer token to a principal; services check its role.
+// authenticate resolves the bearer token to a principal and applies its rate limit; services
+// check its role.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
@@ -266,6 +276,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="escalated", error="invalid_token"`)
 			}
 			s.error(w, r, err)
+			return
+		}
+		if s.rateLimited(w, r, p) {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(escalated.WithPrincipal(r.Context(), p)))

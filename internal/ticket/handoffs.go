@@ -19,12 +19,8 @@ import (
 	"github.com/escalated/escalated/internal/store"
 )
 
-// Limits of a handoff request.
+// Time bounds of a transcript line (its size limits are in limits.go).
 const (
-	MaxTranscript     = 500  // lines
-	MaxBotSteps       = 50   // steps
-	MaxBotStepText    = 200  // bytes of a step's intent or action
-	MaxRecommendation = 2000 // bytes
 	// clockSkew is how far in the future a transcript line's time may be: a bot's clock may run
 	// a little ahead of the server's.
 	clockSkew = 5 * time.Minute

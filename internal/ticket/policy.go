@@ -11,9 +11,6 @@ import (
 	"github.com/escalated/escalated/internal/store"
 )
 
-// MaxPolicySize bounds a policy document sent over the API.
-const MaxPolicySize = 1 << 20
-
 // PolicyProblems is a policy document's check result in a form the API and CLI can print.
 type PolicyProblems struct {
 	Valid    bool            `json:"valid"`

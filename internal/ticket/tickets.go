@@ -276,7 +276,7 @@ func checkMessage(fe escalated.FieldErrors, pol *policy.Policy, prefix string, i
 	in.Author.ID = trim(in.Author.ID)
 	in.Author.Name = trim(in.Author.Name)
 	if len(in.Author.Name) > MaxNameLen {
-		fe.Add(prefix+"author.name", fmt.Sprintf("must be at most %d bytes", MaxNameLen))
+		fe.Add(prefix+"author.name", fmt.Sprintf("must be at most %d bytes (got %d)", MaxNameLen, len(in.Author.Name)))
 	}
 	switch in.Author.Kind {
 	case escalated.AuthorAgent:
@@ -292,7 +292,7 @@ func checkMessage(fe escalated.FieldErrors, pol *policy.Policy, prefix string, i
 			fe.Add(prefix+"internal", "a customer cannot write an internal note")
 		}
 		if in.Author.ID != "" && !extIDRE.MatchString(in.Author.ID) {
-			fe.Add(prefix+"author.id", "must be 1-128 letters, digits or _.:@+-")
+			fe.Add(prefix+"author.id", fmt.Sprintf("must be 1-%d letters, digits or _.:@+- (got %s)", MaxIDLen, sent(in.Author.ID)))
 		}
 	case escalated.AuthorBot:
 		if in.Internal {
@@ -313,13 +313,13 @@ func checkCustomer(fe escalated.FieldErrors, c *escalated.Customer) {
 	case c.ID == "":
 		fe.Add("customer.id", "is required (or give customer.email)")
 	case !extIDRE.MatchString(c.ID):
-		fe.Add("customer.id", "must be 1-128 letters, digits or _.:@+-")
+		fe.Add("customer.id", fmt.Sprintf("must be 1-%d letters, digits or _.:@+- (got %s)", MaxIDLen, sent(c.ID)))
 	}
 	if c.Email != "" && (!strings.Contains(c.Email, "@") || len(c.Email) > 254) {
 		fe.Add("customer.email", "must be an email address")
 	}
 	if len(c.Name) > MaxNameLen {
-		fe.Add("customer.name", fmt.Sprintf("must be at most %d bytes", MaxNameLen))
+		fe.Add("customer.name", fmt.Sprintf("must be at most %d bytes (got %d)", MaxNameLen, len(c.Name)))
 	}
 }
 
@@ -332,11 +332,11 @@ func checkAccount(fe escalated.FieldErrors, a *escalated.Account) {
 	case a.ID == "":
 		fe.Add("account.id", "is required when an account is given")
 	case !extIDRE.MatchString(a.ID):
-		fe.Add("account.id", "must be 1-128 letters, digits or _.:@+-")
+		fe.Add("account.id", fmt.Sprintf("must be 1-%d letters, digits or _.:@+- (got %s)", MaxIDLen, sent(a.ID)))
 	}
 	checkSlug(fe, "account.tier", a.Tier)
 	if len(a.Name) > MaxNameLen {
-		fe.Add("account.name", fmt.Sprintf("must be at most %d bytes", MaxNameLen))
+		fe.Add("account.name", fmt.Sprintf("must be at most %d bytes (got %d)", MaxNameLen, len(a.Name)))
 	}
 	checkCustomFields(fe, "account.attributes", a.Attributes)
 }

@@ -10,20 +10,10 @@ import (
 	"github.com/escalated/escalated"
 )
 
-// Field limits. They keep one request from bloating history, which is never deleted.
-const (
-	MaxSubject      = 300
-	MaxBody         = 64 << 10
-	MaxNote         = 10000
-	MaxTags         = 50
-	MaxCustomFields = 50
-	MaxNameLen      = 200
-)
-
 var (
-	slugRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+	slugRE     = regexp.MustCompile(fmt.Sprintf(`^[a-z0-9][a-z0-9_.-]{0,%d}$`, MaxTagLen-1))
 	languageRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
-	extIDRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$`)
+	extIDRE    = regexp.MustCompile(fmt.Sprintf(`^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,%d}$`, MaxIDLen-1))
 )
 
 func checkSlug(fe escalated.FieldErrors, field, v string) {
@@ -52,7 +42,7 @@ func normTags(fe escalated.FieldErrors, field string, tags []string) []string {
 	for i, tag := range tags {
 		tag = strings.ToLower(strings.TrimSpace(tag))
 		if !slugRE.MatchString(tag) {
-			fe.Add(fmt.Sprintf("%s[%d]", field, i), "must be 1-64 lowercase letters, digits, '_', '.' or '-'")
+			fe.Add(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("must be 1-%d lowercase letters, digits, '_', '.' or '-' (got %s)", MaxTagLen, sent(tag)))
 			continue
 		}
 		if !slices.Contains(out, tag) {
@@ -60,24 +50,24 @@ func normTags(fe escalated.FieldErrors, field string, tags []string) []string {
 		}
 	}
 	if len(out) > MaxTags {
-		fe.Add(field, fmt.Sprintf("at most %d tags", MaxTags))
+		fe.Add(field, fmt.Sprintf("has %d distinct tags; at most %d are accepted", len(out), MaxTags))
 	}
 	return out
 }
 
 func checkCustomFields(fe escalated.FieldErrors, field string, m map[string]any) {
 	if len(m) > MaxCustomFields {
-		fe.Add(field, fmt.Sprintf("at most %d custom fields", MaxCustomFields))
+		fe.Add(field, fmt.Sprintf("has %d fields; at most %d are accepted", len(m), MaxCustomFields))
 	}
 	for k, v := range m {
 		if !slugRE.MatchString(k) {
-			fe.Add(field+"."+k, "custom field names must be 1-64 lowercase letters, digits, '_', '.' or '-'")
+			fe.Add(field+"."+clip(k), fmt.Sprintf("custom field names must be 1-%d lowercase letters, digits, '_', '.' or '-' (got %s)", MaxTagLen, sent(k)))
 		}
 		switch x := v.(type) {
 		case nil, bool, float64, int, int64:
 		case string:
-			if len(x) > 4096 {
-				fe.Add(field+"."+k, "string values must be at most 4096 bytes")
+			if len(x) > MaxCustomFieldValue {
+				fe.Add(field+"."+k, fmt.Sprintf("string values must be at most %d bytes (got %d)", MaxCustomFieldValue, len(x)))
 			} else if strings.ContainsRune(x, 0) || !utf8.ValidString(x) {
 				fe.Add(field+"."+k, "must be valid UTF-8 without NUL characters")
 			}
@@ -93,4 +83,21 @@ func oneOf[T ~string](vals []T) string {
 		s[i] = string(v)
 	}
 	return "must be one of " + strings.Join(s, ", ")
+}
+
+// sent shows a refused value in an error: quoted when short, else only its size, so that an
+// error never echoes a megabyte back.
+func sent(v string) string {
+	if len(v) > 64 {
+		return fmt.Sprintf("%d bytes", len(v))
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+// clip shortens a client's key for use in an error's field name.
+func clip(k string) string {
+	if len(k) > 64 {
+		return k[:64] + "..."
+	}
+	return k
 }

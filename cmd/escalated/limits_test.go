@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/escalated/escalated/internal/config"
+)
+
+// TestServeRateFlags: bad rate-limit settings, from flags or the environment, are usage errors
+// that say what to give; the variables are read and the flags override them.
+func TestServeRateFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"negative rate", nil, []string{"--rate-limit", "-1"}, "--rate-limit -1"},
+		{"zero burst", nil, []string{"--rate-limit", "5", "--rate-burst", "0"}, "a burst of at least 1"},
+		{"bad env rate", map[string]string{"ESCALATED_RATE_LIMIT": "fast"}, nil, `ESCALATED_RATE_LIMIT="fast"`},
+		{"bad env burst", map[string]string{"ESCALATED_RATE_BURST": "1.5"}, nil, `ESCALATED_RATE_BURST="1.5"`},
+		{"env burst, flag rate", map[string]string{"ESCALATED_RATE_BURST": "0"}, []string{"--rate-limit", "3"}, "--rate-limit 3 --rate-burst 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"serve", "--db", "sqlite:" + t.TempDir() + "/x.db"}, tc.args...), &bytes.Buffer{}, &stderr)
+			if code != 2 || !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr.String(), tc.want)
+			}
+		})
+	}
+	t.Run("env read", func(t *testing.T) {
+		t.Setenv("ESCALATED_RATE_LIMIT", "7.5")
+		t.Setenv("ESCALATED_RATE_BURST", "30")
+		cfg := config.Default()
+		if err := rateFromEnv(&cfg); err != nil || cfg.RateLimit != 7.5 || cfg.RateBurst != 30 {
+			t.Fatalf("rateFromEnv: %v %v %d", err, cfg.RateLimit, cfg.RateBurst)
+		}
+	})
+}

@@ -1,2 +1,0 @@
--- E9: tokens that expire (NULL: never).
-ALTER TABLE tokens ADD COLUMN expires_at timestamptz;
