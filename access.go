@@ -34,6 +34,8 @@ type Token struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
+	// ExpiresAt is when the token stops working; nil for a token that does not expire.
+	ExpiresAt *time.Time `json:"expires_at"`
 }
 
 // Principal is who is making a request, as the services see it.
@@ -77,6 +79,7 @@ const (
 	AuditEscalationEscalated    = "escalation.escalated"
 	AuditPolicyLoaded           = "policy.loaded"
 	AuditTokenCreated           = "token.created"
+	AuditTokenRevoked           = "token.revoked"
 )
 
 // AuditRecord is an append-only who/what/why entry. Nothing updates or deletes one.

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -116,11 +117,23 @@ func NewService(st store.Store, now func() time.Time, log *slog.Logger) *Service
 	return &Service{store: st, now: now, log: log, touched: map[string]time.Time{}, known: map[string]cached{}}
 }
 
-// CreateToken stores a new token and returns its secret, which is shown once and never stored.
+// CreateToken stores a new token that does not expire and returns its secret, which is shown
+// once and never stored.
 func (s *Service) CreateToken(ctx context.Context, name string, role escalated.Role, actor string) (string, *escalated.Token, error) {
+	return s.CreateExpiringToken(ctx, name, role, 0, actor)
+}
+
+// MaxTokenTTL is the longest lifetime a token may be given (0 means none: it never expires).
+const MaxTokenTTL = 5 * 366 * 24 * time.Hour
+
+// CreateExpiringToken is CreateToken for a token that stops working ttl after now (0: never).
+func (s *Service) CreateExpiringToken(ctx context.Context, name string, role escalated.Role, ttl time.Duration, actor string) (string, *escalated.Token, error) {
 	name = strings.TrimSpace(name)
 	if err := CheckToken(name, role); err != nil {
 		return "", nil, err
+	}
+	if ttl < 0 || ttl > MaxTokenTTL {
+		return "", nil, escalated.Invalid("expires", fmt.Sprintf("must be a duration from 1m to %s, or 0 for a token that does not expire (got %s)", "5y", ttl))
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -129,13 +142,19 @@ func (s *Service) CreateToken(ctx context.Context, name string, role escalated.R
 	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	now := escalated.Truncate(s.now())
 	tok := &escalated.Token{ID: escalated.NewID(escalated.PrefixToken, now), Name: name, Role: role, Hash: HashToken(secret), CreatedAt: now}
+	details := map[string]any{"name": name, "role": string(role)}
+	if ttl > 0 {
+		exp := escalated.Truncate(now.Add(ttl))
+		tok.ExpiresAt = &exp
+		details["expires_at"] = escalated.FormatTime(exp)
+	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.CreateToken(ctx, tok); err != nil {
 			return err
 		}
 		return tx.AppendAudit(ctx, &escalated.AuditRecord{
 			ID: escalated.NewID(escalated.PrefixAudit, now), Actor: actor, Action: escalated.AuditTokenCreated,
-			ObjectKind: "token", ObjectID: tok.ID, Details: map[string]any{"name": name, "role": string(role)},
+			ObjectKind: "token", ObjectID: tok.ID, Details: details,
 			CreatedAt: now,
 		})
 	})
@@ -187,15 +206,67 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (escalated.Pr
 	if tok.RevokedAt != nil {
 		return escalated.Principal{}, unauth
 	}
+	if tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt) {
+		return escalated.Principal{}, escalated.Errorf(escalated.EUNAUTHORIZED, "token expired at %s: create a new one", escalated.FormatTime(*tok.ExpiresAt))
+	}
 	p := escalated.Principal{TokenID: tok.ID, Name: tok.Name, Role: tok.Role}
+	// Remembered for a few seconds, never past the token's expiry.
+	until := now.Add(cacheFor)
+	if tok.ExpiresAt != nil && tok.ExpiresAt.Before(until) {
+		until = *tok.ExpiresAt
+	}
 	s.mu.Lock()
 	if len(s.known) >= cacheMax {
 		clear(s.known)
 	}
-	s.known[hash] = cached{p: p, expires: now.Add(cacheFor)}
+	s.known[hash] = cached{p: p, expires: until}
 	s.mu.Unlock()
 	s.touch(ctx, tok.ID)
 	return p, nil
+}
+
+// ListTokens returns every token, newest first: names, roles, when each was created, last
+// used, revoked or expires; never a secret (only hashes are stored, and they are not shown).
+func (s *Service) ListTokens(ctx context.Context) ([]*escalated.Token, error) {
+	if _, err := Authorize(ctx, ManageTokens); err != nil {
+		return nil, err
+	}
+	var toks []*escalated.Token
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		toks, err = tx.ListTokens(ctx)
+		return err
+	})
+	return toks, err
+}
+
+// RevokeToken stops a token from working, audited with actor. This node forgets it at once;
+// another node may accept it for up to its cache time (cacheFor).
+func (s *Service) RevokeToken(ctx context.Context, id, actor string) (*escalated.Token, error) {
+	now := escalated.Truncate(s.now())
+	var tok *escalated.Token
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if tok, err = tx.RevokeToken(ctx, id, now); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &escalated.AuditRecord{
+			ID: escalated.NewID(escalated.PrefixAudit, now), Actor: actor, Action: escalated.AuditTokenRevoked,
+			ObjectKind: "token", ObjectID: tok.ID, Details: map[string]any{"name": tok.Name, "role": string(tok.Role)},
+			CreatedAt: now,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	for h, c := range s.known {
+		if c.p.TokenID == id {
+			delete(s.known, h)
+		}
+	}
+	s.mu.Unlock()
+	return tok, nil
 }
 
 func (s *Service) touch(ctx context.Context, id string) {

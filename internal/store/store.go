@@ -240,6 +240,9 @@ type Tokens interface {
 	// TouchToken records that the token was used at t.
 	TouchToken(ctx context.Context, id string, t time.Time) error
 	ListTokens(ctx context.Context) ([]*escalated.Token, error)
+	// RevokeToken marks the token revoked at t and returns it; not_found for an unknown id,
+	// conflict when it was revoked already (saying when).
+	RevokeToken(ctx context.Context, id string, t time.Time) (*escalated.Token, error)
 }
 
 // Policies stores policy versions. Versions are numbered from 1 in the order they were saved.

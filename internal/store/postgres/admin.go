@@ -69,28 +69,29 @@ func scanAudit(s scanner) (*escalated.AuditRecord, error) {
 	return &a, nil
 }
 
-const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at`
+const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at, expires_at`
 
 func scanToken(s scanner) (*escalated.Token, error) {
 	var (
-		tok           escalated.Token
-		created       time.Time
-		used, revoked *time.Time
+		tok                    escalated.Token
+		created                time.Time
+		used, revoked, expires *time.Time
 	)
-	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &tok.Hash, &created, &used, &revoked); err != nil {
+	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &tok.Hash, &created, &used, &revoked, &expires); err != nil {
 		return nil, err
 	}
 	tok.CreatedAt = fromTS(created)
 	tok.LastUsedAt = fromTSPtr(used)
 	tok.RevokedAt = fromTSPtr(revoked)
+	tok.ExpiresAt = fromTSPtr(expires)
 	return &tok, nil
 }
 
 // CreateToken stores a token; conflict when its id or hash is taken.
 func (t *tx) CreateToken(ctx context.Context, tok *escalated.Token) error {
 	// dialect: $n placeholders (SQLite: ?).
-	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		tok.ID, tok.Name, string(tok.Role), tok.Hash, ts(tok.CreatedAt), tsPtr(tok.LastUsedAt), tsPtr(tok.RevokedAt))
+	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		tok.ID, tok.Name, string(tok.Role), tok.Hash, ts(tok.CreatedAt), tsPtr(tok.LastUsedAt), tsPtr(tok.RevokedAt), tsPtr(tok.ExpiresAt))
 	return writeErr(err, "create token "+tok.ID, "token "+tok.ID+" or its secret already exists", "")
 }
 
@@ -120,6 +121,26 @@ func (t *tx) TouchToken(ctx context.Context, id string, at time.Time) error {
 		return notFound("token", id)
 	}
 	return nil
+}
+
+// RevokeToken marks the token revoked at at. dialect: the row locked while read (SQLite has one
+// writer), so two revocations cannot both succeed.
+func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) (*escalated.Token, error) {
+	tok, err := scanToken(t.queryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("token", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("get token %s: %w", id, err)
+	}
+	if tok.RevokedAt != nil {
+		return nil, escalated.Errorf(escalated.ECONFLICT, "token %s was revoked at %s", id, escalated.FormatTime(*tok.RevokedAt))
+	}
+	if _, err := t.exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE id = $2`, ts(at), id); err != nil {
+		return nil, writeErr(err, "revoke token "+id, "", "")
+	}
+	r := escalated.Truncate(at)
+	tok.RevokedAt = &r
+	return tok, nil
 }
 
 // ListTokens returns every token, newest first.

@@ -68,27 +68,28 @@ func scanAudit(s scanner) (*escalated.AuditRecord, error) {
 	return &a, nil
 }
 
-const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at`
+const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at, expires_at`
 
 func scanToken(s scanner) (*escalated.Token, error) {
 	var (
-		tok           escalated.Token
-		created       int64
-		used, revoked sql.NullInt64
+		tok                    escalated.Token
+		created                int64
+		used, revoked, expires sql.NullInt64
 	)
-	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &tok.Hash, &created, &used, &revoked); err != nil {
+	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &tok.Hash, &created, &used, &revoked, &expires); err != nil {
 		return nil, err
 	}
 	tok.CreatedAt = fromMS(created)
 	tok.LastUsedAt = fromNullMS(used)
 	tok.RevokedAt = fromNullMS(revoked)
+	tok.ExpiresAt = fromNullMS(expires)
 	return &tok, nil
 }
 
 // CreateToken stores a token; conflict when its id or hash is taken.
 func (t *tx) CreateToken(ctx context.Context, tok *escalated.Token) error {
-	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		tok.ID, tok.Name, string(tok.Role), tok.Hash, ms(tok.CreatedAt), msPtr(tok.LastUsedAt), msPtr(tok.RevokedAt))
+	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		tok.ID, tok.Name, string(tok.Role), tok.Hash, ms(tok.CreatedAt), msPtr(tok.LastUsedAt), msPtr(tok.RevokedAt), msPtr(tok.ExpiresAt))
 	return writeErr(err, "create token "+tok.ID, "token "+tok.ID+" or its secret already exists", "")
 }
 
@@ -117,6 +118,25 @@ func (t *tx) TouchToken(ctx context.Context, id string, at time.Time) error {
 		return notFound("token", id)
 	}
 	return nil
+}
+
+// RevokeToken marks the token revoked at at.
+func (t *tx) RevokeToken(ctx context.Context, id string, at time.Time) (*escalated.Token, error) {
+	tok, err := scanToken(t.queryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("token", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("get token %s: %w", id, err)
+	}
+	if tok.RevokedAt != nil {
+		return nil, escalated.Errorf(escalated.ECONFLICT, "token %s was revoked at %s", id, escalated.FormatTime(*tok.RevokedAt))
+	}
+	if _, err := t.exec(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ?`, ms(at), id); err != nil {
+		return nil, writeErr(err, "revoke token "+id, "", "")
+	}
+	r := escalated.Truncate(at)
+	tok.RevokedAt = &r
+	return tok, nil
 }
 
 // ListTokens returns every token, newest first.

@@ -322,7 +322,7 @@ func wantAudit(a *escalated.AuditRecord) *escalated.AuditRecord {
 func wantToken(t *escalated.Token) *escalated.Token {
 	w := *t
 	w.CreatedAt = escalated.Truncate(w.CreatedAt)
-	w.LastUsedAt, w.RevokedAt = tp(w.LastUsedAt), tp(w.RevokedAt)
+	w.LastUsedAt, w.RevokedAt, w.ExpiresAt = tp(w.LastUsedAt), tp(w.RevokedAt), tp(w.ExpiresAt)
 	return &w
 }
 

@@ -194,6 +194,37 @@ var tokenTests = []test{
 	{"DuplicateIsConflict", testTokenDuplicate},
 	{"Touch", testTokenTouch},
 	{"ListNewestFirst", testTokenList},
+	{"Revoke", testTokenRevoke},
+}
+
+func testTokenRevoke(t *testing.T, f *fx) {
+	exp := f.tick().Add(90 * 24 * time.Hour)
+	tok := f.token(func(tk *escalated.Token) { tk.ExpiresAt = &exp })
+	f.update(func(tx store.Tx) error { return tx.CreateToken(f.ctx, tok) })
+	at := f.tick().Add(1500 * time.Microsecond)
+	var got *escalated.Token
+	f.update(func(tx store.Tx) error {
+		var err error
+		got, err = tx.RevokeToken(f.ctx, tok.ID, at)
+		return err
+	})
+	want := *tok
+	want.RevokedAt = &at
+	equal(t, "revoked token as answered", got, wantToken(&want))
+	f.view(func(tx store.Tx) error {
+		stored, err := tx.TokenByHash(f.ctx, tok.Hash)
+		if err != nil {
+			return err
+		}
+		equal(t, "revoked token as stored (with its expiry)", stored, wantToken(&want))
+		return nil
+	})
+	err := f.s.Update(f.ctx, func(tx store.Tx) error { _, err := tx.RevokeToken(f.ctx, tok.ID, at); return err })
+	wantCode(t, err, escalated.ECONFLICT)
+	wantMessageNames(t, err, tok.ID, "revoked")
+	err = f.s.Update(f.ctx, func(tx store.Tx) error { _, err := tx.RevokeToken(f.ctx, "tok_missing", at); return err })
+	wantCode(t, err, escalated.ENOTFOUND)
+	wantMessageNames(t, err, "tok_missing")
 }
 
 func testTokenRoundTrip(t *testing.T, f *fx) {
