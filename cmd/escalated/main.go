@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/escalated/escalated"
@@ -35,7 +36,9 @@ Usage:
   escalated policy check FILE
   escalated policy test FILE CASES.yaml...
   escalated policy explain --ticket ID [--db ...]
-  escalated token create --role admin|supervisor|agent|bot|readonly --name NAME [--db ...]
+  escalated token create --role admin|supervisor|agent|bot|readonly --name NAME [--expires 90d] [--db ...]
+  escalated token list [--db ...]
+  escalated token revoke ID [--db ...]
   escalated migrate [--db ...]
   escalated backup FILE [--db sqlite:PATH]   (online; PostgreSQL: pg_dump, see docs/operations.md)
   escalated restore BACKUP --db sqlite:PATH [--force]   (with every node on PATH stopped)
@@ -313,12 +316,62 @@ func policyCheck(path string, stdout, stderr io.Writer) int {
 }
 
 func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return usageError{"usage: escalated token create --role ROLE --name NAME [--db ...]"}
+	const usage = "usage: escalated token create --role ROLE --name NAME [--expires 90d] | token list | token revoke ID  [--db ...]"
+	if len(args) == 0 {
+		return usageError{usage}
+	}
+	switch args[0] {
+	case "create":
+	case "list":
+		fs := newFlags("token list", stderr)
+		db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
+		if pos, err := parse(fs, args[1:]); err != nil {
+			return err
+		} else if len(pos) > 0 {
+			return usageError{"token list takes no arguments"}
+		}
+		toks, err := app.ListTokens(ctx, *db, logger("warn", stderr))
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tLAST USED\tEXPIRES\tSTATE")
+		now := time.Now()
+		for _, t := range toks {
+			state := "active"
+			switch {
+			case t.RevokedAt != nil:
+				state = "revoked " + escalated.FormatTime(*t.RevokedAt)
+			case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
+				state = "expired"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, escalated.FormatTime(t.CreatedAt),
+				timeOr(t.LastUsedAt, "never"), timeOr(t.ExpiresAt, "never"), state)
+		}
+		return tw.Flush()
+	case "revoke":
+		fs := newFlags("token revoke", stderr)
+		db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
+		pos, err := parse(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usageError{"token revoke takes the token's id (see token list)"}
+		}
+		tok, err := app.RevokeToken(ctx, *db, pos[0], logger("warn", stderr))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s token %q (%s); running nodes refuse it within 10 s\n", tok.Role, tok.Name, tok.ID)
+		return nil
+	default:
+		return usageError{usage}
 	}
 	fs := newFlags("token create", stderr)
 	role := fs.String("role", "", "admin, supervisor, agent, bot or readonly")
 	name := fs.String("name", "", "what the token is for, e.g. frontline-bot")
+	expires := fs.String("expires", "", "lifetime, e.g. 90d or 12h (default: does not expire)")
 	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
@@ -330,12 +383,30 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *role == "" || *name == "" {
 		return usageError{"token create needs --role (admin, supervisor, agent, bot or readonly) and --name"}
 	}
-	secret, tok, err := app.CreateToken(ctx, *db, *name, escalated.Role(*role), logger("warn", stderr))
+	var ttl time.Duration
+	if *expires != "" {
+		if ttl, err = policy.ParseDuration(*expires); err != nil || ttl <= 0 {
+			return usageError{fmt.Sprintf("--expires %q: give a lifetime like 90d, 12h or 30m", *expires)}
+		}
+	}
+	secret, tok, err := app.CreateToken(ctx, *db, *name, escalated.Role(*role), ttl, logger("warn", stderr))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "created %s token %q (%s); it is shown once, store it now:\n%s\n", tok.Role, tok.Name, tok.ID, secret)
+	exp := "does not expire"
+	if tok.ExpiresAt != nil {
+		exp = "expires " + escalated.FormatTime(*tok.ExpiresAt)
+	}
+	fmt.Fprintf(stdout, "created %s token %q (%s, %s); it is shown once, store it now:\n%s\n", tok.Role, tok.Name, tok.ID, exp, secret)
 	return nil
+}
+
+// timeOr formats t, or says or when there is none.
+func timeOr(t *time.Time, or string) string {
+	if t == nil {
+		return or
+	}
+	return escalated.FormatTime(*t)
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -53,9 +53,9 @@ func ExplainTicket(ctx context.Context, db, ticketID string, w io.Writer, log *s
 	return ticket.WriteExplanation(w, d)
 }
 
-// CreateToken opens (creating and migrating when needed) the database and stores a new token,
-// returning its secret.
-func CreateToken(ctx context.Context, db, name string, role escalated.Role, log *slog.Logger) (string, *escalated.Token, error) {
+// CreateToken opens (creating and migrating when needed) the database and stores a new token
+// that expires ttl from now (0: never), returning its secret.
+func CreateToken(ctx context.Context, db, name string, role escalated.Role, ttl time.Duration, log *slog.Logger) (string, *escalated.Token, error) {
 	// Refuse bad input before the database file is created.
 	if err := access.CheckToken(name, role); err != nil {
 		return "", nil, err
@@ -65,7 +65,29 @@ func CreateToken(ctx context.Context, db, name string, role escalated.Role, log 
 		return "", nil, err
 	}
 	defer st.Close()
-	return access.NewService(st, time.Now, log).CreateToken(ctx, name, role, "cli:token-create")
+	return access.NewService(st, time.Now, log).CreateExpiringToken(ctx, name, role, ttl, "cli:token-create")
+}
+
+// ListTokens returns the database's tokens, newest first.
+func ListTokens(ctx context.Context, db string, log *slog.Logger) ([]*escalated.Token, error) {
+	st, err := openExisting(ctx, db, log)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	ctx = escalated.WithPrincipal(ctx, escalated.Principal{Name: "cli", Role: escalated.RoleAdmin})
+	return access.NewService(st, time.Now, log).ListTokens(ctx)
+}
+
+// RevokeToken revokes a token by id (audited as the command line). Running nodes stop
+// accepting it within seconds (they remember a token for at most 10 s).
+func RevokeToken(ctx context.Context, db, id string, log *slog.Logger) (*escalated.Token, error) {
+	st, err := openExisting(ctx, db, log)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return access.NewService(st, time.Now, log).RevokeToken(ctx, id, "cli:token-revoke")
 }
 
 // Migrate opens the database, applying any pending migrations, and reports the schema version.
