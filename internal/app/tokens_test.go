@@ -105,3 +105,49 @@ func (s *testServer) doAs(secret, method, path string) reply {
 	n, _ := resp.Body.Read(b[:])
 	return reply{Status: resp.StatusCode, Raw: b[:n]}
 }
+
+// TestTokenRoutes: the lifecycle over the API, for admins only; the secret is in the creating
+// answer and nowhere else.
+func TestTokenRoutes(t *testing.T) {
+	s := startServer(t)
+	r := s.do(escalated.RoleAdmin, "POST", "/v1/tokens", map[string]any{"name": "crm-sync", "role": "agent", "expires": "30d"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Raw)
+	}
+	secret, _ := r.Body["secret"].(string)
+	tok, _ := r.Body["token"].(map[string]any)
+	if !strings.HasPrefix(secret, "esctok_") || tok["expires_at"] == nil {
+		t.Fatalf("create answer %s", r.Raw)
+	}
+	id := tok["id"].(string)
+	if got := s.doAs(secret, "GET", "/v1/tickets"); got.Status != http.StatusOK {
+		t.Errorf("the new token: %d", got.Status)
+	}
+	if r := s.do(escalated.RoleAdmin, "POST", "/v1/tokens", map[string]any{"name": "x", "role": "agent", "expires": "soon"}); r.Status != http.StatusBadRequest {
+		t.Errorf("a bad expires: %d", r.Status)
+	}
+	list := s.do(escalated.RoleAdmin, "GET", "/v1/tokens", nil)
+	if list.Status != http.StatusOK || !strings.Contains(string(list.Raw), "crm-sync") || strings.Contains(string(list.Raw), "esctok_") {
+		t.Errorf("list: %d %s", list.Status, list.Raw)
+	}
+	for _, role := range []escalated.Role{escalated.RoleSupervisor, escalated.RoleAgent, escalated.RoleBot, escalated.RoleReadonly} {
+		if r := s.do(role, "GET", "/v1/tokens", nil); r.Status != http.StatusForbidden {
+			t.Errorf("%s listing tokens: %d", role, r.Status)
+		}
+		if r := s.do(role, "DELETE", "/v1/tokens/"+id, nil); r.Status != http.StatusForbidden {
+			t.Errorf("%s revoking: %d", role, r.Status)
+		}
+	}
+	if r := s.do(escalated.RoleAdmin, "DELETE", "/v1/tokens/"+id, nil); r.Status != http.StatusOK || r.Body["revoked_at"] == nil {
+		t.Fatalf("revoke: %d %s", r.Status, r.Raw)
+	}
+	if got := s.doAs(secret, "GET", "/v1/tickets"); got.Status != http.StatusUnauthorized {
+		t.Errorf("the revoked token: %d", got.Status)
+	}
+	if r := s.do(escalated.RoleAdmin, "DELETE", "/v1/tokens/"+id, nil); r.Status != http.StatusConflict {
+		t.Errorf("revoke twice: %d", r.Status)
+	}
+	if r := s.do(escalated.RoleAdmin, "DELETE", "/v1/tokens/tok_nope", nil); r.Status != http.StatusNotFound {
+		t.Errorf("revoke unknown: %d", r.Status)
+	}
+}

@@ -181,6 +181,9 @@ func (s *Server) routes() []route {
 		{"POST /v1/evaluate", true, s.evaluate},
 		{"GET /v1/reports/escalations", true, s.reportEscalations},
 		{"GET /v1/insights", true, s.insights},
+		{"GET /v1/tokens", true, s.listTokens},
+		{"POST /v1/tokens", true, s.createToken},
+		{"DELETE /v1/tokens/{id}", true, s.revokeToken},
 	}
 }
 
