@@ -43,13 +43,14 @@ const (
 	ReadReports Action = "reports.read"
 )
 
-// grants is the role matrix. A bot may open tickets, talk and hand off, but handling an
-// escalation is a person's job; readonly is for dashboards.
+// grants is the role matrix (docs/security.md has it as a table, and a test calls every route
+// with every role from that table). A bot hands conversations to people and asks what the
+// policy would do, nothing else: what it learnt goes in the handoff; readonly is for dashboards.
 var grants = map[escalated.Role][]Action{
 	escalated.RoleAdmin:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageTokens, ManageDeliveries, ManageAgents, Handoff, Evaluate, ReadReports},
 	escalated.RoleSupervisor: {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ReadAudit, ManagePolicy, ManageDeliveries, ManageAgents, Handoff, Evaluate, ReadReports},
 	escalated.RoleAgent:      {ReadTickets, WriteTickets, CreateEscalation, HandleEscalation, ManageAgents, Evaluate},
-	escalated.RoleBot:        {ReadTickets, WriteTickets, CreateEscalation, Handoff, Evaluate},
+	escalated.RoleBot:        {Handoff, Evaluate},
 	escalated.RoleReadonly:   {ReadTickets, ReadReports},
 }
 

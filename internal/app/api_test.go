@@ -239,7 +239,7 @@ func TestAccountDataIsMergedNotErased(t *testing.T) {
 	tk := newTicket(2)
 	tk["account"] = map[string]any{"id": "globex", "attributes": map[string]any{"region": "eu"}}
 	tk["customer"] = map[string]any{"id": "c1"}
-	r := s.do(bot, "POST", "/v1/tickets", tk).must(t, 201)
+	r := s.do(agent, "POST", "/v1/tickets", tk).must(t, 201)
 	if r.str("account.tier") != "pro" || r.str("account.name") != "Globex" || get(r.Body, "account.attributes.arr") != 12000.0 || r.str("account.attributes.region") != "eu" {
 		t.Fatalf("account should keep what earlier tickets said and add the new attribute: %s", r.Raw)
 	}
@@ -275,7 +275,7 @@ func TestRequestValidation(t *testing.T) {
 	s.do(agent, "POST", "/v1/tickets", map[string]any{"message": map[string]any{"body": strings.Repeat("a", 70000)}}).refused(t, 400, "invalid", "message.body")
 
 	// Chat tickets without a subject get one from the first line.
-	r := s.do(bot, "POST", "/v1/tickets", map[string]any{"channel": "chat", "message": map[string]any{"author": map[string]any{"kind": "customer"}, "body": "where is my order\nit is late"}}).must(t, 201)
+	r := s.do(agent, "POST", "/v1/tickets", map[string]any{"channel": "chat", "message": map[string]any{"author": map[string]any{"kind": "customer"}, "body": "where is my order\nit is late"}}).must(t, 201)
 	if r.str("subject") != "where is my order" {
 		t.Fatalf("derived subject: %q", r.str("subject"))
 	}
@@ -293,13 +293,17 @@ func TestAuthentication(t *testing.T) {
 	s.do("", "GET", "/healthz", nil).must(t, 200)
 	s.do("", "GET", "/readyz", nil).must(t, 200)
 
-	id := s.do(bot, "POST", "/v1/tickets", newTicket(5)).must(t, 201).str("id")
+	id := s.do(agent, "POST", "/v1/tickets", newTicket(5)).must(t, 201).str("id")
 	s.do(readonly, "GET", "/v1/tickets/"+id, nil).must(t, 200)
+	// A bot hands off and evaluates, nothing else (docs/security.md).
+	s.do(bot, "POST", "/v1/tickets", newTicket(6)).refused(t, 403, "forbidden", "")
+	s.do(bot, "GET", "/v1/tickets/"+id, nil).refused(t, 403, "forbidden", "")
 	s.do(readonly, "POST", "/v1/tickets", newTicket(6)).refused(t, 403, "forbidden", "")
 	s.do(readonly, "POST", "/v1/tickets/"+id+"/messages", map[string]any{"author": map[string]any{"kind": "customer"}, "body": "x"}).refused(t, 403, "forbidden", "")
 	s.do(readonly, "PATCH", "/v1/tickets/"+id, map[string]any{"priority": "low"}).refused(t, 403, "forbidden", "")
 	s.do(readonly, "POST", "/v1/tickets/"+id+"/escalations", map[string]any{"to": "billing", "reason": "other", "note": longNote}).refused(t, 403, "forbidden", "")
-	esc := s.do(bot, "POST", "/v1/tickets/"+id+"/escalations", map[string]any{"to": "billing", "reason": "bot_handoff", "note": longNote}).must(t, 201).str("id")
+	s.do(bot, "POST", "/v1/tickets/"+id+"/escalations", map[string]any{"to": "billing", "reason": "bot_handoff", "note": longNote}).refused(t, 403, "forbidden", "")
+	esc := s.do(agent, "POST", "/v1/tickets/"+id+"/escalations", map[string]any{"to": "billing", "reason": "other", "note": longNote}).must(t, 201).str("id")
 	s.do(bot, "POST", "/v1/escalations/"+esc+"/acknowledge", nil).refused(t, 403, "forbidden", "")
 	s.do(readonly, "POST", "/v1/escalations/"+esc+"/acknowledge", nil).refused(t, 403, "forbidden", "")
 	s.do(escalated.RoleSupervisor, "POST", "/v1/escalations/"+esc+"/acknowledge", nil).must(t, 200)
@@ -347,7 +351,7 @@ func TestPaginationWhileWriting(t *testing.T) {
 	onBothStores(t, func(t *testing.T, s *testServer) {
 		before := map[string]bool{}
 		for i := 0; i < 60; i++ {
-			before[s.do(bot, "POST", "/v1/tickets", newTicket(i)).must(t, 201).str("id")] = true
+			before[s.do(agent, "POST", "/v1/tickets", newTicket(i)).must(t, 201).str("id")] = true
 		}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -363,7 +367,7 @@ func TestPaginationWhileWriting(t *testing.T) {
 				default:
 				}
 				// Not s.do: a goroutine other than the test's may not call t.Fatal.
-				if code, err := s.post(bot, "/v1/tickets", newTicket(1000+i)); err != nil || code != 201 {
+				if code, err := s.post(agent, "/v1/tickets", newTicket(1000+i)); err != nil || code != 201 {
 					t.Errorf("create during paging: %d %v", code, err)
 					return
 				}
