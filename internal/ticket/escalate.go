@@ -351,6 +351,11 @@ type ReturnInput struct {
 // Return sends the ticket back to the team it came from, assigned to the agent who escalated
 // it when that agent is still a member there.
 func (s *Service) Return(ctx context.Context, escID string, in ReturnInput) (*escalated.Escalation, error) {
+	// Who may comes before what was sent: a role that may not return escalations learns that
+	// first, whatever its request said.
+	if _, err := access.Authorize(ctx, access.HandleEscalation); err != nil {
+		return nil, err
+	}
 	fe := escalated.FieldErrors{}
 	in.Reason = trim(in.Reason)
 	checkText(fe, "reason", in.Reason, true, MaxNote)
@@ -390,6 +395,9 @@ func (s *Service) Return(ctx context.Context, escID string, in ReturnInput) (*es
 
 // Resolve records that the receiving team solved the issue; the ticket becomes solved.
 func (s *Service) Resolve(ctx context.Context, escID, by, resolution string) (*escalated.Escalation, error) {
+	if _, err := access.Authorize(ctx, access.HandleEscalation); err != nil {
+		return nil, err
+	}
 	fe := escalated.FieldErrors{}
 	resolution = trim(resolution)
 	checkText(fe, "resolution", resolution, true, MaxNote)
