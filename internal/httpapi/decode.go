@@ -80,7 +80,10 @@ func jsonKind(goKind string) string {
 		return "a string"
 	case "bool":
 		return "a boolean"
-	case "int", "int64", "int32", "float64", "float32", "uint", "uint64":
+	case "int", "int64", "int32", "int16", "int8", "uint", "uint64", "uint32", "uint16", "uint8":
+		// JSON has one number type: "1e3" or "2.5" is a number, but not a whole one in range.
+		return "a whole number in range"
+	case "float64", "float32":
 		return "a number"
 	case "slice", "array":
 		return "an array"
