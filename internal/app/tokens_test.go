@@ -151,3 +151,28 @@ func TestTokenRoutes(t *testing.T) {
 		t.Errorf("revoke unknown: %d", r.Status)
 	}
 }
+
+// TestBadTokenLoopIsSlowed: 20 requests with a wrong token get 401, then 429 with Retry-After;
+// a valid token from the same address still works.
+func TestBadTokenLoopIsSlowed(t *testing.T) {
+	s := startServer(t)
+	bad := "esctok_" + strings.Repeat("B", 43)
+	for i := range 20 {
+		if r := s.doAs(bad, "GET", "/v1/tickets"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong token, request %d: %d", i+1, r.Status)
+		}
+	}
+	req, _ := http.NewRequest("GET", s.base+"/v1/tickets", nil)
+	req.Header.Set("Authorization", "Bearer "+bad)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the 21st wrong token: %d (Retry-After %q), want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if r := s.do(escalated.RoleAgent, "GET", "/v1/tickets", nil); r.Status != http.StatusOK {
+		t.Errorf("a valid token from the same address: %d", r.Status)
+	}
+}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -146,4 +147,53 @@ func bodyTooLarge(r *http.Request, what string, limit int64) error {
 		msg += fmt.Sprintf("; Content-Length was %d", r.ContentLength)
 	}
 	return escalated.Errorf(escalated.ETOOLARGE, "%s", msg)
+}
+
+// Failed authentication is limited per client address: a client sending a wrong, revoked or
+// expired token in a loop gets failBurst 401s, then 429 with Retry-After at more than one a
+// second. A request whose token is valid is never refused for its address's failures. The limiters are bounded like the tokens' (forgotten past
+// maxTokenLimiters: the worst case is a fresh budget).
+const (
+	failBurst  = 20
+	failRefill = time.Second
+)
+
+type failLimits struct {
+	mu    sync.Mutex
+	addrs map[string]*rate.Limiter
+}
+
+// blocked says whether addr has no failures left, and how long until it has.
+func (f *failLimits) blocked(addr string, now time.Time) (bool, time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lim := f.addrs[addr]
+	if lim == nil || lim.TokensAt(now) >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - lim.TokensAt(now)) * float64(failRefill))
+}
+
+// failed spends one failure of addr.
+func (f *failLimits) failed(addr string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.addrs == nil || len(f.addrs) >= maxTokenLimiters {
+		f.addrs = map[string]*rate.Limiter{}
+	}
+	lim := f.addrs[addr]
+	if lim == nil {
+		lim = rate.NewLimiter(rate.Every(failRefill), failBurst)
+		f.addrs[addr] = lim
+	}
+	lim.AllowN(now, 1)
+}
+
+// clientAddr is the request's peer address without the port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,6 +69,8 @@ type Server struct {
 	latency *prometheus.HistogramVec
 	// limits is the per-token rate limit (nil: none).
 	limits *tokenLimits
+	// fails limits failed authentications per client address.
+	fails failLimits
 }
 
 // New builds the handler with every route registered.
@@ -276,6 +279,17 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		p, err := s.cfg.Access.Authenticate(r.Context(), strings.TrimSpace(secret))
 		if err != nil {
 			if escalated.ErrorCode(err) == escalated.EUNAUTHORIZED {
+				// A client looping on a bad token is told to back off; a valid token from the
+				// same address is never refused for it.
+				addr, now := clientAddr(r), time.Now()
+				if blocked, wait := s.fails.blocked(addr, now); blocked {
+					secs := max(1, int(math.Ceil(wait.Seconds())))
+					w.Header().Set("Retry-After", strconv.Itoa(secs))
+					s.error(w, r, escalated.Errorf(escalated.ERATELIMITED,
+						"too many requests with a wrong, revoked or expired token from this address: at most %d, then one a second; retry after %d s", failBurst, secs))
+					return
+				}
+				s.fails.failed(addr, now)
 				w.Header().Set("WWW-Authenticate", `Bearer realm="escalated", error="invalid_token"`)
 			}
 			s.error(w, r, err)
