@@ -17,6 +17,7 @@ const (
 	ECONFLICT     = "conflict"     // the object's state does not allow this now (409)
 	ETOOLARGE     = "too_large"    // the body or a field is over its limit (413)
 	ERATELIMITED  = "rate_limited" // too many requests (429)
+	EUNAVAILABLE  = "unavailable"  // the server cannot do it now (database not writable); retry later (503)
 	EINTERNAL     = "internal"     // anything else; details go to the log, not the client (500)
 )
 

@@ -16,6 +16,7 @@ var statusOf = map[string]int{
 	escalated.ECONFLICT:     http.StatusConflict,
 	escalated.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	escalated.ERATELIMITED:  http.StatusTooManyRequests,
+	escalated.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	escalated.EINTERNAL:     http.StatusInternalServerError,
 }
 

@@ -36,6 +36,17 @@ type request struct {
 
 // answer tells the caller its outcome. It is called at most once per request.
 func (r *request) answer(db *DB, err error) {
+	if reason := unwritable(err); reason != "" {
+		orig := err
+		err = unavailable(reason) // begin, savepoint and commit errors come straight from the driver
+		if db.unwritable.CompareAndSwap(false, true) {
+			db.log.Error("database cannot be written: writes answer 503 unavailable until it can, reads go on",
+				"path", db.path, "reason", reason, "err", orig)
+		}
+	} else if escalated.ErrorCode(err) == escalated.EUNAVAILABLE && db.unwritable.CompareAndSwap(false, true) {
+		db.log.Error("database cannot be written: writes answer 503 unavailable until it can, reads go on",
+			"path", db.path, "reason", escalated.ErrorMessage(err))
+	}
 	r.err = err
 	if err != nil {
 		db.stats.failures.Add(1)
@@ -160,8 +171,10 @@ func (db *DB) commitBatch(batch []*request) {
 			// nothing in it can commit. r is the one that broke it and gets the error; the fns
 			// that had succeeded are run again in a fresh transaction with everything after r.
 			sqlTx.Rollback()
-			db.log.Error("write transaction broken; retrying the rest of the batch",
-				"err", spErr, "fn_err", fnErr, "retried", len(ran)+len(batch)-i-1)
+			if unwritable(spErr) == "" { // an unwritable file is logged once, by answer
+				db.log.Error("write transaction broken; retrying the rest of the batch",
+					"err", spErr, "fn_err", fnErr, "retried", len(ran)+len(batch)-i-1)
+			}
 			r.failed = true
 			if fnErr == nil {
 				fnErr = spErr
@@ -191,13 +204,18 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		err = fmt.Errorf("commit: %w", err)
-		db.log.Error("group commit failed", "err", err, "callers", len(ran))
+		if unwritable(err) == "" { // an unwritable file is logged once, by answer
+			db.log.Error("group commit failed", "err", err, "callers", len(ran))
+		}
 		for _, r := range ran {
 			r.answer(db, err)
 		}
 		return
 	}
 	db.stats.commits.Add(1)
+	if db.unwritable.CompareAndSwap(true, false) {
+		db.log.Info("database writable again", "path", db.path)
+	}
 	for _, r := range ran {
 		db.hub.Publish(r.changes...)
 		r.answer(db, nil)

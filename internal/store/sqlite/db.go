@@ -90,6 +90,9 @@ type DB struct {
 	stats struct {
 		updates, failures, batches, commits, maxBatch atomic.Int64
 	}
+	// unwritable is set while writes fail because the file cannot be written (disk full,
+	// read-only, I/O error), so that the log says so once, and again once a commit succeeds.
+	unwritable atomic.Bool
 }
 
 var _ store.Store = (*DB)(nil)

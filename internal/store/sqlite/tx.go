@@ -95,11 +95,16 @@ func (r errRow) Scan(...any) error { return r.err }
 
 // interpretError turns SQLite's constraint failures into the domain's codes so that services
 // never look at driver errors: a duplicate key is conflict, a reference to a missing row is
-// not_found. Anything else is returned unchanged (and is internal to the callers).
+// not_found, a file that cannot be written (disk full, read-only, I/O error) is unavailable
+// (503: nothing is wrong with the request, it may succeed later). Anything else is returned
+// unchanged (and is internal to the callers).
 func interpretError(err error) error {
 	var se *sqlite.Error
 	if err == nil || !errors.As(err, &se) {
 		return err
+	}
+	if reason := unwritable(err); reason != "" {
+		return unavailable(reason)
 	}
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -108,6 +113,31 @@ func interpretError(err error) error {
 		return escalated.Errorf(escalated.ENOTFOUND, "referenced object not found")
 	}
 	return err
+}
+
+// unwritable says why err means the database file cannot be written, or "" when it does not.
+// SQLite answers SQLITE_FULL when the disk (or the process's file size limit) is full and a
+// write came up short, SQLITE_READONLY when the file or its directory refuses writes, and
+// SQLITE_IOERR_* when the system call itself failed (EFBIG, EPERM on an immutable file, EIO).
+func unwritable(err error) string {
+	var se *sqlite.Error
+	if err == nil || !errors.As(err, &se) {
+		return ""
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_FULL:
+		return "the disk is full"
+	case sqlite3.SQLITE_READONLY:
+		return "the database file is read-only"
+	case sqlite3.SQLITE_IOERR:
+		return "I/O error writing the database file (disk full, read-only or failing storage)"
+	}
+	return ""
+}
+
+// unavailable is the error a write gets while the database cannot be written.
+func unavailable(reason string) error {
+	return escalated.Errorf(escalated.EUNAVAILABLE, "the database cannot be written: %s; try again later", reason)
 }
 
 // constraintDetail extracts "tickets.id" from SQLite's "UNIQUE constraint failed: tickets.id".
