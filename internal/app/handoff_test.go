@@ -179,7 +179,7 @@ func TestHandoffRouting(t *testing.T) {
 }
 
 // TestHandoffExistingTicket: a handoff on an existing ticket appends the transcript and
-// escalates it; a second one while people hold it is a conflict.
+// escalates it; a second one while people hold it is a conflict; a bot may not do it.
 func TestHandoffExistingTicket(t *testing.T) {
 	onBothStores(t, func(t *testing.T, s *testServer) {
 		nt := newTicket(1)
@@ -189,14 +189,17 @@ func TestHandoffExistingTicket(t *testing.T) {
 			"transcript": []map[string]any{{"author": "customer", "body": "Can a human rotate my key please?"}},
 			"bot_steps":  []map[string]any{{"intent": "rotate_key", "action": "explained self-service", "outcome": "abandoned", "confidence": 0.4}},
 		}
-		r := s.do(bot, "POST", "/v1/handoffs", b).must(t, 201)
+		// A bot hands off new conversations; adding to an existing ticket needs the right to
+		// change tickets (an integration's supervisor or admin token).
+		s.do(bot, "POST", "/v1/handoffs", b).refused(t, 403, "forbidden", "")
+		r := s.do(escalated.RoleSupervisor, "POST", "/v1/handoffs", b).must(t, 201)
 		if r.str("ticket_id") != id || r.Body["new_ticket"] != false {
 			t.Fatalf("existing ticket handoff: %s", r.Raw)
 		}
 		b["handoff_id"] = "ex-2"
-		s.do(bot, "POST", "/v1/handoffs", b).refused(t, 409, "conflict", "")
+		s.do(escalated.RoleSupervisor, "POST", "/v1/handoffs", b).refused(t, 409, "conflict", "")
 		b["subject"] = "not allowed with ticket_id"
-		s.do(bot, "POST", "/v1/handoffs", b).refused(t, 400, "invalid", "ticket_id")
+		s.do(escalated.RoleSupervisor, "POST", "/v1/handoffs", b).refused(t, 400, "invalid", "ticket_id")
 	})
 }
 
@@ -466,7 +469,7 @@ func TestEveryHandoffPackageMatchesSchema(t *testing.T) {
 		s.do(bot, "POST", "/v1/handoffs", b).must(t, 201)
 		s.do(bot, "POST", "/v1/handoffs", handoffBody("p-own")).must(t, 201)
 		existing := s.do(agent, "POST", "/v1/tickets", newTicket(7)).must(t, 201).str("id")
-		s.do(bot, "POST", "/v1/handoffs", map[string]any{"ticket_id": existing, "note": "Existing ticket handed off by the bot.",
+		s.do(escalated.RoleSupervisor, "POST", "/v1/handoffs", map[string]any{"ticket_id": existing, "note": "Existing ticket handed off by an integration.",
 			"transcript": []map[string]any{{"author": "customer", "body": "Still broken."}}}).must(t, 201)
 
 		src, err := os.ReadFile("testdata/handoff-policy.yaml")

@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/httpapi"
 )
 
 // TestTokenLifecycle: a token that expires stops working at its expiry (with a message that
@@ -174,5 +176,56 @@ func TestBadTokenLoopIsSlowed(t *testing.T) {
 	}
 	if r := s.do(escalated.RoleAgent, "GET", "/v1/tickets", nil); r.Status != http.StatusOK {
 		t.Errorf("a valid token from the same address: %d", r.Status)
+	}
+}
+
+// TestStreamEndsWithItsToken: an open event stream ends once its token is revoked; one token
+// holds at most httpapi.MaxStreamsPerToken streams.
+func TestStreamEndsWithItsToken(t *testing.T) {
+	old := httpapi.StreamRecheck
+	httpapi.StreamRecheck = 100 * time.Millisecond
+	defer func() { httpapi.StreamRecheck = old }()
+	s := startServer(t)
+	ctx := context.Background()
+	secret, tok, err := s.app.Access.CreateToken(ctx, "watcher", escalated.RoleReadonly, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() *http.Response {
+		req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/events", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := (&http.Client{}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	var streams []*http.Response
+	for range httpapi.MaxStreamsPerToken {
+		resp := open()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream: %d", resp.StatusCode)
+		}
+		streams = append(streams, resp)
+	}
+	if resp := open(); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("stream %d of one token: %d, want 429", httpapi.MaxStreamsPerToken+1, resp.StatusCode)
+		resp.Body.Close()
+	}
+	ended := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, streams[0].Body)
+		close(ended)
+	}()
+	if _, err := s.app.Access.RevokeToken(ctx, tok.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Error("the stream stayed open 5 s after its token was revoked")
+	}
+	for _, r := range streams {
+		r.Body.Close()
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/store"
 )
@@ -39,7 +41,63 @@ const (
 // position moves past events the filter skipped, and right after connecting, so that a client
 // reconnecting after a quiet spell resumes from there, not from "now", and misses nothing.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	s.stream(w, r, true)
+	p, _ := escalated.PrincipalFrom(r.Context())
+	if !s.openStream(p.TokenID) {
+		w.Header().Set("Retry-After", "10")
+		s.error(w, r, escalated.Errorf(escalated.ERATELIMITED,
+			"token %q already has %d event streams open, the most one token may; close one first", p.Name, MaxStreamsPerToken))
+		return
+	}
+	defer s.closeStream(p.TokenID)
+	// The token is checked again while the stream is open: revoked or expired, it ends.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	secret := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	go func() {
+		tick := time.NewTicker(StreamRecheck)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := s.cfg.Access.Authenticate(ctx, secret); err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	s.stream(w, r.WithContext(ctx), true)
+}
+
+// StreamRecheck is how often an open API event stream checks its token again (a variable for
+// tests). Authenticate answers from a 10 s cache that revocation on this node clears.
+var StreamRecheck = 5 * time.Second
+
+// MaxStreamsPerToken is how many event streams one token may hold open at once: a console or
+// integration needs one or a few; each costs a goroutine and a feed read per commit.
+const MaxStreamsPerToken = 10
+
+func (s *Server) openStream(tokenID string) bool {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	if s.streams == nil {
+		s.streams = map[string]int{}
+	}
+	if s.streams[tokenID] >= MaxStreamsPerToken {
+		return false
+	}
+	s.streams[tokenID]++
+	return true
+}
+
+func (s *Server) closeStream(tokenID string) {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	if s.streams[tokenID]--; s.streams[tokenID] <= 0 {
+		delete(s.streams, tokenID)
+	}
 }
 
 // stream serves the event stream; named says whether each event carries its type as the SSE

@@ -71,6 +71,9 @@ type Server struct {
 	limits *tokenLimits
 	// fails limits failed authentications per client address.
 	fails failLimits
+	// streams counts the open event streams per token (MaxStreamsPerToken).
+	streamsMu sync.Mutex
+	streams   map[string]int
 }
 
 // New builds the handler with every route registered.

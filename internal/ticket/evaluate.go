@@ -76,6 +76,13 @@ func (s *Service) EvaluateHandoff(ctx context.Context, in HandoffInput) (*Evalua
 	if err != nil {
 		return nil, err
 	}
+	// Evaluating a handoff into an existing ticket answers with that ticket's team, assignee
+	// and account: the right to read tickets, which a bot has not got.
+	if in.TicketID != "" {
+		if _, err := access.Authorize(ctx, access.ReadTickets); err != nil {
+			return nil, escalated.Errorf(escalated.EFORBIDDEN, "role %s may evaluate a new conversation, not an existing ticket (ticket_id)", p.Role)
+		}
+	}
 	live, err := s.policy()
 	if err != nil {
 		return nil, err

@@ -121,6 +121,14 @@ func (s *Service) Handoff(ctx context.Context, in HandoffInput) (*HandoffResult,
 	if err != nil {
 		return nil, err
 	}
+	// Handing off an existing ticket writes into it (the transcript as its customer's words, a
+	// reopen, an escalation): that needs the right to change tickets, which a bot has not got.
+	// A bot hands off the conversations it had, as new tickets.
+	if in.TicketID != "" {
+		if _, err := access.Authorize(ctx, access.WriteTickets); err != nil {
+			return nil, escalated.Errorf(escalated.EFORBIDDEN, "role %s may hand off a new conversation, not add to an existing ticket (ticket_id)", p.Role)
+		}
+	}
 	live, err := s.policy()
 	if err != nil {
 		return nil, err

@@ -275,9 +275,7 @@ func checkMessage(fe escalated.FieldErrors, pol *policy.Policy, prefix string, i
 	checkText(fe, prefix+"body", in.Body, true, MaxBody)
 	in.Author.ID = trim(in.Author.ID)
 	in.Author.Name = trim(in.Author.Name)
-	if len(in.Author.Name) > MaxNameLen {
-		fe.Add(prefix+"author.name", fmt.Sprintf("must be at most %d bytes (got %d)", MaxNameLen, len(in.Author.Name)))
-	}
+	checkText(fe, prefix+"author.name", in.Author.Name, false, MaxNameLen)
 	switch in.Author.Kind {
 	case escalated.AuthorAgent:
 		if in.Author.ID == "" {
@@ -317,10 +315,10 @@ func checkCustomer(fe escalated.FieldErrors, c *escalated.Customer) {
 	}
 	if c.Email != "" && (!strings.Contains(c.Email, "@") || len(c.Email) > 254) {
 		fe.Add("customer.email", "must be an email address")
+	} else {
+		checkText(fe, "customer.email", c.Email, false, 254)
 	}
-	if len(c.Name) > MaxNameLen {
-		fe.Add("customer.name", fmt.Sprintf("must be at most %d bytes (got %d)", MaxNameLen, len(c.Name)))
-	}
+	checkText(fe, "customer.name", c.Name, false, MaxNameLen)
 }
 
 func checkAccount(fe escalated.FieldErrors, a *escalated.Account) {
@@ -335,9 +333,7 @@ func checkAccount(fe escalated.FieldErrors, a *escalated.Account) {
 		fe.Add("account.id", fmt.Sprintf("must be 1-%d letters, digits or _.:@+- (got %s)", MaxIDLen, sent(a.ID)))
 	}
 	checkSlug(fe, "account.tier", a.Tier)
-	if len(a.Name) > MaxNameLen {
-		fe.Add("account.name", fmt.Sprintf("must be at most %d bytes (got %d)", MaxNameLen, len(a.Name)))
-	}
+	checkText(fe, "account.name", a.Name, false, MaxNameLen)
 	checkCustomFields(fe, "account.attributes", a.Attributes)
 }
 
@@ -377,6 +373,12 @@ func mergeAccount(ctx context.Context, tx store.Tx, a *escalated.Account) error 
 			merged = map[string]any{}
 		}
 		maps.Copy(merged, a.Attributes)
+		// The limit holds for what is stored, not only for one request: fifty new names a
+		// request would otherwise grow the account without end.
+		if len(merged) > MaxCustomFields {
+			return escalated.Invalid("account.attributes", fmt.Sprintf("account %s would have %d attributes with these; at most %d are kept (it has %d)",
+				a.ID, len(merged), MaxCustomFields, len(old.Attributes)))
+		}
 		a.Attributes = merged
 		if a.Tier != old.Tier {
 			// The account's other tickets move to the new tier in the reports too.
