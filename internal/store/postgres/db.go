@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -235,13 +237,13 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	// dialect: an explicit isolation level; SQLite's WAL read transactions are snapshots anyway.
 	pgTx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return fmt.Errorf("begin read transaction: %w", err)
+		return unavailable(fmt.Errorf("begin read transaction: %w", err))
 	}
 	// The rollback ends the snapshot; a read transaction has nothing to commit.
 	defer pgTx.Rollback(context.WithoutCancel(ctx))
 	t := &tx{q: pgTx}
 	defer t.finish()
-	return fn(t)
+	return unavailable(fn(t))
 }
 
 // Update runs fn in a READ COMMITTED read-write transaction of its own and returns once it has
@@ -266,7 +268,7 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		retry, err := db.updateOnce(ctx, fn)
 		if !retry {
-			return err
+			return unavailable(err)
 		}
 		if attempt >= db.maxAttempts {
 			db.log.Warn("transaction kept failing; giving up", "attempts", attempt, "err", err)
@@ -372,4 +374,32 @@ func pgCode(err error) string {
 		return "SQLSTATE " + pe.Code
 	}
 	return err.Error()
+}
+
+// unavailable turns an error meaning "the server cannot be reached" (a refused or dropped
+// connection, a server shutting down or starting up) into the domain's unavailable (503, try
+// again), leaving every other error as it is: while PostgreSQL restarts, clients are told to
+// retry, not that the node failed.
+func unavailable(err error) error {
+	if err == nil || escalated.ErrorCode(err) != "" && escalated.ErrorCode(err) != escalated.EINTERNAL {
+		return err
+	}
+	if !unreachable(err) {
+		return err
+	}
+	return escalated.Errorf(escalated.EUNAVAILABLE, "the database cannot be reached (%v); try again later", err)
+}
+
+func unreachable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P01-57P03: the server is shutting down or starting.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err)
 }
