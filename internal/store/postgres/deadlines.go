@@ -79,8 +79,17 @@ func (t *tx) CancelDeadlines(ctx context.Context, ticketID, target string) error
 // so several nodes claim at once without waiting on each other and without two of them ever
 // deleting (and firing) the same deadline; a claim rolled back releases its rows, which stay
 // pending. RETURNING, also a dialect difference, hands back the deleted rows in one round trip.
+//
+// The deadlines' tickets are locked in the same step, and a deadline whose ticket another
+// transaction holds is passed over too: firing changes the ticket and rewrites its other
+// deadlines, so two nodes holding different deadlines of one ticket each waited for the other
+// (one on the ticket, the other on a deadline row the first had claimed) and deadlocked,
+// batch after batch, when they caught up on a backlog together (the PostgreSQL restart test
+// found it). A passed-over deadline is claimed as soon as the ticket is free.
 const sqlClaimDue = `DELETE FROM deadlines WHERE id IN (
-		SELECT id FROM deadlines WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+		SELECT d.id FROM deadlines AS d JOIN tickets AS t ON t.id = d.ticket_id
+		WHERE d.due_at <= $1 ORDER BY d.due_at, d.id LIMIT $2
+		FOR UPDATE OF d SKIP LOCKED FOR NO KEY UPDATE OF t SKIP LOCKED)
 	RETURNING ` + deadlineColumns
 
 // ClaimDue removes and returns at most n deadlines due at or before now, earliest first.
