@@ -75,8 +75,8 @@ func readMatrix(t *testing.T) (roles []escalated.Role, rows []matrixRow) {
 }
 
 // TestAuthorizationMatrix calls every route of the table with every role's token: a "no" must
-// be 403 forbidden (and nothing else: a refusal must come before the request is looked at), a
-// "yes" anything but 401 or 403. Every authenticated route the server serves must be in the
+// be 403 forbidden (and nothing else: a refusal comes before the request is looked at, so a
+// malformed body gets 403 too), a "yes" anything but 401 or 403. Every authenticated route the server serves must be in the
 // table.
 func TestAuthorizationMatrix(t *testing.T) {
 	roles, rows := readMatrix(t)
@@ -125,6 +125,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 				t.Errorf("%s %s as %s: status %d, want 403 (the table says no)", row.method, row.path, role, resp.StatusCode)
 			case allowed && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized):
 				t.Errorf("%s %s as %s: status %d, but the table says yes", row.method, row.path, role, resp.StatusCode)
+			}
+			// A role that may not call the route hears so whatever it sent: a malformed body
+			// is not looked at.
+			if !row.allow[role] && row.method != "GET" && row.method != "DELETE" {
+				req, _ := http.NewRequest(row.method, s.base+path, strings.NewReader("{not json"))
+				req.Header.Set("Authorization", "Bearer "+s.tokens[role])
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusForbidden {
+					t.Errorf("%s %s as %s with a malformed body: status %d, want 403", row.method, row.path, role, resp.StatusCode)
+				}
 			}
 		}
 	}

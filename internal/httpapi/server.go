@@ -87,7 +87,11 @@ func New(cfg Config) *Server {
 	for _, r := range s.routes() {
 		var h http.Handler = r.h
 		if r.auth {
-			h = s.authenticate(h)
+			a, ok := routeActions[r.pattern]
+			if !ok {
+				panic("httpapi: route " + r.pattern + " has no action in routeActions")
+			}
+			h = s.authenticate(s.requires(a, h))
 		}
 		s.mux.Handle(r.pattern, h)
 		method, path, _ := strings.Cut(r.pattern, " ")
