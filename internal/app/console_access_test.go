@@ -87,9 +87,8 @@ func TestConsoleTicketsOfMyTeamsOnly(t *testing.T) {
 }
 
 func TestConsoleStreamIsATeams(t *testing.T) {
-	old := web.StreamRecheck
-	web.StreamRecheck = 100 * time.Millisecond
-	defer func() { web.StreamRecheck = old }()
+	old := web.SetStreamRecheck(100 * time.Millisecond)
+	defer web.SetStreamRecheck(old)
 	s := consoleServer(t)
 	ana := newBrowser(t, s.base)
 	token := ana.signIn("ana")

@@ -182,9 +182,8 @@ func TestBadTokenLoopIsSlowed(t *testing.T) {
 // TestStreamEndsWithItsToken: an open event stream ends once its token is revoked; one token
 // holds at most httpapi.MaxStreamsPerToken streams.
 func TestStreamEndsWithItsToken(t *testing.T) {
-	old := httpapi.StreamRecheck
-	httpapi.StreamRecheck = 100 * time.Millisecond
-	defer func() { httpapi.StreamRecheck = old }()
+	old := httpapi.SetStreamRecheck(100 * time.Millisecond)
+	defer httpapi.SetStreamRecheck(old)
 	s := startServer(t)
 	ctx := context.Background()
 	secret, tok, err := s.app.Access.CreateToken(ctx, "watcher", escalated.RoleReadonly, "test")

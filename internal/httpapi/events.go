@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/escalated/escalated"
@@ -54,7 +55,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	secret := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	go func() {
-		tick := time.NewTicker(StreamRecheck)
+		tick := time.NewTicker(time.Duration(streamRecheck.Load()))
 		defer tick.Stop()
 		for {
 			select {
@@ -71,9 +72,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	s.stream(w, r.WithContext(ctx), true)
 }
 
-// StreamRecheck is how often an open API event stream checks its token again (a variable for
-// tests). Authenticate answers from a 10 s cache that revocation on this node clears.
-var StreamRecheck = 5 * time.Second
+// streamRecheck is how often an open API event stream checks its token again, in nanoseconds
+// (SetStreamRecheck). Authenticate answers from a 10 s cache that revocation on this node clears.
+var streamRecheck atomic.Int64
+
+func init() { streamRecheck.Store(int64(5 * time.Second)) }
+
+// SetStreamRecheck sets how often open event streams check their token, for tests, and returns
+// the previous value.
+func SetStreamRecheck(d time.Duration) time.Duration {
+	return time.Duration(streamRecheck.Swap(int64(d)))
+}
 
 // MaxStreamsPerToken is how many event streams one token may hold open at once: a console or
 // integration needs one or a few; each costs a goroutine and a feed read per commit.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/escalated/escalated"
@@ -570,12 +571,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no event stream", http.StatusNotFound)
 		return
 	}
-	// The session is checked again every StreamRecheck while the stream is open: signing out,
+	// The session is checked again every streamRecheck while the stream is open: signing out,
 	// a new password, leaving the team or the policy, or the session's end close it.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go func() {
-		tick := time.NewTicker(StreamRecheck)
+		tick := time.NewTicker(time.Duration(streamRecheck.Load()))
 		defer tick.Stop()
 		for {
 			select {
@@ -592,8 +593,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Events(w, r.WithContext(ctx))
 }
 
-// StreamRecheck is how often an open event stream checks its session (a variable for tests).
-var StreamRecheck = 15 * time.Second
+// streamRecheck is how often an open event stream checks its session, in nanoseconds
+// (SetStreamRecheck).
+var streamRecheck atomic.Int64
+
+func init() { streamRecheck.Store(int64(15 * time.Second)) }
+
+// SetStreamRecheck sets how often open console streams check their session, for tests, and
+// returns the previous value.
+func SetStreamRecheck(d time.Duration) time.Duration {
+	return time.Duration(streamRecheck.Swap(int64(d)))
+}
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
