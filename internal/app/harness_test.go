@@ -56,17 +56,31 @@ func startServerOn(t *testing.T, db string) *testServer {
 
 func startServerWith(t *testing.T, db, policyPath string) *testServer {
 	t.Helper()
+	return startNode(t, db, policyPath, func(cfg *config.Config) {
+		// One token per role stands for every client of a test, some of which hammer the
+		// API; the rate limit has its own tests (limits_test.go, with startTuned).
+		cfg.RateLimit = 0
+	}, nil)
+}
+
+// startNode starts a node with the configuration and the HTTP limits changed (tune and
+// tuneHTTP may be nil) before it listens, and one token per role.
+func startNode(t *testing.T, db, policyPath string, tune func(*config.Config), tuneHTTP func(*app.HTTPLimits)) *testServer {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DB = db
 	cfg.Addr = "127.0.0.1:0"
 	cfg.PolicyPath = policyPath
-	// One token per role stands for every client of a test, some of which hammer the API; the
-	// rate limit has its own tests (limits_test.go, with startTuned).
-	cfg.RateLimit = 0
+	if tune != nil {
+		tune(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if tuneHTTP != nil {
+		tuneHTTP(&a.HTTP)
 	}
 	if err := a.LoadPolicy(ctx); err != nil {
 		t.Fatal(err)

@@ -24,44 +24,7 @@ import (
 // listens.
 func startTuned(t *testing.T, tune func(*config.Config), tuneHTTP func(*app.HTTPLimits)) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DB = "sqlite:" + filepath.Join(t.TempDir(), "escalated.db")
-	cfg.Addr = "127.0.0.1:0"
-	cfg.PolicyPath = "testdata/policy.yaml"
-	if tune != nil {
-		tune(&cfg)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tuneHTTP != nil {
-		tuneHTTP(&a.HTTP)
-	}
-	if err := a.LoadPolicy(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	s := &testServer{t: t, app: a, base: "http://" + a.Addr(), tokens: map[escalated.Role]string{}, client: &http.Client{Timeout: 30 * time.Second}}
-	for _, r := range escalated.Roles {
-		secret, _, err := a.Access.CreateToken(ctx, "test-"+string(r), r, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.tokens[r] = secret
-	}
-	return s
+	return startNode(t, "sqlite:"+filepath.Join(t.TempDir(), "escalated.db"), "testdata/policy.yaml", tune, tuneHTTP)
 }
 
 // limitedReply checks a 429: Retry-After in whole seconds and the API's JSON error naming the

@@ -336,8 +336,6 @@ func (s *cellSet) addEscalation(f *EscalationFact, sign int64, k keep) {
 	}
 }
 
-func keepRolledUp(scope, dim string) bool { return rolledUp(scope, dim) }
-
 // cells returns the set's cells sorted by id, leaving out those that count nothing.
 func (s *cellSet) list() []Cell {
 	out := make([]Cell, 0, len(s.cells))
@@ -351,12 +349,17 @@ func (s *cellSet) list() []Cell {
 }
 
 func (c *Counts) zero() bool {
-	return c.Tickets == 0 && c.EscalatedTickets == 0 && c.Breaches == 0 && c.Opened == 0 &&
-		c.FirstContactResolved == 0 && c.BreachedBeforeEscalation == 0 && c.ReopenedAfterT1Solve == 0 &&
-		c.Escalations == 0 && c.Acknowledged == 0 && c.Returned == 0 && c.Unnecessary == 0 &&
-		c.ResolvedAtTarget == 0 && c.ReEscalated == 0 && c.ContextInsufficient == 0 && c.PingPongs == 0 &&
-		c.CompletenessMicros == 0 && len(c.TimeToEscalate) == 0 && len(c.TimeToAck) == 0 &&
-		len(c.Frustration) == 0 && len(c.QuickSolve) == 0
+	for _, p := range c.ticketCounters() {
+		if *p != 0 {
+			return false
+		}
+	}
+	for _, p := range c.escalationCounters() {
+		if *p != 0 {
+			return false
+		}
+	}
+	return len(c.TimeToEscalate) == 0 && len(c.TimeToAck) == 0 && len(c.Frustration) == 0 && len(c.QuickSolve) == 0
 }
 
 // TicketDelta is what replacing a ticket's row old (nil: none) with new (nil: none) changes in
@@ -364,16 +367,16 @@ func (c *Counts) zero() bool {
 // report counts.
 func TicketDelta(old, new *TicketFact, shards int) []Cell {
 	s := newCellSet(shards)
-	s.addTicket(old, -1, keepRolledUp)
-	s.addTicket(new, 1, keepRolledUp)
+	s.addTicket(old, -1, rolledUp)
+	s.addTicket(new, 1, rolledUp)
 	return s.list()
 }
 
 // EscalationDelta is TicketDelta for an escalation's row.
 func EscalationDelta(old, new *EscalationFact, shards int) []Cell {
 	s := newCellSet(shards)
-	s.addEscalation(old, -1, keepRolledUp)
-	s.addEscalation(new, 1, keepRolledUp)
+	s.addEscalation(old, -1, rolledUp)
+	s.addEscalation(new, 1, rolledUp)
 	return s.list()
 }
 
@@ -434,10 +437,10 @@ func RebuildCells(ctx context.Context, src RollupSource, first, last int64, shar
 func AllCells(ts []*TicketFact, es []*EscalationFact, shards int) []Cell {
 	s := newCellSet(shards)
 	for _, t := range ts {
-		s.addTicket(t, 1, keepRolledUp)
+		s.addTicket(t, 1, rolledUp)
 	}
 	for _, e := range es {
-		s.addEscalation(e, 1, keepRolledUp)
+		s.addEscalation(e, 1, rolledUp)
 	}
 	return s.list()
 }
@@ -459,25 +462,17 @@ func (c *Counts) Zero() bool { return c.zero() }
 // Add adds the parts of o to c.
 func (c *Counts) Add(o *Counts, parts int) {
 	if parts&partTickets != 0 {
-		c.Tickets += o.Tickets
-		c.EscalatedTickets += o.EscalatedTickets
-		c.Breaches += o.Breaches
-		c.Opened += o.Opened
-		c.FirstContactResolved += o.FirstContactResolved
-		c.BreachedBeforeEscalation += o.BreachedBeforeEscalation
-		c.ReopenedAfterT1Solve += o.ReopenedAfterT1Solve
+		oc := o.ticketCounters()
+		for i, p := range c.ticketCounters() {
+			*p += *oc[i]
+		}
 		c.Frustration.merge(o.Frustration, 1)
 	}
 	if parts&partEscalations != 0 {
-		c.Escalations += o.Escalations
-		c.Acknowledged += o.Acknowledged
-		c.Returned += o.Returned
-		c.Unnecessary += o.Unnecessary
-		c.ResolvedAtTarget += o.ResolvedAtTarget
-		c.ReEscalated += o.ReEscalated
-		c.ContextInsufficient += o.ContextInsufficient
-		c.PingPongs += o.PingPongs
-		c.CompletenessMicros += o.CompletenessMicros
+		oc := o.escalationCounters()
+		for i, p := range c.escalationCounters() {
+			*p += *oc[i]
+		}
 		c.TimeToEscalate.merge(o.TimeToEscalate, 1)
 		c.TimeToAck.merge(o.TimeToAck, 1)
 		c.QuickSolve.merge(o.QuickSolve, 1)

@@ -27,21 +27,6 @@ func cellArgs(c *store.Cell) []any {
 	return []any{c.Scope, c.Dim, c.Day, c.Key, c.Shard, c.Counts.Encode()}
 }
 
-func scanCell(s scanner) (store.Cell, error) {
-	var (
-		c      store.Cell
-		counts []byte
-	)
-	if err := s.Scan(&c.Scope, &c.Dim, &c.Day, &c.Key, &c.Shard, &counts); err != nil {
-		return c, err
-	}
-	var err error
-	if c.Counts, err = store.DecodeCounts(counts); err != nil {
-		return c, fmt.Errorf("cell %s/%s/%s of day %d: %w", c.Scope, c.Dim, c.Key, c.Day, err)
-	}
-	return c, nil
-}
-
 // flushCells applies the caller's rollup deltas, merged, when its function has returned.
 func (t *tx) flushCells(ctx context.Context) error {
 	if len(t.cells) == 0 {
