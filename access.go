@@ -36,6 +36,9 @@ type Token struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 	// ExpiresAt is when the token stops working; nil for a token that does not expire.
 	ExpiresAt *time.Time `json:"expires_at"`
+	// Agent is the policy agent a token of role agent acts for: that agent's teams (and what
+	// the policy's sees grants) decide which tickets the token sees. "" for other roles.
+	Agent string `json:"agent,omitempty"`
 }
 
 // Principal is who is making a request, as the services see it.
@@ -46,6 +49,17 @@ type Principal struct {
 	// User is the person signed in to the console (an agent's or supervisor's id), "" for an
 	// API token.
 	User string
+	// Agent is the agent an API token of role agent acts for (Token.Agent).
+	Agent string
+}
+
+// Person is the policy person whose teams limit what the principal sees: the one signed in to
+// the console, or the agent an API token acts for; "" for neither.
+func (p Principal) Person() string {
+	if p.User != "" {
+		return p.User
+	}
+	return p.Agent
 }
 
 // Actor is how the principal appears in history and audit records: "user:ana" for a person

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/analytics"
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
@@ -316,7 +317,7 @@ func policyCheck(path string, stdout, stderr io.Writer) int {
 }
 
 func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: escalated token create --role ROLE --name NAME [--expires 90d] | token list | token revoke ID  [--db ...]"
+	const usage = "usage: escalated token create --role ROLE --name NAME [--agent ID] [--expires 90d] | token list | token revoke ID  [--db ...]"
 	if len(args) == 0 {
 		return usageError{usage}
 	}
@@ -335,7 +336,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tLAST USED\tEXPIRES\tSTATE")
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tAGENT\tCREATED\tLAST USED\tEXPIRES\tSTATE")
 		now := time.Now()
 		for _, t := range toks {
 			state := "active"
@@ -345,7 +346,14 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
 				state = "expired"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, escalated.FormatTime(t.CreatedAt),
+			agent := t.Agent
+			if agent == "" {
+				agent = "-"
+				if t.Role == escalated.RoleAgent {
+					agent = "none: sees no ticket"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, agent, escalated.FormatTime(t.CreatedAt),
 				timeOr(t.LastUsedAt, "never"), timeOr(t.ExpiresAt, "never"), state)
 		}
 		return tw.Flush()
@@ -372,6 +380,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	role := fs.String("role", "", "admin, supervisor, agent, bot or readonly")
 	name := fs.String("name", "", "what the token is for, e.g. frontline-bot")
 	expires := fs.String("expires", "", "lifetime, e.g. 90d or 12h (default: does not expire)")
+	agent := fs.String("agent", "", "for role agent (required): the policy agent the token acts for; their teams decide which tickets it sees")
 	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
@@ -389,7 +398,10 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageError{fmt.Sprintf("--expires %q: give a lifetime like 90d, 12h or 30m", *expires)}
 		}
 	}
-	secret, tok, err := app.CreateToken(ctx, *db, *name, escalated.Role(*role), ttl, logger("warn", stderr))
+	if escalated.Role(*role) == escalated.RoleAgent && *agent == "" {
+		return usageError{"token create --role agent needs --agent ID: the policy agent the token acts for (that agent's teams decide which tickets it sees)"}
+	}
+	secret, tok, err := app.CreateToken(ctx, *db, access.NewToken{Name: *name, Role: escalated.Role(*role), Agent: *agent, TTL: ttl}, logger("warn", stderr))
 	if err != nil {
 		return err
 	}
@@ -397,7 +409,11 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if tok.ExpiresAt != nil {
 		exp = "expires " + escalated.FormatTime(*tok.ExpiresAt)
 	}
-	fmt.Fprintf(stdout, "created %s token %q (%s, %s); it is shown once, store it now:\n%s\n", tok.Role, tok.Name, tok.ID, exp, secret)
+	kind := string(tok.Role)
+	if tok.Agent != "" {
+		kind += " (acting for " + tok.Agent + ")"
+	}
+	fmt.Fprintf(stdout, "created %s token %q (%s, %s); it is shown once, store it now:\n%s\n", kind, tok.Name, tok.ID, exp, secret)
 	return nil
 }
 

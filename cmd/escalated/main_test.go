@@ -202,7 +202,7 @@ func stopUnderLoad(t *testing.T, sig syscall.Signal, db string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runCLI(t, "token", "create", "--role", "agent", "--name", "crash", "--db", db)
+	code, out, errOut := runCLI(t, "token", "create", "--role", "supervisor", "--name", "crash", "--db", db)
 	if code != 0 {
 		t.Fatalf("token: %s", errOut)
 	}

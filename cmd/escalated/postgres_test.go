@@ -82,7 +82,7 @@ func TestTwoNodesConflictingEscalations(t *testing.T) {
 	pol := filepath.Join(t.TempDir(), "policy.yaml")
 	os.WriteFile(pol, []byte(strings.Replace(string(src), "max_per_ticket: 3", "max_per_ticket: 0", 1)), 0o644)
 
-	code, out, errOut := runCLI(t, "token", "create", "--role", "agent", "--name", "two-nodes", "--db", db)
+	code, out, errOut := runCLI(t, "token", "create", "--role", "supervisor", "--name", "two-nodes", "--db", db)
 	if code != 0 {
 		t.Fatalf("token: %s", errOut)
 	}
@@ -233,7 +233,7 @@ func TestKillOneOfTwoNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runCLI(t, "token", "create", "--role", "agent", "--name", "kill", "--db", db)
+	code, out, errOut := runCLI(t, "token", "create", "--role", "supervisor", "--name", "kill", "--db", db)
 	if code != 0 {
 		t.Fatalf("token: %s", errOut)
 	}

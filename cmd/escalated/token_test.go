@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/escalated/escalated/internal/app"
+	"github.com/escalated/escalated/internal/config"
 )
 
 // TestTokenListAndRevoke: create (one expiring), list with states and no secret, revoke once,
@@ -43,5 +47,44 @@ func TestTokenListAndRevoke(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "token", "burn", "--db", db); code != 2 {
 		t.Errorf("unknown token subcommand: %d, want 2", code)
+	}
+}
+
+// TestTokenForAgent: a token of role agent names an agent of the stored policy; no other role
+// names one; the list shows whom each acts for.
+func TestTokenForAgent(t *testing.T) {
+	empty := "sqlite:" + filepath.Join(t.TempDir(), "empty.db")
+	if code, _, errOut := runCLI(t, "token", "create", "--role", "agent", "--name", "ana", "--db", empty); code != 2 || !strings.Contains(errOut, "--agent") {
+		t.Errorf("agent token without --agent: %d %q, want usage naming --agent", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "token", "create", "--role", "agent", "--name", "ana", "--agent", "ana", "--db", empty); code != 1 || !strings.Contains(errOut, "no policy yet") {
+		t.Errorf("agent token on a database without a policy: %d %q", code, errOut)
+	}
+
+	db := "sqlite:" + filepath.Join(t.TempDir(), "agents.db")
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DB, cfg.PolicyPath = db, "../../internal/demo/policy.yaml"
+	a, err := app.New(ctx, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.LoadPolicy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.Store.Close()
+	code, out, errOut := runCLI(t, "token", "create", "--role", "agent", "--name", "ana-laptop", "--agent", "ana", "--db", db)
+	if code != 0 || !strings.Contains(out, "agent (acting for ana) token") {
+		t.Fatalf("agent token: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "token", "create", "--role", "agent", "--name", "x", "--agent", "nobody", "--db", db); code != 1 || !strings.Contains(errOut, `no agent "nobody"`) {
+		t.Errorf("unknown agent: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "token", "create", "--role", "bot", "--name", "x", "--agent", "ana", "--db", db); code != 1 || !strings.Contains(errOut, "only a token of role agent") {
+		t.Errorf("bot token naming an agent: %d %q", code, errOut)
+	}
+	code, out, _ = runCLI(t, "token", "list", "--db", db)
+	if code != 0 || !regexp.MustCompile(`ana-laptop\s+agent\s+ana\s`).MatchString(out) {
+		t.Errorf("list does not show whom the token acts for:\n%s", out)
 	}
 }

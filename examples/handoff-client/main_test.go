@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/store"
@@ -37,7 +38,7 @@ func TestExampleAgainstARealServer(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx) }()
 	defer func() { cancel(); <-done }()
-	token, _, err := a.Access.CreateToken(ctx, "example-bot", escalated.RoleBot, "test")
+	token, _, err := a.Access.CreateToken(ctx, access.NewToken{Name: "example-bot", Role: escalated.RoleBot}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
@@ -32,8 +33,8 @@ const (
 	ManagePolicy     Action = "policy.manage"
 	ManageTokens     Action = "tokens.manage"
 	ManageDeliveries Action = "deliveries.manage" // list the outbox, re-queue dead letters
-	// ManageAgents sets agents' live status and capacity. Tokens name a role, not an agent, so
-	// an agent token may change any agent's status; the audit trail keeps which token did.
+	// ManageAgents sets agents' live status and capacity: an agent only their own (the ticket
+	// service checks who), a supervisor or admin anyone's.
 	ManageAgents Action = "agents.manage"
 	// Handoff hands a conversation from a chatbot to people (POST /v1/handoffs).
 	Handoff Action = "handoffs.create"
@@ -118,23 +119,26 @@ func NewService(st store.Store, now func() time.Time, log *slog.Logger) *Service
 	return &Service{store: st, now: now, log: log, touched: map[string]time.Time{}, known: map[string]cached{}}
 }
 
-// CreateToken stores a new token that does not expire and returns its secret, which is shown
-// once and never stored.
-func (s *Service) CreateToken(ctx context.Context, name string, role escalated.Role, actor string) (string, *escalated.Token, error) {
-	return s.CreateExpiringToken(ctx, name, role, 0, actor)
+// NewToken describes a token to create.
+type NewToken struct {
+	Name string
+	Role escalated.Role
+	// Agent is the policy agent a token of role agent acts for (required for that role, refused
+	// for the others): the agent's teams decide which tickets the token sees.
+	Agent string
+	// TTL is how long the token works; 0 for a token that does not expire.
+	TTL time.Duration
 }
 
 // MaxTokenTTL is the longest lifetime a token may be given (0 means none: it never expires).
 const MaxTokenTTL = 5 * 366 * 24 * time.Hour
 
-// CreateExpiringToken is CreateToken for a token that stops working ttl after now (0: never).
-func (s *Service) CreateExpiringToken(ctx context.Context, name string, role escalated.Role, ttl time.Duration, actor string) (string, *escalated.Token, error) {
-	name = strings.TrimSpace(name)
-	if err := CheckToken(name, role); err != nil {
+// CreateToken stores a new token and returns its secret, which is shown once and never stored.
+// Whether nt.Agent is an agent of the policy is the caller's to check (it knows the policy).
+func (s *Service) CreateToken(ctx context.Context, nt NewToken, actor string) (string, *escalated.Token, error) {
+	nt.Name, nt.Agent = strings.TrimSpace(nt.Name), strings.TrimSpace(nt.Agent)
+	if err := CheckToken(nt); err != nil {
 		return "", nil, err
-	}
-	if ttl < 0 || ttl > MaxTokenTTL {
-		return "", nil, escalated.Invalid("expires", fmt.Sprintf("must be a duration from 1m to %s, or 0 for a token that does not expire (got %s)", "5y", ttl))
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -142,10 +146,14 @@ func (s *Service) CreateExpiringToken(ctx context.Context, name string, role esc
 	}
 	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	now := escalated.Truncate(s.now())
-	tok := &escalated.Token{ID: escalated.NewID(escalated.PrefixToken, now), Name: name, Role: role, Hash: HashToken(secret), CreatedAt: now}
-	details := map[string]any{"name": name, "role": string(role)}
-	if ttl > 0 {
-		exp := escalated.Truncate(now.Add(ttl))
+	tok := &escalated.Token{ID: escalated.NewID(escalated.PrefixToken, now), Name: nt.Name, Role: nt.Role, Agent: nt.Agent,
+		Hash: HashToken(secret), CreatedAt: now}
+	details := map[string]any{"name": nt.Name, "role": string(nt.Role)}
+	if nt.Agent != "" {
+		details["agent"] = nt.Agent
+	}
+	if nt.TTL > 0 {
+		exp := escalated.Truncate(now.Add(nt.TTL))
 		tok.ExpiresAt = &exp
 		details["expires_at"] = escalated.FormatTime(exp)
 	}
@@ -165,15 +173,26 @@ func (s *Service) CreateExpiringToken(ctx context.Context, name string, role esc
 	return secret, tok, nil
 }
 
-// CheckToken validates a new token's name and role, so that callers can refuse bad input before
-// they open anything.
-func CheckToken(name string, role escalated.Role) error {
+// CheckToken validates a new token, so that callers can refuse bad input before they open
+// anything.
+func CheckToken(nt NewToken) error {
 	fe := escalated.FieldErrors{}
-	if name = strings.TrimSpace(name); name == "" || len(name) > 100 {
+	if name := strings.TrimSpace(nt.Name); name == "" || len(name) > 100 {
 		fe.Add("name", "is required, at most 100 characters")
 	}
-	if !role.Valid() {
+	if !nt.Role.Valid() {
 		fe.Add("role", "must be one of admin, supervisor, agent, bot, readonly")
+	}
+	switch agent := strings.TrimSpace(nt.Agent); {
+	case nt.Role == escalated.RoleAgent && agent == "":
+		fe.Add("agent", "is required for role agent: the id of the policy agent the token acts for (that agent's teams decide which tickets it sees)")
+	case nt.Role != escalated.RoleAgent && agent != "" && nt.Role.Valid():
+		fe.Add("agent", fmt.Sprintf("only a token of role agent acts for an agent (this one is %s)", nt.Role))
+	case len(agent) > 100 || strings.ContainsFunc(agent, unicode.IsControl):
+		fe.Add("agent", "must be an agent id of the policy: at most 100 characters, no control characters")
+	}
+	if nt.TTL < 0 || nt.TTL > MaxTokenTTL {
+		fe.Add("expires", fmt.Sprintf("must be a duration from 1m to %s, or 0 for a token that does not expire (got %s)", "5y", nt.TTL))
 	}
 	return fe.Err()
 }
@@ -210,7 +229,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (escalated.Pr
 	if tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt) {
 		return escalated.Principal{}, escalated.Errorf(escalated.EUNAUTHORIZED, "token expired at %s: create a new one", escalated.FormatTime(*tok.ExpiresAt))
 	}
-	p := escalated.Principal{TokenID: tok.ID, Name: tok.Name, Role: tok.Role}
+	p := escalated.Principal{TokenID: tok.ID, Name: tok.Name, Role: tok.Role, Agent: tok.Agent}
 	// Remembered for a few seconds, never past the token's expiry.
 	until := now.Add(cacheFor)
 	if tok.ExpiresAt != nil && tok.ExpiresAt.Before(until) {

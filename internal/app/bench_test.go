@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/store/sqlite"
@@ -127,7 +128,7 @@ func BenchmarkPostMessageLatency(b *testing.B) {
 			done := make(chan error, 1)
 			go func() { done <- a.Serve(sctx) }()
 			defer func() { cancel(); <-done }()
-			secret, _, err := a.Access.CreateToken(ctx, "bench", escalated.RoleAgent, "bench")
+			secret, _, err := a.Access.CreateToken(ctx, access.NewToken{Name: "bench", Role: escalated.RoleSupervisor}, "bench")
 			if err != nil {
 				b.Fatal(err)
 			}

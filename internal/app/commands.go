@@ -53,11 +53,12 @@ func ExplainTicket(ctx context.Context, db, ticketID string, w io.Writer, log *s
 	return ticket.WriteExplanation(w, d)
 }
 
-// CreateToken opens (creating and migrating when needed) the database and stores a new token
-// that expires ttl from now (0: never), returning its secret.
-func CreateToken(ctx context.Context, db, name string, role escalated.Role, ttl time.Duration, log *slog.Logger) (string, *escalated.Token, error) {
+// CreateToken opens (creating and migrating when needed) the database and stores a new token,
+// returning its secret. A token that acts for an agent needs that agent in the newest stored
+// policy, so the database must have one.
+func CreateToken(ctx context.Context, db string, nt access.NewToken, log *slog.Logger) (string, *escalated.Token, error) {
 	// Refuse bad input before the database file is created.
-	if err := access.CheckToken(name, role); err != nil {
+	if err := access.CheckToken(nt); err != nil {
 		return "", nil, err
 	}
 	st, err := OpenStore(ctx, db, log)
@@ -65,7 +66,31 @@ func CreateToken(ctx context.Context, db, name string, role escalated.Role, ttl 
 		return "", nil, err
 	}
 	defer st.Close()
-	return access.NewService(st, time.Now, log).CreateExpiringToken(ctx, name, role, ttl, "cli:token-create")
+	if agent := strings.TrimSpace(nt.Agent); agent != "" {
+		pol, version, err := storedPolicy(ctx, st)
+		if err != nil {
+			return "", nil, fmt.Errorf("the database has no policy yet to find agent %s in (start the server with one first): %w", agent, err)
+		}
+		if _, ok := pol.Agent(agent); !ok {
+			return "", nil, escalated.Invalid("agent", fmt.Sprintf("no agent %q in the newest stored policy (v%d; agents are defined in its agents section)", agent, version))
+		}
+	}
+	return access.NewService(st, time.Now, log).CreateToken(ctx, nt, "cli:token-create")
+}
+
+// storedPolicy parses the newest policy version stored in st and returns it with its version
+// number; not_found when none is.
+func storedPolicy(ctx context.Context, st store.Store) (*policy.Policy, int64, error) {
+	var pv *escalated.PolicyVersion
+	if err := st.View(ctx, func(tx store.Tx) error {
+		var err error
+		pv, err = tx.LatestPolicy(ctx)
+		return err
+	}); err != nil {
+		return nil, 0, err
+	}
+	pol, err := policy.Parse(fmt.Sprintf("stored policy v%d", pv.Version), []byte(pv.Source))
+	return pol, pv.Version, err
 }
 
 // ListTokens returns the database's tokens, newest first.
@@ -237,17 +262,9 @@ func RebuildFacts(ctx context.Context, db string, w io.Writer, log *slog.Logger)
 	}
 	defer st.Close()
 	svc := ticket.New(st, time.Now, log)
-	var pv *escalated.PolicyVersion
-	if err := st.View(ctx, func(tx store.Tx) error {
-		var err error
-		pv, err = tx.LatestPolicy(ctx)
-		return err
-	}); err != nil {
-		return fmt.Errorf("the database has no policy to rebuild analytics under: %w", err)
-	}
-	pol, err := policy.Parse(fmt.Sprintf("stored policy v%d", pv.Version), []byte(pv.Source))
+	pol, _, err := storedPolicy(ctx, st)
 	if err != nil {
-		return err
+		return fmt.Errorf("the database has no policy to rebuild analytics under: %w", err)
 	}
 	ctx = escalated.WithPrincipal(ctx, escalated.Principal{Name: "cli", Role: escalated.RoleAdmin})
 	if _, err := svc.LoadPolicy(ctx, pol, "cli:facts-rebuild"); err != nil {
@@ -281,17 +298,9 @@ func SetPassword(ctx context.Context, db, id, password string, w io.Writer, log 
 		return err
 	}
 	defer st.Close()
-	var pv *escalated.PolicyVersion
-	if err := st.View(ctx, func(tx store.Tx) error {
-		var err error
-		pv, err = tx.LatestPolicy(ctx)
-		return err
-	}); err != nil {
-		return fmt.Errorf("the database has no policy yet to find %s in (start the server with one first): %w", id, err)
-	}
-	pol, err := policy.Parse(fmt.Sprintf("stored policy v%d", pv.Version), []byte(pv.Source))
+	pol, version, err := storedPolicy(ctx, st)
 	if err != nil {
-		return err
+		return fmt.Errorf("the database has no policy yet to find %s in (start the server with one first): %w", id, err)
 	}
 	role := ""
 	if _, ok := pol.Agent(id); ok {
@@ -299,7 +308,7 @@ func SetPassword(ctx context.Context, db, id, password string, w io.Writer, log 
 	} else if _, ok := pol.Supervisor(id); ok {
 		role = "supervisor"
 	} else {
-		return escalated.Errorf(escalated.ENOTFOUND, "%s is neither an agent nor a supervisor of policy v%d", id, pv.Version)
+		return escalated.Errorf(escalated.ENOTFOUND, "%s is neither an agent nor a supervisor of policy v%d", id, version)
 	}
 	hash, err := web.HashPassword(password)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/engine"
@@ -164,7 +165,7 @@ func latenessRun(b *testing.B, s benchStore) {
 
 	// Ingest tickets: created through the API before the window.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512}, Timeout: 10 * time.Second}
-	secret, _, err := nd.a.Access.CreateToken(nd.ctx, "bench", escalated.RoleAgent, "bench")
+	secret, _, err := nd.a.Access.CreateToken(nd.ctx, access.NewToken{Name: "bench", Role: escalated.RoleSupervisor}, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

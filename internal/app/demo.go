@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/demo"
 	"github.com/escalated/escalated/internal/store"
 	"github.com/escalated/escalated/internal/ticket"
@@ -29,7 +30,7 @@ func (a *App) SeedDemo(ctx context.Context, w io.Writer) error {
 			return fmt.Errorf("load demo tickets: %w", err)
 		}
 	}
-	secret, _, err := a.Access.CreateToken(ctx, "demo-admin", escalated.RoleAdmin, "system:demo")
+	secret, _, err := a.Access.CreateToken(ctx, access.NewToken{Name: "demo-admin", Role: escalated.RoleAdmin}, "system:demo")
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
 )
@@ -406,7 +407,7 @@ func TestEventStreamHeartbeatAndShutdown(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx) }()
-	tok, _, err := a.Access.CreateToken(ctx, "console", escalated.RoleReadonly, "test")
+	tok, _, err := a.Access.CreateToken(ctx, access.NewToken{Name: "console", Role: escalated.RoleReadonly}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 )
 
 // BenchmarkHandoff sends POST /v1/handoffs over loopback, each a new ticket with a 20-line
@@ -36,7 +37,7 @@ func benchHandoff(b *testing.B, clients int) {
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(sctx) }()
 	defer func() { cancel(); <-done }()
-	secret, _, err := a.Access.CreateToken(ctx, "bench-bot", escalated.RoleBot, "bench")
+	secret, _, err := a.Access.CreateToken(ctx, access.NewToken{Name: "bench-bot", Role: escalated.RoleBot}, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

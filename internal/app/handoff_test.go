@@ -17,6 +17,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/handoff/handofftest"
 )
 
@@ -120,7 +121,7 @@ func TestHandoffNewTicket(t *testing.T) {
 		}
 		s.do(agent, "GET", "/v1/handoffs/h-1", nil).refused(t, 403, "forbidden", "")
 		// Another bot's handoff_id space is its own: the same id is a new handoff there.
-		other, _, err := s.app.Access.CreateToken(t.Context(), "other-bot", bot, "test")
+		other, _, err := s.app.Access.CreateToken(t.Context(), access.NewToken{Name: "other-bot", Role: bot}, "test")
 		if err != nil {
 			t.Fatal(err)
 		}

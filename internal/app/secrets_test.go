@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
 )
@@ -77,7 +78,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	base := "http://" + a.Addr()
 
-	adminToken, _, err := a.Access.CreateToken(ctx, "leak-admin", escalated.RoleAdmin, "test")
+	adminToken, _, err := a.Access.CreateToken(ctx, access.NewToken{Name: "leak-admin", Role: escalated.RoleAdmin}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

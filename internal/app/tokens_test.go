@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/httpapi"
 )
 
@@ -20,7 +21,7 @@ func TestTokenLifecycle(t *testing.T) {
 	ctx := context.Background()
 	admin := escalated.WithPrincipal(ctx, escalated.Principal{Name: "t", Role: escalated.RoleAdmin})
 
-	short, tok, err := s.app.Access.CreateExpiringToken(ctx, "short-lived", escalated.RoleReadonly, 1500*time.Millisecond, "test")
+	short, tok, err := s.app.Access.CreateToken(ctx, access.NewToken{Name: "short-lived", Role: escalated.RoleReadonly, TTL: 1500 * time.Millisecond}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Errorf("an expired token: %d %s, want 401 saying it expired", r.Status, r.Raw)
 	}
 
-	long, ltok, err := s.app.Access.CreateToken(ctx, "to-revoke", escalated.RoleAgent, "test")
+	long, ltok, err := s.app.Access.CreateToken(ctx, access.NewToken{Name: "to-revoke", Role: escalated.RoleAgent, Agent: "ana"}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,24 +113,35 @@ func (s *testServer) doAs(secret, method, path string) reply {
 // answer and nowhere else.
 func TestTokenRoutes(t *testing.T) {
 	s := startServer(t)
-	r := s.do(escalated.RoleAdmin, "POST", "/v1/tokens", map[string]any{"name": "crm-sync", "role": "agent", "expires": "30d"})
+	r := s.do(escalated.RoleAdmin, "POST", "/v1/tokens", map[string]any{"name": "ben-laptop", "role": "agent", "agent": "ben", "expires": "30d"})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.Status, r.Raw)
 	}
 	secret, _ := r.Body["secret"].(string)
 	tok, _ := r.Body["token"].(map[string]any)
-	if !strings.HasPrefix(secret, "esctok_") || tok["expires_at"] == nil {
+	if !strings.HasPrefix(secret, "esctok_") || tok["expires_at"] == nil || tok["agent"] != "ben" {
 		t.Fatalf("create answer %s", r.Raw)
+	}
+	// An agent token names its agent, an agent of the live policy; no other role names one.
+	for _, body := range []map[string]any{
+		{"name": "x", "role": "agent"},
+		{"name": "x", "role": "agent", "agent": "nobody"},
+		{"name": "x", "role": "bot", "agent": "ben"},
+	} {
+		r := s.do(escalated.RoleAdmin, "POST", "/v1/tokens", body)
+		if f, _ := r.Body["error"].(map[string]any)["fields"].(map[string]any); r.Status != http.StatusBadRequest || f["agent"] == nil {
+			t.Errorf("create %v: %d %s, want 400 naming agent", body, r.Status, r.Raw)
+		}
 	}
 	id := tok["id"].(string)
 	if got := s.doAs(secret, "GET", "/v1/tickets"); got.Status != http.StatusOK {
 		t.Errorf("the new token: %d", got.Status)
 	}
-	if r := s.do(escalated.RoleAdmin, "POST", "/v1/tokens", map[string]any{"name": "x", "role": "agent", "expires": "soon"}); r.Status != http.StatusBadRequest {
+	if r := s.do(escalated.RoleAdmin, "POST", "/v1/tokens", map[string]any{"name": "x", "role": "agent", "agent": "ben", "expires": "soon"}); r.Status != http.StatusBadRequest {
 		t.Errorf("a bad expires: %d", r.Status)
 	}
 	list := s.do(escalated.RoleAdmin, "GET", "/v1/tokens", nil)
-	if list.Status != http.StatusOK || !strings.Contains(string(list.Raw), "crm-sync") || strings.Contains(string(list.Raw), "esctok_") {
+	if list.Status != http.StatusOK || !strings.Contains(string(list.Raw), "ben-laptop") || strings.Contains(string(list.Raw), "esctok_") {
 		t.Errorf("list: %d %s", list.Status, list.Raw)
 	}
 	for _, role := range []escalated.Role{escalated.RoleSupervisor, escalated.RoleAgent, escalated.RoleBot, escalated.RoleReadonly} {
@@ -186,7 +198,7 @@ func TestStreamEndsWithItsToken(t *testing.T) {
 	defer httpapi.SetStreamRecheck(old)
 	s := startServer(t)
 	ctx := context.Background()
-	secret, tok, err := s.app.Access.CreateToken(ctx, "watcher", escalated.RoleReadonly, "test")
+	secret, tok, err := s.app.Access.CreateToken(ctx, access.NewToken{Name: "watcher", Role: escalated.RoleReadonly}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 		f.Fatal(err)
 	}
 	acc := access.NewService(st, time.Now, slog.New(slog.DiscardHandler))
-	secret, _, err := acc.CreateToken(ctx, "fuzz-admin", escalated.RoleAdmin, "fuzz")
+	secret, _, err := acc.CreateToken(ctx, access.NewToken{Name: "fuzz-admin", Role: escalated.RoleAdmin}, "fuzz")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -16,6 +17,8 @@ type createTokenIn struct {
 	Name    string `json:"name"`
 	Role    string `json:"role"`
 	Expires string `json:"expires"` // a lifetime like "90d"; "" for a token that does not expire
+	// Agent is the policy agent a token of role agent acts for (required for that role).
+	Agent string `json:"agent"`
 }
 
 type createTokenOut struct {
@@ -41,7 +44,21 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	secret, tok, err := s.cfg.Access.CreateExpiringToken(r.Context(), in.Name, escalated.Role(in.Role), ttl, p.Actor())
+	nt := access.NewToken{Name: in.Name, Role: escalated.Role(in.Role), Agent: in.Agent, TTL: ttl}
+	if err := access.CheckToken(nt); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if nt.Agent != "" {
+		if live := s.cfg.Tickets.Policy(); live == nil {
+			s.error(w, r, escalated.Errorf(escalated.EUNAVAILABLE, "no policy is loaded yet to find agent %s in", nt.Agent))
+			return
+		} else if _, ok := live.Policy.Agent(nt.Agent); !ok {
+			s.error(w, r, escalated.Invalid("agent", fmt.Sprintf("no agent %q in the live policy (agents are defined in its agents section)", nt.Agent)))
+			return
+		}
+	}
+	secret, tok, err := s.cfg.Access.CreateToken(r.Context(), nt, p.Actor())
 	if err != nil {
 		s.error(w, r, err)
 		return

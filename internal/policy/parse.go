@@ -32,7 +32,7 @@ var (
 	calendarKeys   = []string{"id", "timezone", "hours", "holidays"}
 	tierKeys       = []string{"id", "name", "level"}
 	teamKeys       = []string{"id", "name", "tier", "calendar", "kind", "skills", "accounts", "fallback", "routing"}
-	agentKeys      = []string{"id", "name", "teams", "skills", "languages", "capacity", "status", "email"}
+	agentKeys      = []string{"id", "name", "teams", "sees", "skills", "languages", "capacity", "status", "email"}
 	supervisorKeys = []string{"id", "name", "teams", "email"}
 	pathKeys       = []string{"from", "to"}
 	escalationKeys = []string{"note_min_length", "required_package_fields", "max_per_ticket", "on_incomplete"}
@@ -384,6 +384,16 @@ func (p *parser) agentList(top mapping, pol *Policy) {
 				}
 			}
 			a.Teams = texts(items)
+		}
+		for _, it := range p.unique(p.optList(m, "sees", path, "[billing] or [\"*\"]"), "team") {
+			switch {
+			case it.s == "*":
+				a.SeesAll = true
+			case !p.teams.has(it.s):
+				p.errorf(it.node, "%s", at(it.path, p.teams.unknown(it.s)+` (or "*" for every team)`))
+			default:
+				a.Sees = append(a.Sees, it.s)
+			}
 		}
 		a.Skills = texts(p.optList(m, "skills", path, "[billing, api]"))
 		for _, it := range p.unique(p.optList(m, "languages", path, "[en, pt]"), "language") {

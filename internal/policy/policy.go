@@ -142,6 +142,11 @@ type Agent struct {
 	Capacity  int    // open tickets at most; never 0 after Parse (see DefaultCapacity)
 	Status    string // starting status: StatusOnline (default), StatusAway or StatusOffline
 	Email     string
+	// Sees are teams whose tickets the agent may see and work beyond their own Teams (a team
+	// lead covering a neighbour, a specialist following escalations); SeesAll (sees: ["*"])
+	// lifts the limit altogether.
+	Sees    []string
+	SeesAll bool
 }
 
 // Path allows escalation from every team in From to every team in To.

@@ -145,6 +145,11 @@ func TestParseErrors(t *testing.T) {
 			`p.yaml:11:20: agents[3].teams: must be a list like [frontline], got "a"`,
 			`p.yaml:12:33: agents[4].skills: must be a list like [billing, api], got "api"`,
 		}},
+		{"agents' sees", base + "agents:\n  - {id: x, teams: [a], sees: [b, q, b]}\n  - {id: y, teams: [a], sees: b}\n", []string{
+			`p.yaml:8:35: agents[0].sees[1]: unknown team "q" (known teams: a, b) (or "*" for every team)`,
+			`p.yaml:8:38: agents[0].sees[2]: team "b" is listed twice`,
+			`p.yaml:9:31: agents[1].sees: must be a list like [billing] or ["*"], got "b"`,
+		}},
 		{"paths", base + "paths:\n  - {from: a, to: [a, b, q]}\n  - {from: [a]}\n  - {from: [], to: b}\n  - {from: [a, b], to: [b, \"\"], via: c}\n  - [a, b]\n", []string{
 			`p.yaml:8:20: paths[0].to[0]: path from "a" to itself (a team cannot escalate to itself; from and to must differ)`,
 			`p.yaml:8:26: paths[0].to[2]: unknown team "q" (known teams: a, b)`,

@@ -59,7 +59,7 @@ func (s *Service) Escalate(ctx context.Context, ticketID string, in EscalateInpu
 
 	var out *escalated.Escalation
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		t, err := tx.GetTicket(ctx, ticketID)
+		t, err := s.getTicket(ctx, tx, ticketID)
 		if err != nil {
 			return err
 		}
@@ -437,7 +437,7 @@ func (s *Service) transition(ctx context.Context, escID, by string, to escalated
 	}
 	var out *escalated.Escalation
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		e, err := tx.GetEscalation(ctx, escID)
+		e, err := s.getEscalation(ctx, tx, escID)
 		if err != nil {
 			return err
 		}
@@ -448,7 +448,7 @@ func (s *Service) transition(ctx context.Context, escID, by string, to escalated
 		if by != "" && !memberOf(live.Policy, by, e.ToTeam) {
 			return escalated.Invalid("by", fmt.Sprintf("agent %q is not a member of team %q, which received the escalation", by, e.ToTeam))
 		}
-		t, err := tx.GetTicket(ctx, e.TicketID)
+		t, err := s.getTicket(ctx, tx, e.TicketID)
 		if err != nil {
 			return err
 		}

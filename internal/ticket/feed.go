@@ -25,9 +25,24 @@ func (s *Service) ReadFeed(ctx context.Context, f store.FeedFilter) (store.FeedP
 			return store.FeedPage{}, escalated.Invalid("team", fmt.Sprintf("no team %q in the policy; teams: %s", f.Team, teamIDs(live.Policy)))
 		}
 	}
+	// A principal limited to some teams reads one ticket it may see, or one of its teams.
+	sc := s.scope(ctx)
+	if f.TicketID == "" {
+		var err error
+		if f.Team, err = sc.team("team", f.Team); err != nil {
+			return store.FeedPage{}, err
+		}
+	}
 	f.Limit = store.ClampLimit(f.Limit)
 	var p store.FeedPage
 	err := s.store.View(ctx, func(tx store.Tx) error {
+		if f.TicketID != "" && !sc.All {
+			if _, err := s.getTicket(ctx, tx, f.TicketID); escalated.ErrorCode(err) == escalated.ENOTFOUND {
+				return sc.hidden(f.TicketID)
+			} else if err != nil {
+				return err
+			}
+		}
 		var err error
 		p, err = tx.ReadFeed(ctx, f)
 		return err

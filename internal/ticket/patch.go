@@ -74,7 +74,7 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 	}
 
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		t, err := tx.GetTicket(ctx, id)
+		t, err := s.getTicket(ctx, tx, id)
 		if err != nil {
 			return err
 		}

@@ -114,7 +114,7 @@ func (s *Service) Explain(ctx context.Context, ticketID string) (*escalated.Deci
 	}
 	var d *escalated.Decision
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		if _, err := tx.GetTicket(ctx, ticketID); err != nil {
+		if _, err := s.getTicket(ctx, tx, ticketID); err != nil {
 			return err
 		}
 		var err error

@@ -359,9 +359,9 @@ type AgentPatch struct {
 // MaxAgentCapacity bounds a capacity override; nobody works a thousand tickets at once.
 const MaxAgentCapacity = 1000
 
-// PatchAgent changes an agent's status or capacity and returns the agent as they now are. Tokens
-// carry a role but no agent id, so every role that handles tickets (admin, supervisor, agent)
-// may change any agent; the audit record keeps which token did.
+// PatchAgent changes an agent's status or capacity and returns the agent as they now are. An
+// agent may change only their own (the agent signed in, or the one their token acts for); an
+// admin or supervisor anyone's. The audit record keeps who did.
 func (s *Service) PatchAgent(ctx context.Context, id string, p AgentPatch) (*Agent, error) {
 	pr, err := access.Authorize(ctx, access.ManageAgents)
 	if err != nil {
@@ -374,6 +374,13 @@ func (s *Service) PatchAgent(ctx context.Context, id string, p AgentPatch) (*Age
 	a, ok := live.Policy.Agent(id)
 	if !ok {
 		return nil, escalated.Errorf(escalated.ENOTFOUND, "agent %s not found (agents are defined in the policy's agents section)", id)
+	}
+	if pr.Role == escalated.RoleAgent && pr.Person() != id {
+		who := pr.Person()
+		if who == "" {
+			who = "no agent (token " + pr.Name + " was made without --agent)"
+		}
+		return nil, escalated.Errorf(escalated.EFORBIDDEN, "an agent may change only their own status and capacity: this principal acts for %s, not %s", who, id)
 	}
 	fe := escalated.FieldErrors{}
 	if p.Status == nil && p.Capacity == nil {
@@ -477,6 +484,9 @@ func (s *Service) Queue(ctx context.Context, f store.QueueFilter) ([]QueueItem, 
 	}
 	if _, ok := live.Policy.Team(f.Team); !ok {
 		return nil, "", escalated.Errorf(escalated.ENOTFOUND, "team %s not found (known teams: %s)", f.Team, teamIDs(live.Policy))
+	}
+	if _, err := s.scope(ctx).team("team", f.Team); err != nil {
+		return nil, "", err
 	}
 	f.Limit = store.ClampLimit(f.Limit)
 	var tks []*escalated.Ticket

@@ -425,6 +425,9 @@ func (s *Service) GetTicket(ctx context.Context, id string) (*Detail, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sc := s.scope(ctx); !sc.Sees(d.Ticket, d.Escalations) {
+		return nil, sc.hidden(id)
+	}
 	d.SLA = clockStatuses(s.Policy(), d.Ticket, s.now())
 	return d, nil
 }
@@ -455,10 +458,14 @@ func (s *Service) ListTickets(ctx context.Context, f store.TicketFilter) ([]*esc
 	if _, err := access.Authorize(ctx, access.ReadTickets); err != nil {
 		return nil, "", err
 	}
+	var err error
+	if f.Team, err = s.scope(ctx).team("team", f.Team); err != nil {
+		return nil, "", err
+	}
 	f.Limit = store.ClampLimit(f.Limit)
 	var items []*escalated.Ticket
 	var next string
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err = s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		items, next, err = tx.ListTickets(ctx, f)
 		return err
@@ -474,7 +481,7 @@ func (s *Service) GetEscalation(ctx context.Context, id string) (*escalated.Esca
 	var e *escalated.Escalation
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		e, err = tx.GetEscalation(ctx, id)
+		e, err = s.getEscalation(ctx, tx, id)
 		return err
 	})
 	return e, err
@@ -485,10 +492,36 @@ func (s *Service) ListEscalations(ctx context.Context, f store.EscalationFilter)
 	if _, err := access.Authorize(ctx, access.ReadTickets); err != nil {
 		return nil, "", err
 	}
+	// One ticket's escalations are as visible as the ticket; otherwise the list is one team's
+	// (either side, or the receiving side with to_team) within the scope.
+	sc := s.scope(ctx)
+	if f.TicketID == "" && !sc.All {
+		if f.ToTeam != "" && f.Team == "" {
+			if _, err := sc.team("to_team", f.ToTeam); err != nil {
+				return nil, "", err
+			}
+		} else {
+			var err error
+			if f.Team, err = sc.team("team", f.Team); err != nil {
+				return nil, "", err
+			}
+		}
+	}
 	f.Limit = store.ClampLimit(f.Limit)
 	var items []*escalated.Escalation
 	var next string
 	err := s.store.View(ctx, func(tx store.Tx) error {
+		if f.TicketID != "" && !sc.All {
+			t, err := tx.GetTicket(ctx, f.TicketID)
+			if escalated.ErrorCode(err) == escalated.ENOTFOUND {
+				return sc.hidden(f.TicketID)
+			} else if err != nil {
+				return err
+			}
+			if err := sc.checkTicket(ctx, tx, t); err != nil {
+				return err
+			}
+		}
 		var err error
 		items, next, err = tx.ListEscalations(ctx, f)
 		return err

@@ -221,7 +221,7 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInp
 	sig := messageSignals(live, in.Body)
 	var out *escalated.Message
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		t, err := tx.GetTicket(ctx, ticketID)
+		t, err := s.getTicket(ctx, tx, ticketID)
 		if err != nil {
 			return err
 		}

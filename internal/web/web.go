@@ -188,8 +188,8 @@ var staticETags = func() map[string]string {
 type Person struct {
 	ID, Name string
 	Role     escalated.Role
-	// Teams are the teams the person works in (an agent) or looks after (a supervisor; every
-	// team when the policy names none).
+	// Teams are the teams the person works in and sees (an agent: their teams, then what the
+	// policy's sees adds) or looks after (a supervisor; every team when the policy names none).
 	Teams []string
 	CSRF  string
 }
@@ -201,7 +201,15 @@ func (p *Person) Supervisor() bool { return p.Role == escalated.RoleSupervisor }
 // out with their next request.
 func personOf(pol *policy.Policy, id string) (*Person, bool) {
 	if a, ok := pol.Agent(id); ok {
-		return &Person{ID: a.ID, Name: cmpOr(a.Name, a.ID), Role: escalated.RoleAgent, Teams: a.Teams}, true
+		// The teams an agent works in, then those the policy lets them see too (sees), as the
+		// ticket service scopes them (ticket.ScopeOf).
+		teams := slices.Clone(a.Teams)
+		for _, t := range pol.Teams {
+			if (a.SeesAll || slices.Contains(a.Sees, t.ID)) && !slices.Contains(teams, t.ID) {
+				teams = append(teams, t.ID)
+			}
+		}
+		return &Person{ID: a.ID, Name: cmpOr(a.Name, a.ID), Role: escalated.RoleAgent, Teams: teams}, true
 	}
 	if sup, ok := pol.Supervisor(id); ok {
 		teams := sup.Teams

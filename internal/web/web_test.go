@@ -1,9 +1,12 @@
 package web
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/escalated/escalated/internal/policy"
 )
 
 func TestPasswordHash(t *testing.T) {
@@ -50,6 +53,29 @@ func TestHumanDuration(t *testing.T) {
 	} {
 		if got := humanDuration(d); got != want {
 			t.Errorf("humanDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestPersonTeamsIncludeSees: an agent's console teams are their own, then those the policy's
+// sees adds (every team for "*"), as the ticket service scopes the agent.
+func TestPersonTeamsIncludeSees(t *testing.T) {
+	pol, err := policy.Parse("p.yaml", []byte(`version: 1
+tiers: [{id: t1, level: 1}, {id: t2, level: 2}]
+teams: [{id: a, tier: t1}, {id: b, tier: t2}, {id: c, tier: t2}]
+agents:
+  - {id: ana, teams: [b]}
+  - {id: bea, teams: [b], sees: [c, a]}
+  - {id: lead, teams: [c], sees: ["*"]}
+sla: [{id: default, targets: {first_response: 1h}}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][]string{"ana": {"b"}, "bea": {"b", "a", "c"}, "lead": {"c", "a", "b"}} {
+		p, ok := personOf(pol, id)
+		if !ok || !slices.Equal(p.Teams, want) {
+			t.Errorf("%s: teams %v, want %v", id, p.Teams, want)
 		}
 	}
 }

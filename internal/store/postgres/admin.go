@@ -69,7 +69,7 @@ func scanAudit(s scanner) (*escalated.AuditRecord, error) {
 	return &a, nil
 }
 
-const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at, expires_at`
+const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at, expires_at, agent`
 
 func scanToken(s scanner) (*escalated.Token, error) {
 	var (
@@ -77,7 +77,7 @@ func scanToken(s scanner) (*escalated.Token, error) {
 		created                time.Time
 		used, revoked, expires *time.Time
 	)
-	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &tok.Hash, &created, &used, &revoked, &expires); err != nil {
+	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &tok.Hash, &created, &used, &revoked, &expires, &tok.Agent); err != nil {
 		return nil, err
 	}
 	tok.CreatedAt = fromTS(created)
@@ -90,8 +90,8 @@ func scanToken(s scanner) (*escalated.Token, error) {
 // CreateToken stores a token; conflict when its id or hash is taken.
 func (t *tx) CreateToken(ctx context.Context, tok *escalated.Token) error {
 	// dialect: $n placeholders (SQLite: ?).
-	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		tok.ID, tok.Name, string(tok.Role), tok.Hash, ts(tok.CreatedAt), tsPtr(tok.LastUsedAt), tsPtr(tok.RevokedAt), tsPtr(tok.ExpiresAt))
+	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		tok.ID, tok.Name, string(tok.Role), tok.Hash, ts(tok.CreatedAt), tsPtr(tok.LastUsedAt), tsPtr(tok.RevokedAt), tsPtr(tok.ExpiresAt), tok.Agent)
 	return writeErr(err, "create token "+tok.ID, "token "+tok.ID+" or its secret already exists", "")
 }
 

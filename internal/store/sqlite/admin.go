@@ -68,7 +68,7 @@ func scanAudit(s scanner) (*escalated.AuditRecord, error) {
 	return &a, nil
 }
 
-const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at, expires_at`
+const tokenColumns = `id, name, role, hash, created_at, last_used_at, revoked_at, expires_at, agent`
 
 func scanToken(s scanner) (*escalated.Token, error) {
 	var (
@@ -76,7 +76,7 @@ func scanToken(s scanner) (*escalated.Token, error) {
 		created                int64
 		used, revoked, expires sql.NullInt64
 	)
-	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &tok.Hash, &created, &used, &revoked, &expires); err != nil {
+	if err := s.Scan(&tok.ID, &tok.Name, &tok.Role, &tok.Hash, &created, &used, &revoked, &expires, &tok.Agent); err != nil {
 		return nil, err
 	}
 	tok.CreatedAt = fromMS(created)
@@ -88,8 +88,8 @@ func scanToken(s scanner) (*escalated.Token, error) {
 
 // CreateToken stores a token; conflict when its id or hash is taken.
 func (t *tx) CreateToken(ctx context.Context, tok *escalated.Token) error {
-	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		tok.ID, tok.Name, string(tok.Role), tok.Hash, ms(tok.CreatedAt), msPtr(tok.LastUsedAt), msPtr(tok.RevokedAt), msPtr(tok.ExpiresAt))
+	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		tok.ID, tok.Name, string(tok.Role), tok.Hash, ms(tok.CreatedAt), msPtr(tok.LastUsedAt), msPtr(tok.RevokedAt), msPtr(tok.ExpiresAt), tok.Agent)
 	return writeErr(err, "create token "+tok.ID, "token "+tok.ID+" or its secret already exists", "")
 }
 

@@ -231,8 +231,9 @@ func testTokenRoundTrip(t *testing.T, f *fx) {
 	tok := f.token()
 	fresh := f.token(func(tk *escalated.Token) { tk.LastUsedAt = nil })
 	revoked := f.token(func(tk *escalated.Token) { r := tk.CreatedAt.Add(time.Hour); tk.RevokedAt = &r })
+	ana := f.token(func(tk *escalated.Token) { tk.Role, tk.Agent = escalated.RoleAgent, "ana" })
 	f.update(func(tx store.Tx) error {
-		for _, tk := range []*escalated.Token{tok, fresh, revoked} {
+		for _, tk := range []*escalated.Token{tok, fresh, revoked, ana} {
 			if err := tx.CreateToken(f.ctx, tk); err != nil {
 				return err
 			}
@@ -240,7 +241,7 @@ func testTokenRoundTrip(t *testing.T, f *fx) {
 		return nil
 	})
 	f.view(func(tx store.Tx) error {
-		for _, tk := range []*escalated.Token{tok, fresh, revoked} {
+		for _, tk := range []*escalated.Token{tok, fresh, revoked, ana} {
 			// Revoked tokens are found too: the caller decides, and can say "revoked".
 			got, err := tx.TokenByHash(f.ctx, tk.Hash)
 			if err != nil {
