@@ -237,6 +237,18 @@ func TestOpenAPIOperations(t *testing.T) {
 				open = true
 			}
 		}
+		// What every route with a token can answer besides its own: a bad token, a role without
+		// the right, the rate limit; and for a write, a database that cannot take it.
+		if needs {
+			for _, code := range []string{"401", "403", "429"} {
+				if _, ok := op.Responses[code]; !ok {
+					t.Errorf("%s: no %s response (every route with a token can answer it)", key, code)
+				}
+			}
+		}
+		if _, ok := op.Responses["503"]; !ok && method != "GET" {
+			t.Errorf("%s: no 503 response (a write answers unavailable when the database cannot take it)", key)
+		}
 		switch {
 		case needs && (!bearer || open):
 			t.Errorf("%s: the route requires a bearer token but the document does not say so (security: bearerAuth)", key)
