@@ -23,6 +23,8 @@ func TestServeRateFlags(t *testing.T) {
 		{"bad env rate", map[string]string{"ESCALATED_RATE_LIMIT": "fast"}, nil, `ESCALATED_RATE_LIMIT="fast"`},
 		{"bad env burst", map[string]string{"ESCALATED_RATE_BURST": "1.5"}, nil, `ESCALATED_RATE_BURST="1.5"`},
 		{"env burst, flag rate", map[string]string{"ESCALATED_RATE_BURST": "0"}, []string{"--rate-limit", "3"}, "--rate-limit 3 --rate-burst 0"},
+		{"bad trusted proxy", nil, []string{"--trusted-proxies", "10.0.0.0/8,lb.internal"}, `"lb.internal" is neither an IP address nor a CIDR prefix`},
+		{"bad env trusted proxy", map[string]string{"ESCALATED_TRUSTED_PROXIES": "300.1.1.1"}, nil, `"300.1.1.1"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {

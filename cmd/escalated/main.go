@@ -22,6 +22,7 @@ import (
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/analytics"
 	"github.com/escalated/escalated/internal/app"
+	"github.com/escalated/escalated/internal/clientip"
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store"
@@ -181,6 +182,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "API requests per second each token may make, sustained; over it 429 with Retry-After; 0: no limit (env ESCALATED_RATE_LIMIT)")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "API requests each token may make at once above --rate-limit (env ESCALATED_RATE_BURST)")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", os.Getenv("ESCALATED_TRUSTED_PROXIES"), "reverse proxies whose X-Forwarded-For names the client, for the per-address limits: addresses and CIDR prefixes, comma-separated, e.g. 10.0.0.0/8 (env ESCALATED_TRUSTED_PROXIES; default none)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -191,6 +193,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", strings.Join(pos, " "))}
+	}
+	if _, err := clientip.ParsePrefixes(cfg.TrustedProxies); err != nil {
+		return usageError{fmt.Sprintf("--trusted-proxies (or ESCALATED_TRUSTED_PROXIES): %v", err)}
 	}
 	if cfg.StreamHeartbeat < time.Second || cfg.StreamHeartbeat > 10*time.Minute {
 		return usageError{fmt.Sprintf("--stream-heartbeat %s is out of range: give a duration from 1s to 10m, e.g. 15s", cfg.StreamHeartbeat)}

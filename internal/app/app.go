@@ -23,6 +23,7 @@ import (
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/analytics"
+	"github.com/escalated/escalated/internal/clientip"
 	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/demo"
 	"github.com/escalated/escalated/internal/engine"
@@ -146,12 +147,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Metrics.MustRegister(a.Dispatcher.Collectors()...)
 	a.Deliveries = notify.NewService(st, now, a.Dispatcher.Kick)
 	a.Analytics = analytics.New(st, now, a.livePolicy, analytics.Options{})
+	proxies, err := clientip.ParsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		st.Close()
+		return nil, escalated.Invalid("trusted-proxies", err.Error())
+	}
+	clientIP := clientip.New(proxies)
 	a.API = httpapi.New(httpapi.Config{Tickets: a.Tickets, Access: a.Access, Log: log, Ready: a.ready, Deliveries: a.Deliveries,
-		Analytics:       a.Analytics,
+		Analytics: a.Analytics, ClientIP: clientIP,
 		StreamHeartbeat: cfg.StreamHeartbeat, Registerer: a.Metrics, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		Metrics: promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})})
 	a.Console, err = web.New(web.Config{Tickets: a.Tickets, Analytics: a.Analytics, Store: st, Events: a.API.Events, Log: log, Now: now,
-		NotFound: a.API})
+		NotFound: a.API, ClientIP: clientIP})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -4,12 +4,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/config"
 	"github.com/escalated/escalated/internal/httpapi"
 )
 
@@ -238,5 +240,44 @@ func TestStreamEndsWithItsToken(t *testing.T) {
 	}
 	for _, r := range streams {
 		r.Body.Close()
+	}
+}
+
+// TestBadTokenLoopBehindProxy: behind a trusted proxy the bad-token allowance is each client's
+// (X-Forwarded-For), not the proxy's; from an untrusted peer the header counts for nothing.
+func TestBadTokenLoopBehindProxy(t *testing.T) {
+	bad := "esctok_" + strings.Repeat("C", 43)
+	try := func(s *testServer, client string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.base+"/v1/tickets", nil)
+		req.Header.Set("Authorization", "Bearer "+bad)
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, trusted := range []bool{true, false} {
+		s := startNode(t, "sqlite:"+filepath.Join(t.TempDir(), "proxy.db"), "testdata/policy.yaml", func(cfg *config.Config) {
+			cfg.RateLimit = 0
+			if trusted {
+				cfg.TrustedProxies = "127.0.0.1/32, ::1"
+			}
+		}, nil)
+		for range 20 {
+			try(s, "198.51.100.1")
+		}
+		if got := try(s, "198.51.100.1"); got != http.StatusTooManyRequests {
+			t.Errorf("trusted=%v: the guessing client's 21st bad token: %d, want 429", trusted, got)
+		}
+		want := http.StatusUnauthorized // another client behind the proxy keeps its allowance
+		if !trusted {
+			want = http.StatusTooManyRequests // one peer: the header is not believed
+		}
+		if got := try(s, "198.51.100.2"); got != want {
+			t.Errorf("trusted=%v: another client's first bad token: %d, want %d", trusted, got, want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/clientip"
 )
 
 // Defaults.
@@ -68,6 +69,10 @@ type Config struct {
 	// and DefaultRateBurst.
 	RateLimit float64
 	RateBurst int
+	// TrustedProxies are the reverse proxies (addresses and CIDR prefixes, comma-separated)
+	// whose X-Forwarded-For header names the client for the limits kept per address; "" trusts
+	// none, and every client is its peer address (see internal/clientip).
+	TrustedProxies string
 }
 
 // SMTP are the email relay settings. Email channels fail their deliveries, saying so, while
@@ -150,6 +155,9 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimit > 0 && c.RateBurst < 1 {
 		fe.Add("rate-burst", fmt.Sprintf("must be at least 1 while a rate limit is set (got %d); e.g. %d", c.RateBurst, DefaultRateBurst))
+	}
+	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
+		fe.Add("trusted-proxies", err.Error())
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -188,15 +187,6 @@ func (f *failLimits) failed(addr string, now time.Time) {
 		f.addrs[addr] = lim
 	}
 	lim.AllowN(now, 1)
-}
-
-// clientAddr is the request's peer address without the port.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // routeActions is the right each authenticated route needs, checked as soon as the token is

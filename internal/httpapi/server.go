@@ -23,6 +23,7 @@ import (
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/analytics"
+	"github.com/escalated/escalated/internal/clientip"
 	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/ticket"
 )
@@ -32,6 +33,8 @@ type Config struct {
 	Tickets *ticket.Service
 	Access  *access.Service
 	Log     *slog.Logger
+	// ClientIP tells the client address the bad-token limit counts by (nil: the peer's).
+	ClientIP *clientip.Resolver
 	// Ready reports whether the node can serve traffic (store reachable, policy loaded).
 	Ready func(context.Context) error
 	// Metrics serves GET /metrics (Prometheus text format); nil answers 404.
@@ -288,7 +291,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			if escalated.ErrorCode(err) == escalated.EUNAUTHORIZED {
 				// A client looping on a bad token is told to back off; a valid token from the
 				// same address is never refused for it.
-				addr, now := clientAddr(r), time.Now()
+				addr, now := s.cfg.ClientIP.Addr(r), time.Now()
 				if blocked, wait := s.fails.blocked(addr, now); blocked {
 					secs := max(1, int(math.Ceil(wait.Seconds())))
 					w.Header().Set("Retry-After", strconv.Itoa(secs))

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"net"
-	"net/http"
 	"runtime"
 	"sync"
 	"time"
@@ -68,13 +66,4 @@ func (l *signInLimits) check(fn func()) {
 	l.checks <- struct{}{}
 	defer func() { <-l.checks }()
 	fn()
-}
-
-// clientAddr is the request's client address without the port.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -65,7 +65,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusBadRequest, "", next, fmt.Sprintf("An id has at most %d characters.", MaxIDLength))
 		return
 	}
-	now, addr := s.cfg.Now(), clientAddr(r)
+	now, addr := s.cfg.Now(), s.cfg.ClientIP.Addr(r)
 	idKey, addrKey := "id:"+user, "addr:"+addr
 	if !s.limits.allowed(idKey, now) || !s.limits.allowed(addrKey, now) {
 		s.cfg.Log.Warn("console sign-in refused: too many failures", "user", user, "addr", addr)

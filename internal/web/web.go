@@ -29,6 +29,7 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/analytics"
+	"github.com/escalated/escalated/internal/clientip"
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store"
 	"github.com/escalated/escalated/internal/ticket"
@@ -66,6 +67,8 @@ type Config struct {
 	// NotFound answers a path the console does not know for a client that does not ask for
 	// HTML (an API client's typo gets the API's JSON error); nil: a plain 404.
 	NotFound http.Handler
+	// ClientIP tells the client address the sign-in limits count by (nil: the peer's).
+	ClientIP *clientip.Resolver
 }
 
 // Server is the console's http.Handler.
