@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 const good = `{"type":"ticket.created","at":"2026-10-01T09:00:00Z","ticket":"T1","new":{"subject":"API key rejected","issue_type":"api_integration","account":{"id":"acme","name":"Acme","tier":"enterprise"}},"message":{"author":{"kind":"customer","id":"c1"},"body":"Our key gets 401."}}
