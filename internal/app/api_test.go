@@ -11,8 +11,11 @@ import (
 )
 
 const (
-	admin    = escalated.RoleAdmin
-	agent    = escalated.RoleAgent
+	admin = escalated.RoleAdmin
+	// agent is the token most tests work tickets with: an integration's, which speaks for any
+	// agent of the policy with by (a supervisor token). A token of role agent is one person's,
+	// limited to their teams and to speaking as themselves: scope_test.go tests those.
+	agent    = escalated.RoleSupervisor
 	bot      = escalated.RoleBot
 	readonly = escalated.RoleReadonly
 )
@@ -147,7 +150,7 @@ func TestEscalationLifecycle(t *testing.T) {
 		if a := items(s.do(admin, "GET", "/v1/audit?action=policy.loaded", nil)); len(a) != 1 {
 			t.Fatalf("policy load should be audited once, got %d", len(a))
 		}
-		s.do(agent, "GET", "/v1/audit", nil).refused(t, 403, "forbidden", "")
+		s.do(escalated.RoleAgent, "GET", "/v1/audit", nil).refused(t, 403, "forbidden", "")
 	})
 }
 

@@ -119,7 +119,7 @@ func TestHandoffNewTicket(t *testing.T) {
 		if got.str("escalation_id") != esc || got.Body["position"] != float64(1) {
 			t.Errorf("GET handoff: %s", got.Raw)
 		}
-		s.do(agent, "GET", "/v1/handoffs/h-1", nil).refused(t, 403, "forbidden", "")
+		s.do(escalated.RoleAgent, "GET", "/v1/handoffs/h-1", nil).refused(t, 403, "forbidden", "")
 		// Another bot's handoff_id space is its own: the same id is a new handoff there.
 		other, _, err := s.app.Access.CreateToken(t.Context(), access.NewToken{Name: "other-bot", Role: bot}, "test")
 		if err != nil {
@@ -230,7 +230,7 @@ func TestHandoffIncomplete(t *testing.T) {
 		} {
 			s.do(bot, "POST", "/v1/handoffs", body).refused(t, 400, "invalid", field)
 		}
-		s.do(agent, "POST", "/v1/handoffs", handoffBody("role")).refused(t, 403, "forbidden", "")
+		s.do(escalated.RoleAgent, "POST", "/v1/handoffs", handoffBody("role")).refused(t, 403, "forbidden", "")
 
 		src, err := os.ReadFile("testdata/policy.yaml")
 		if err != nil {

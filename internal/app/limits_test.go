@@ -96,7 +96,7 @@ func TestRateLimitPerToken(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if want := `escalated_rate_limited_total{role="agent"} 2`; !strings.Contains(string(metrics), want) {
+	if want := `escalated_rate_limited_total{role="supervisor"} 2`; !strings.Contains(string(metrics), want) {
 		t.Errorf("metrics lack %s", want)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/escalated/escalated"
 )
 
 func TestRulesEscalateAndExplain(t *testing.T) {
@@ -56,7 +58,7 @@ func TestPolicyReplaceCheckVersions(t *testing.T) {
 		if v := s.do(readonly, "GET", "/v1/policy", nil).must(t, 200); get(v.Body, "version") != 1.0 {
 			t.Fatalf("a refused policy must not replace the live one: %s", v.Raw)
 		}
-		s.do(agent, "PUT", "/v1/policy", string(src)).refused(t, 403, "forbidden", "")
+		s.do(escalated.RoleAgent, "PUT", "/v1/policy", string(src)).refused(t, 403, "forbidden", "")
 		put := s.do(admin, "PUT", "/v1/policy", string(src)).must(t, 200)
 		if get(put.Body, "version") != 2.0 {
 			t.Fatalf("replace: %s", put.Raw)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -97,6 +98,49 @@ func TestAgentsSeeTheirTeamsTickets(t *testing.T) {
 		if items := listIDs(t, as("bea", "GET", "/v1/escalations", nil)); len(items) != 0 {
 			t.Errorf("bea's escalations = %v, want none", items)
 		}
+
+		// Following is reading: tom, who escalated it, neither handles the escalation nor
+		// speaks for ben; ben handles it as himself only.
+		as("tom", "POST", "/v1/escalations/"+esc+"/return", map[string]any{"reason": "not ours", "necessary": false}).refused(t, http.StatusForbidden, "forbidden", "")
+		as("ben", "POST", "/v1/escalations/"+esc+"/resolve", map[string]any{"by": "eve", "resolution": "Fixed the key."}).refused(t, http.StatusForbidden, "forbidden", "")
+		// Speaking as oneself only: no other agent in by, no other author of a message.
+		as("ben", "POST", "/v1/tickets/"+front+"/messages", map[string]any{"author": map[string]any{"kind": "agent", "id": "tom"}, "body": "x"}).
+			refused(t, http.StatusForbidden, "forbidden", "")
+		as("ben", "POST", "/v1/tickets/"+front+"/messages", map[string]any{"author": map[string]any{"kind": "customer"}, "body": "x"}).
+			refused(t, http.StatusForbidden, "forbidden", "")
+		note := as("ben", "POST", "/v1/tickets/"+front+"/messages", map[string]any{"body": "Checking the gateway logs.", "internal": true}).must(t, http.StatusCreated)
+		if note.str("author.kind") != "agent" || note.str("author.id") != "ben" {
+			t.Errorf("a message without author from ben's token: %s", note.Raw)
+		}
+		// Returned to frontline: ben still follows the ticket and may no longer change it.
+		as("ben", "POST", "/v1/escalations/"+esc+"/return", map[string]any{"reason": "Frontline can rotate the key.", "necessary": false}).must(t, http.StatusOK)
+		as("ben", "GET", "/v1/tickets/"+front, nil).must(t, http.StatusOK)
+		as("ben", "PATCH", "/v1/tickets/"+front, map[string]any{"status": "solved"}).refused(t, http.StatusForbidden, "forbidden", "")
+		as("tom", "PATCH", "/v1/tickets/"+front, map[string]any{"priority": "urgent"}).must(t, http.StatusOK)
+
+		// A ticket out of scope answers exactly as one that does not exist.
+		missing := "tkt_01M8HEH34FCPK9PCSVYJ0RP7GR"
+		for _, path := range []string{"/v1/tickets/%s", "/v1/tickets/%s/explain"} {
+			a, b := as("tom", "GET", fmt.Sprintf(path, bill), nil), as("tom", "GET", fmt.Sprintf(path, missing), nil)
+			ma, mb := strings.ReplaceAll(a.str("error.message"), bill, "ID"), strings.ReplaceAll(b.str("error.message"), missing, "ID")
+			if a.Status != http.StatusNotFound || b.Status != http.StatusNotFound || ma != mb {
+				t.Errorf("GET %s: out of scope %d %q, missing %d %q: want the same 404", path, a.Status, ma, b.Status, mb)
+			}
+		}
+		billEsc := s.do(escalated.RoleSupervisor, "POST", "/v1/tickets/"+bill+"/escalations", map[string]any{"to": "engineering", "reason": "complexity", "note": longNote}).
+			must(t, http.StatusCreated).str("id")
+		a, b := as("tom", "GET", "/v1/escalations/"+billEsc, nil), as("tom", "GET", "/v1/escalations/esc_01M8HEH34FCPK9PCSVYJ0RP7GR", nil)
+		if a.Status != http.StatusNotFound || b.Status != http.StatusNotFound ||
+			strings.ReplaceAll(a.str("error.message"), billEsc, "ID") != strings.ReplaceAll(b.str("error.message"), "esc_01M8HEH34FCPK9PCSVYJ0RP7GR", "ID") {
+			t.Errorf("an escalation out of scope (%d %s) and a missing one (%d %s) answer differently", a.Status, a.Raw, b.Status, b.Raw)
+		}
+
+		// Agents open tickets in their own teams.
+		elsewhere := newTicket(3)
+		elsewhere["team"] = "engineering"
+		as("tom", "POST", "/v1/tickets", elsewhere).refused(t, http.StatusForbidden, "forbidden", "")
+		as("tom", "POST", "/v1/evaluate", elsewhere).refused(t, http.StatusForbidden, "forbidden", "")
+		as("tom", "POST", "/v1/tickets", newTicket(4)).must(t, http.StatusCreated) // the intake team, frontline
 
 		// Agents change their own status only.
 		as("tom", "PATCH", "/v1/agents/tom", map[string]any{"status": "away"}).must(t, http.StatusOK)

@@ -42,16 +42,16 @@ func TestActorIsTheToken(t *testing.T) {
 	// by must belong to the team holding the ticket.
 	s.do(agent, "POST", "/v1/tickets/"+id+"/escalations", map[string]any{"to": "billing", "reason": "other", "note": longNote, "by": "ben"}).refused(t, 400, "invalid", "by")
 	e := s.do(agent, "POST", "/v1/tickets/"+id+"/escalations", map[string]any{"to": "billing", "reason": "other", "note": longNote, "by": "ana"}).must(t, 201)
-	if e.str("actor") != "token:test-agent" || e.str("by") != "ana" {
+	if e.str("actor") != "token:test-supervisor" || e.str("by") != "ana" {
 		t.Fatalf("escalation actor %q by %q", e.str("actor"), e.str("by"))
 	}
 	for _, a := range items(s.do(admin, "GET", "/v1/audit?object_id="+e.str("id"), nil).must(t, 200)) {
-		if a["actor"] != "token:test-agent" {
-			t.Fatalf("audit actor %v, want the agent's token", a["actor"])
+		if a["actor"] != "token:test-supervisor" {
+			t.Fatalf("audit actor %v, want the integration's token", a["actor"])
 		}
 	}
 	for _, h := range s.do(readonly, "GET", "/v1/tickets/"+id, nil).Body["history"].([]any) {
-		if h.(map[string]any)["actor"] != "token:test-agent" {
+		if h.(map[string]any)["actor"] != "token:test-supervisor" {
 			t.Fatalf("history entry %v not attributed to the token", h)
 		}
 	}

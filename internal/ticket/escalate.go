@@ -52,6 +52,9 @@ func (s *Service) Escalate(ctx context.Context, ticketID string, in EscalateInpu
 	} else {
 		checkText(fe, "note", in.Note, false, MaxNote)
 	}
+	if in.By, err = actingAs(ctx, "by", in.By); err != nil {
+		return nil, err
+	}
 	checkAgent(fe, pol, "by", in.By)
 	if err := fe.Err(); err != nil {
 		return nil, err
@@ -59,7 +62,7 @@ func (s *Service) Escalate(ctx context.Context, ticketID string, in EscalateInpu
 
 	var out *escalated.Escalation
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		t, err := s.getTicket(ctx, tx, ticketID)
+		t, err := s.writeTicket(ctx, tx, ticketID)
 		if err != nil {
 			return err
 		}
@@ -318,7 +321,10 @@ type AckInput struct {
 
 // AcknowledgeWith is Acknowledge with the agent's verdict on the package's context.
 func (s *Service) AcknowledgeWith(ctx context.Context, escID string, in AckInput) (*escalated.Escalation, error) {
-	by := in.By
+	by, err := actingAs(ctx, "by", trim(in.By))
+	if err != nil {
+		return nil, err
+	}
 	return s.transition(ctx, escID, by, escalated.EscalationAcknowledged, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
 		now := ch.now
 		e.AcknowledgedAt, e.AcknowledgedBy = &now, agentOr(by, ch.actor)
@@ -365,6 +371,10 @@ func (s *Service) Return(ctx context.Context, escID string, in ReturnInput) (*es
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
+	var err error
+	if in.By, err = actingAs(ctx, "by", trim(in.By)); err != nil {
+		return nil, err
+	}
 	return s.transition(ctx, escID, in.By, escalated.EscalationReturned, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
 		pol := ch.live.Policy
 		if err := s.closeEscalation(ctx, tx, ch, t, e, escalated.EscalationReturned, in.By, func(e *escalated.Escalation) {
@@ -404,6 +414,10 @@ func (s *Service) Resolve(ctx context.Context, escID, by, resolution string) (*e
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
+	by, err := actingAs(ctx, "by", trim(by))
+	if err != nil {
+		return nil, err
+	}
 	return s.transition(ctx, escID, by, escalated.EscalationResolved, func(tx store.Tx, ch *change, t *escalated.Ticket, e *escalated.Escalation) error {
 		if err := s.closeEscalation(ctx, tx, ch, t, e, escalated.EscalationResolved, by, func(e *escalated.Escalation) {
 			e.Resolution = resolution
@@ -429,7 +443,9 @@ func (s *Service) transition(ctx context.Context, escID, by string, to escalated
 	if err != nil {
 		return nil, err
 	}
-	by = trim(by)
+	if by, err = actingAs(ctx, "by", trim(by)); err != nil {
+		return nil, err
+	}
 	fe := escalated.FieldErrors{}
 	checkAgent(fe, live.Policy, "by", by)
 	if err := fe.Err(); err != nil {
@@ -437,7 +453,7 @@ func (s *Service) transition(ctx context.Context, escID, by string, to escalated
 	}
 	var out *escalated.Escalation
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		e, err := s.getEscalation(ctx, tx, escID)
+		e, err := s.handleEscalation(ctx, tx, escID)
 		if err != nil {
 			return err
 		}

@@ -291,7 +291,7 @@ func (s *Service) handoffTx(ctx context.Context, tx store.Tx, live *Live, p esca
 			return nil, nil, err
 		}
 	} else {
-		t, err := s.getTicket(ctx, tx, in.TicketID)
+		t, err := s.writeTicket(ctx, tx, in.TicketID)
 		if err != nil {
 			return nil, nil, err
 		}

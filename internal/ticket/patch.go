@@ -67,6 +67,9 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 		*p.Assignee = trim(*p.Assignee)
 		checkAgent(fe, pol, "assignee", *p.Assignee)
 	}
+	if p.By, err = actingAs(ctx, "by", trim(p.By)); err != nil {
+		return nil, err
+	}
 	checkAgent(fe, pol, "by", p.By)
 	checkCustomFields(fe, "custom_fields", p.CustomFields)
 	if err := fe.Err(); err != nil {
@@ -74,7 +77,7 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 	}
 
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		t, err := s.getTicket(ctx, tx, id)
+		t, err := s.writeTicket(ctx, tx, id)
 		if err != nil {
 			return err
 		}

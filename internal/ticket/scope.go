@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -147,27 +148,59 @@ func (sc Scope) team(field, team string) (string, error) {
 	return team, nil
 }
 
-// getTicket reads a ticket for the principal in ctx: not found when it is out of their scope.
-// Every read and write of one ticket goes through it.
+// getTicket reads a ticket for the principal in ctx: not found when it is out of their scope
+// (with the same answer as for a ticket that does not exist). Every read of one ticket goes
+// through it.
 func (s *Service) getTicket(ctx context.Context, tx store.Tx, id string) (*escalated.Ticket, error) {
+	sc := s.scope(ctx)
 	t, err := tx.GetTicket(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, sc.notFound(err, id)
 	}
-	if err := s.scope(ctx).checkTicket(ctx, tx, t); err != nil {
+	if err := sc.checkTicket(ctx, tx, t); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// getEscalation reads an escalation for the principal in ctx: not found when neither of its
-// teams nor its ticket is in their scope.
-func (s *Service) getEscalation(ctx context.Context, tx store.Tx, id string) (*escalated.Escalation, error) {
-	e, err := tx.GetEscalation(ctx, id)
+// writeTicket reads a ticket the principal in ctx is about to change. Following a ticket (it
+// was escalated from or to one of their teams) lets an agent read it; changing it takes the
+// team that holds it now.
+func (s *Service) writeTicket(ctx context.Context, tx store.Tx, id string) (*escalated.Ticket, error) {
+	t, err := s.getTicket(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
+	if sc := s.scope(ctx); !sc.Has(t.Team) {
+		return nil, escalated.Errorf(escalated.EFORBIDDEN, "ticket %s is held by team %s: %s follows it but changes only the tickets of %s",
+			id, t.Team, sc.Person, sc.describe())
+	}
+	return t, nil
+}
+
+// notFound makes a store's not_found for id the scope's answer, so that a limited principal
+// cannot tell a ticket that does not exist from one out of its scope.
+func (sc Scope) notFound(err error, id string) error {
+	if !sc.All && escalated.ErrorCode(err) == escalated.ENOTFOUND {
+		return sc.hidden(id)
+	}
+	return err
+}
+
+// getEscalation reads an escalation for the principal in ctx: not found when neither of its
+// teams nor its ticket is in their scope.
+func (s *Service) getEscalation(ctx context.Context, tx store.Tx, id string) (*escalated.Escalation, error) {
 	sc := s.scope(ctx)
+	hidden := func() error {
+		return escalated.Errorf(escalated.ENOTFOUND, "escalation %s not found in the work of %s", id, sc.describe())
+	}
+	e, err := tx.GetEscalation(ctx, id)
+	if err != nil {
+		if !sc.All && escalated.ErrorCode(err) == escalated.ENOTFOUND {
+			return nil, hidden()
+		}
+		return nil, err
+	}
 	if sc.Has(e.FromTeam) || sc.Has(e.ToTeam) {
 		return e, nil
 	}
@@ -176,7 +209,55 @@ func (s *Service) getEscalation(ctx context.Context, tx store.Tx, id string) (*e
 		return nil, err
 	}
 	if err := sc.checkTicket(ctx, tx, t); err != nil {
-		return nil, escalated.Errorf(escalated.ENOTFOUND, "escalation %s not found in the work of %s", id, sc.describe())
+		return nil, hidden()
 	}
 	return e, nil
+}
+
+// handleEscalation reads an escalation the principal in ctx is about to acknowledge, return
+// or resolve: that takes the team it went to.
+func (s *Service) handleEscalation(ctx context.Context, tx store.Tx, id string) (*escalated.Escalation, error) {
+	e, err := s.getEscalation(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if sc := s.scope(ctx); !sc.Has(e.ToTeam) {
+		return nil, escalated.Errorf(escalated.EFORBIDDEN, "escalation %s went to team %s: its agents handle it, not %s (%s)", id, e.ToTeam, sc.Person, sc.describe())
+	}
+	return e, nil
+}
+
+// actingAs settles whom a request speaks for (by): an agent speaks for themselves only, and
+// leaving by out means them; other principals name any agent of the policy (checked by the
+// caller) or none.
+func actingAs(ctx context.Context, field, by string) (string, error) {
+	p, _ := escalated.PrincipalFrom(ctx)
+	if p.Role != escalated.RoleAgent {
+		return by, nil
+	}
+	who := p.Person()
+	if by != "" && by != who {
+		return "", escalated.Errorf(escalated.EFORBIDDEN, "%s is %s: an agent acts as themselves (%s), or leaves it out", field, by, cmp.Or(who, "no agent: this token acts for none"))
+	}
+	return who, nil
+}
+
+// authorAs settles a message's author for the principal in ctx: an agent writes as themselves
+// (an author left out, or without an id, is them), never as another agent, the customer or a
+// bot.
+func authorAs(ctx context.Context, a escalated.Author) (escalated.Author, error) {
+	p, _ := escalated.PrincipalFrom(ctx)
+	if p.Role != escalated.RoleAgent {
+		return a, nil
+	}
+	who := p.Person()
+	if a.Kind == "" {
+		a.Kind = escalated.AuthorAgent
+	}
+	if a.Kind != escalated.AuthorAgent || (a.ID != "" && a.ID != who) {
+		return a, escalated.Errorf(escalated.EFORBIDDEN, "author is %s %s: an agent writes as themselves (kind agent, id %s)",
+			a.Kind, cmp.Or(a.ID, "(no id)"), cmp.Or(who, "of the agent the token acts for; this one acts for none"))
+	}
+	a.ID = who
+	return a, nil
 }

@@ -414,7 +414,7 @@ func (s *Service) GetTicket(ctx context.Context, id string) (*Detail, error) {
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if d.Ticket, err = tx.GetTicket(ctx, id); err != nil {
-			return err
+			return s.scope(ctx).notFound(err, id)
 		}
 		if d.History, err = tx.ListEvents(ctx, id); err != nil {
 			return err

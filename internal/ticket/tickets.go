@@ -89,7 +89,14 @@ func (s *Service) checkNewTicket(ctx context.Context, action access.Action, in *
 		fe.Add("message", "is required: a ticket starts with the customer's first message")
 	}
 	checkCreate(fe, live.Policy, in)
-	return p, live, fe.Err()
+	if err := fe.Err(); err != nil {
+		return p, live, err
+	}
+	// An agent opens tickets in a team of theirs (the intake team, unless team names another).
+	if sc := s.scope(ctx); !sc.Has(in.Team) {
+		return p, live, escalated.Errorf(escalated.EFORBIDDEN, "team %s is not in the work of %s (%s): name one of those teams", in.Team, sc.Person, sc.describe())
+	}
+	return p, live, nil
 }
 
 // detail is the ticket as the change left it, for the answer to the request that made it.
@@ -213,6 +220,9 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInp
 	if err != nil {
 		return nil, err
 	}
+	if in.Author, err = authorAs(ctx, in.Author); err != nil {
+		return nil, err
+	}
 	fe := escalated.FieldErrors{}
 	checkMessage(fe, live.Policy, "", &in)
 	if err := fe.Err(); err != nil {
@@ -221,7 +231,7 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInp
 	sig := messageSignals(live, in.Body)
 	var out *escalated.Message
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		t, err := s.getTicket(ctx, tx, ticketID)
+		t, err := s.writeTicket(ctx, tx, ticketID)
 		if err != nil {
 			return err
 		}

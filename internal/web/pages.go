@@ -402,7 +402,9 @@ func (s *Server) ticketData(r *http.Request, id string) (*ticketData, error) {
 		return nil, escalated.Errorf(escalated.ENOTFOUND, "ticket %s not found in your teams' work", id)
 	}
 	d.CanAct = !p.Supervisor() && slices.Contains(p.Teams, det.Ticket.Team)
-	d.CanHandle = !p.Supervisor() && d.Active != nil && slices.Contains(p.Teams, d.Active.ToTeam)
+	// Handling an escalation takes a member of the team it went to; an agent who only sees that
+	// team (the policy's sees) follows it.
+	d.CanHandle = !p.Supervisor() && d.Active != nil && slices.Contains(live.Policy.TeamsOfAgent(p.ID), d.Active.ToTeam)
 	return d, nil
 }
 

@@ -29,6 +29,14 @@ type config struct {
 	logger   *slog.Logger
 	maxBatch int
 	readers  int
+	scratch  bool
+}
+
+// Scratch opens a throwaway database: commits are not synced to disk (synchronous=OFF), so
+// a crash of the machine may lose or corrupt it. For simulations, which build a database,
+// read it and delete it; never for a database that holds anything of value.
+func Scratch() Option {
+	return func(c *config) { c.scratch = true }
 }
 
 // WithLogger sets the logger for migrations, recovered panics and close errors. The default
@@ -112,7 +120,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, escalated.Invalid("path", "must name a database file")
 	}
 
-	writer, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	writer, err := sql.Open("sqlite", dsn(path, cfg.scratch, "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
 	}
@@ -123,7 +131,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	readers, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
+	readers, err := sql.Open("sqlite", dsn(path, cfg.scratch, "_pragma=query_only(1)"))
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
@@ -211,12 +219,16 @@ func (db *DB) prepare(ctx context.Context) error {
 
 // dsn builds a modernc DSN. The pragmas go on every connection the pool opens, which is why they
 // are DSN parameters and not statements run once after Open.
-func dsn(path string, extra ...string) string {
+func dsn(path string, scratch bool, extra ...string) string {
+	sync := "_pragma=synchronous(FULL)"
+	if scratch {
+		sync = "_pragma=synchronous(OFF)"
+	}
 	params := []string{
 		"_pragma=busy_timeout(5000)",
 		"_pragma=foreign_keys(1)",
 		"_pragma=journal_mode(WAL)",
-		"_pragma=synchronous(FULL)",
+		sync,
 	}
 	params = append(params, extra...)
 	// The file: form hands the name to SQLite as a URI, where '?', '#' and '%' are special.
