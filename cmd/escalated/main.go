@@ -38,7 +38,7 @@ Usage:
   escalated policy check FILE
   escalated policy test FILE CASES.yaml...
   escalated policy explain --ticket ID [--db ...]
-  escalated token create --role admin|supervisor|agent|bot|readonly --name NAME [--expires 90d] [--db ...]
+  escalated token create --role admin|supervisor|agent|bot|readonly --name NAME [--agent ID] [--expires 90d] [--db ...]
   escalated token list [--db ...]
   escalated token revoke ID [--db ...]
   escalated migrate [--db ...]
@@ -48,6 +48,9 @@ Usage:
   escalated report insights [--since 30d] [--until T] [--team ID] [--format table|json] [--db ...]
   escalated facts rebuild [--db ...]
   escalated user set-password ID [--db ...]   (the password from the terminal, or the first line of stdin)
+  escalated export [--since 30d] [--db ...] [--out FILE.jsonl]   (the history of recent tickets, for simulate)
+  escalated history from-csv TICKETS.csv [--out FILE.jsonl]      (a help desk's ticket export as a history)
+  escalated simulate --policy DRAFT.yaml [--baseline LIVE.yaml] --history FILE.jsonl [--format table|json|html] [--out FILE]
 
 --db defaults to sqlite:escalated.db (sqlite:escalated-demo.db with --demo).
 `
@@ -85,6 +88,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = facts(ctx, args[1:], stdout, stderr)
 	case "user":
 		err = userCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "simulate":
+		err = simulateCmd(ctx, args[1:], stdout, stderr)
+	case "export":
+		err = exportCmd(ctx, args[1:], stdout, stderr)
+	case "history":
+		err = historyCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
