@@ -180,4 +180,3 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stderr, "wrote %d events\n", len(events))
 	return nil
 }
-
