@@ -13,7 +13,8 @@
 //     at its own due time, as the engine would with no lateness;
 //  2. the history's events in file order: tickets opened, messages, updates, handoffs and the
 //     manual escalations agents made (escalations the policy made live are not replayed: the
-//     policy under test makes its own);
+//     policy under test makes its own). A manual escalation to a team the policy offers no
+//     path to from the ticket's team goes to the next tier instead, counted in the report;
 //  3. what the receiving agents do with each escalation the replay makes (acknowledge, return,
 //     resolve), scheduled when the escalation is made.
 //
@@ -408,7 +409,18 @@ func (r *replay) apply(e *history.Event) error {
 			r.res.EventsReplayed-- // the policy's own doing live: the policy under test decides again
 			return nil
 		}
-		_, err = r.svc.Escalate(r.ctx, id, ticket.EscalateInput{To: e.To, Reason: escalated.Reason(e.Reason), Note: e.Note, By: r.agentOr(e.By)})
+		in := ticket.EscalateInput{To: e.To, Reason: escalated.Reason(e.Reason), Note: e.Note, By: r.agentOr(e.By)}
+		_, err = r.svc.Escalate(r.ctx, id, in)
+		if escalated.ErrorFields(err)["to"] != "" && e.To != "next_tier" {
+			// The policy has no path from the ticket's team to the recorded one (a draft that
+			// puts a team in between): the agent escalates to the next tier instead, and the
+			// report says how often.
+			in.To = "next_tier"
+			if _, err2 := r.svc.Escalate(r.ctx, id, in); err2 == nil {
+				r.res.skip("escalation.created (sent to next_tier instead)", err)
+				err = nil
+			}
+		}
 	case history.EscalationAcknowledged, history.EscalationReturned, history.EscalationResolved:
 		// Handled as agent behaviour (escalated), on the replay's own escalations.
 		r.res.EventsReplayed--
