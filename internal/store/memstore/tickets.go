@@ -14,9 +14,10 @@ import (
 // Tables of Tickets, History, Accounts and Decisions.
 //
 //	"tickets"                 id → *Ticket (Customer and Account nil: attached on reads)
-//	"tickets_by_<column>"     value + "\x00" + id → id, for each list filter (team, tier,
-//	                          status, priority, assignee, account, escalated "0"/"1"): the SQLite
-//	                          store's (column, id) indexes
+//	"tickets_by_team"         team + "\x00" + id → id
+//	"tickets_by_assignee"     assignee + "\x00" + id → id
+//	"tickets_by_account"      account id + "\x00" + id → id: the list filters services use on
+//	                          many tickets (the others are checked on the way)
 //	"tickets_open_team"       team + "\x00" + id → id for tickets not solved or closed
 //	"tickets_open_assignee"   assignee + "\x00" + id → id for tickets not solved or closed
 //	"messages"                id → *Message
@@ -46,18 +47,20 @@ const (
 	tDecisions      = "decisions"
 )
 
-// ticketIndexes are the list filters' indexes: table and the indexed value of a ticket.
-var ticketIndexes = []struct {
+// ticketFilters are ListTickets' filters: the ticket's value and, for the filters services
+// use on many tickets (an agent's, an account's, a team's), the index table. Indexed filters
+// come first, the most selective first: ListTickets walks the first one given.
+var ticketFilters = []struct {
 	table string
 	value func(*escalated.Ticket) string
 }{
 	{"tickets_by_assignee", func(t *escalated.Ticket) string { return t.Assignee }},
 	{"tickets_by_account", func(t *escalated.Ticket) string { return t.AccountID }},
 	{"tickets_by_team", func(t *escalated.Ticket) string { return t.Team }},
-	{"tickets_by_tier", func(t *escalated.Ticket) string { return t.Tier }},
-	{"tickets_by_priority", func(t *escalated.Ticket) string { return string(t.Priority) }},
-	{"tickets_by_status", func(t *escalated.Ticket) string { return string(t.Status) }},
-	{"tickets_by_escalated", everEscalated},
+	{"", func(t *escalated.Ticket) string { return t.Tier }},
+	{"", func(t *escalated.Ticket) string { return string(t.Priority) }},
+	{"", func(t *escalated.Ticket) string { return string(t.Status) }},
+	{"", everEscalated},
 }
 
 func everEscalated(t *escalated.Ticket) string {
@@ -67,7 +70,7 @@ func everEscalated(t *escalated.Ticket) string {
 	return "0"
 }
 
-// filterValues returns f's value for each of ticketIndexes ("" for no filter).
+// filterValues returns f's value for each of ticketFilters ("" for no filter).
 func filterValues(f store.TicketFilter) []string {
 	esc := ""
 	if f.Escalated != nil {
@@ -85,7 +88,10 @@ func isOpen(t *escalated.Ticket) bool {
 
 // indexTicket adds (old nil) or moves the index entries of a ticket from old to t.
 func (x *tx) indexTicket(old, t *escalated.Ticket) {
-	for _, ix := range ticketIndexes {
+	for _, ix := range ticketFilters {
+		if ix.table == "" {
+			continue
+		}
 		v := ix.value(t)
 		if old != nil {
 			if ov := ix.value(old); ov == v {
@@ -218,13 +224,17 @@ func (x *tx) UpdateTicket(ctx context.Context, t *escalated.Ticket, prev int64) 
 
 // ListTickets returns a page of tickets, newest first: it walks one filter's index (or the
 // tickets) by id descending and checks the other filters on each ticket.
+//
+// Other groups may read the open-ticket indexes: "tickets_open_team" (team + "\x00" + id → id)
+// and "tickets_open_assignee" (assignee + "\x00" + id → id) hold exactly the tickets whose
+// status is neither solved nor closed, in id order within each team or assignee.
 func (x *tx) ListTickets(ctx context.Context, f store.TicketFilter) ([]*escalated.Ticket, string, error) {
 	limit := store.ClampLimit(f.Limit)
 	values := filterValues(f)
 	items := make([]*escalated.Ticket, 0, min(limit, 64))
 	more := false
 	match := func(t *escalated.Ticket) bool {
-		for i, ix := range ticketIndexes {
+		for i, ix := range ticketFilters {
 			if values[i] != "" && ix.value(t) != values[i] {
 				return false
 			}
@@ -243,8 +253,8 @@ func (x *tx) ListTickets(ctx context.Context, f store.TicketFilter) ([]*escalate
 		return true
 	}
 	walked := false
-	for i, ix := range ticketIndexes {
-		if values[i] == "" {
+	for i, ix := range ticketFilters {
+		if values[i] == "" || ix.table == "" {
 			continue
 		}
 		prefix := values[i] + "\x00"
