@@ -148,7 +148,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d0d7de}
 table{border-collapse:collapse;margin:.5rem 0}th,td{padding:.25rem .6rem;text-align:left;border-bottom:1px solid #eaeef2}
-td.n{text-align:right;font-variant-numeric:tabular-nums}.up{color:#a40e26}.down{color:#116329}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
 svg{max-width:100%;height:auto}figure{margin:1rem 0}figcaption{font-size:.9rem;color:#57606a}
 </style></head><body>
 <h1>{{.Title}}</h1>
@@ -156,7 +156,7 @@ svg{max-width:100%;height:auto}figure{margin:1rem 0}figcaption{font-size:.9rem;c
 {{with .Comparison}}<p>{{.Summary}}</p>
 <h2>What changes</h2>
 <table><thead><tr><th>measure</th><th>{{.Baseline.Policy}}</th><th>{{.Draft.Policy}}</th><th>change</th></tr></thead><tbody>
-{{range .Measures}}<tr><td>{{.Measure}}</td><td class="n">{{.Baseline}}</td><td class="n">{{.Draft}}</td><td class="n {{if gt .Change 0}}up{{else}}down{{end}}">{{printf "%+d" .Change}}</td></tr>
+{{range .Measures}}<tr><td>{{.Measure}}</td><td class="n">{{.Baseline}}</td><td class="n">{{.Draft}}</td><td class="n">{{printf "%+d" .Change}}</td></tr>
 {{else}}<tr><td colspan="4">No measure changed.</td></tr>{{end}}</tbody></table>{{end}}
 <h2>Escalations by transition</h2>
 <figure>{{bars .Baseline .Draft}}<figcaption>Escalations per team transition{{if .Baseline}}: the baseline in grey, the draft in blue{{end}}. The numbers are in the table below.</figcaption></figure>
@@ -171,7 +171,7 @@ svg{max-width:100%;height:auto}figure{margin:1rem 0}figcaption{font-size:.9rem;c
 <table><thead><tr><th>team</th><th>capacity</th><th>arrivals</th><th>peak hourly arrivals</th><th>peak open</th><th>hours over capacity</th></tr></thead><tbody>
 {{range .Teams}}<tr><td>{{.Team}}</td><td class="n">{{.Capacity}}</td><td class="n">{{.Arrivals}}</td><td class="n">{{.PeakHourArrivals}}</td><td class="n">{{.PeakOpen}}</td><td class="n">{{.HoursOverCapacity}}</td></tr>{{end}}</tbody></table>
 {{end}}
-{{range $i, $t := .Draft.Teams}}<figure>{{load $t $.Baseline $i}}<figcaption>{{$t.Team}}: open tickets per hour{{if $.Baseline}} (baseline grey, draft blue){{end}}; the dashed line is the agents' capacity ({{$t.Capacity}}).</figcaption></figure>{{end}}
+{{range $i, $t := .Draft.Teams}}<figure>{{load $t $.Baseline $i}}<figcaption>{{$t.Team}}: open tickets per hour from {{$.Draft.From}} to {{$.Draft.Until}}{{if $.Baseline}} (baseline grey, draft blue){{end}}; the dashed line is the agents' capacity ({{$t.Capacity}}); the number at the top left is the chart's scale.</figcaption></figure>{{end}}
 {{with .Draft}}<h2>SLA</h2>
 <table><thead><tr><th>team</th><th>target</th><th>warnings</th><th>breaches</th><th>lateness p50</th><th>p90</th><th>max</th></tr></thead><tbody>
 {{range .SLA}}<tr><td>{{.Team}}</td><td>{{.Target}}</td><td class="n">{{.Warnings}}</td><td class="n">{{.Breaches}}</td><td class="n">{{secs .LatenessP50}}</td><td class="n">{{secs .LatenessP90}}</td><td class="n">{{secs .LatenessMax}}</td></tr>{{end}}</tbody></table>
@@ -246,6 +246,7 @@ func loadChart(t TeamLoad, base *Result, i int) template.HTML {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" role="img" aria-label="%s open tickets per hour">`, w, hgt+2, template.HTMLEscapeString(t.Team))
+	fmt.Fprintf(&b, `<line x1="0" x2="0" y1="10" y2="%d" stroke="#d0d7de"/><line x1="0" x2="%d" y1="%d" y2="%d" stroke="#d0d7de"/><text x="4" y="12" font-size="11" fill="#57606a">%d</text>`, hgt, w, hgt, hgt, peak)
 	if bl != nil {
 		b.WriteString(line(bl.Hours, "#8c959f"))
 	}
