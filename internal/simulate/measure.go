@@ -196,8 +196,8 @@ func (r *replay) measure() error {
 		byMove = map[string]int{}
 		byTier = map[string]int{}
 	)
-	// A SQLite feed cursor is an event's position; "0" is before the first (an empty cursor
-	// would mean "from now on").
+	// A feed cursor (SQLite's and memstore's) is an event's position; "0" is before the first
+	// (an empty cursor would mean "from now on").
 	f := store.FeedFilter{After: "0", Limit: store.MaxLimit}
 	for {
 		page, err := r.svc.ReadFeed(r.ctx, f)
