@@ -96,7 +96,7 @@ type Options struct {
 	// directory) instead of in memory: slower, and the same result (the benchmark compares them).
 	OnDisk bool
 	Dir    string
-	Log *slog.Logger
+	Log    *slog.Logger
 }
 
 // replay is one run in progress.
