@@ -241,3 +241,29 @@ func accountOf(id, tier string) *escalated.Account {
 func author(kind, id string) escalated.Author {
 	return escalated.Author{Kind: escalated.AuthorKind(kind), ID: id}
 }
+
+// TestSimulationSameOnBothStores: a replay in memory (memstore) and one on a scratch SQLite
+// database give the same report, byte for byte: the in-memory store behaves as the real one.
+func TestSimulationSameOnBothStores(t *testing.T) {
+	events := syntheticHistory(t, 80)
+	src, err := os.ReadFile("../../docs/examples/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [2]bytes.Buffer
+	for i, onDisk := range []bool{false, true} {
+		res, err := simulate.Run(context.Background(), "policy.yaml", src, events, simulate.Options{OnDisk: onDisk, Dir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := simulate.WriteResult(&out[i], res, "json"); err != nil {
+			t.Fatal(err)
+		}
+		if res.Escalations.Total == 0 || res.DeadlinesFired == 0 {
+			t.Fatalf("the history should make escalations and fire deadlines: %+v", res)
+		}
+	}
+	if !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {
+		t.Errorf("in memory and on SQLite the reports differ:\n%s\n---\n%s", out[0].String(), out[1].String())
+	}
+}
