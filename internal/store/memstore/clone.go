@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"reflect"
+	"sync"
 	"time"
 )
 
@@ -18,6 +19,34 @@ func clone[T any](v T) T {
 
 var timeType = reflect.TypeFor[time.Time]()
 
+// refs caches, per type, whether a value of it can reach shared memory (a pointer, slice, map,
+// interface, or a struct or array holding one): a value that cannot is copied by assignment.
+var refs sync.Map // reflect.Type -> bool
+
+func hasRefs(t reflect.Type) bool {
+	if v, ok := refs.Load(t); ok {
+		return v.(bool)
+	}
+	r := false
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		r = true
+	case reflect.Struct:
+		if t != timeType {
+			for i := range t.NumField() {
+				if hasRefs(t.Field(i).Type) {
+					r = true
+					break
+				}
+			}
+		}
+	case reflect.Array:
+		r = hasRefs(t.Elem())
+	}
+	refs.Store(t, r)
+	return r
+}
+
 func deepCopy(dst, src reflect.Value) {
 	switch src.Kind() {
 	case reflect.Pointer:
@@ -32,8 +61,12 @@ func deepCopy(dst, src reflect.Value) {
 			return
 		}
 		s := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
-		for i := range src.Len() {
-			deepCopy(s.Index(i), src.Index(i))
+		if !hasRefs(src.Type().Elem()) {
+			reflect.Copy(s, src)
+		} else {
+			for i := range src.Len() {
+				deepCopy(s.Index(i), src.Index(i))
+			}
 		}
 		dst.Set(s)
 	case reflect.Map:
@@ -41,8 +74,13 @@ func deepCopy(dst, src reflect.Value) {
 			return
 		}
 		m := reflect.MakeMapWithSize(src.Type(), src.Len())
+		plain := !hasRefs(src.Type().Elem())
 		it := src.MapRange()
 		for it.Next() {
+			if plain {
+				m.SetMapIndex(it.Key(), it.Value())
+				continue
+			}
 			v := reflect.New(src.Type().Elem()).Elem()
 			deepCopy(v, it.Value())
 			m.SetMapIndex(it.Key(), v)
@@ -57,15 +95,12 @@ func deepCopy(dst, src reflect.Value) {
 		dst.Set(v)
 	case reflect.Struct:
 		dst.Set(src) // every field, unexported ones too, by value
-		if src.Type() == timeType {
+		if !hasRefs(src.Type()) {
 			return
 		}
 		for i := range src.NumField() {
-			if f := dst.Field(i); f.CanSet() {
-				switch f.Kind() {
-				case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface, reflect.Struct:
-					deepCopy(f, src.Field(i))
-				}
+			if f := dst.Field(i); f.CanSet() && hasRefs(f.Type()) {
+				deepCopy(f, src.Field(i))
 			}
 		}
 	case reflect.Array:

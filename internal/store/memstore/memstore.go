@@ -62,7 +62,18 @@ type tx struct {
 	s       *state
 	write   bool
 	changes []store.Change
+	// txns are the radix transactions of the tables this Update writes, one per table for the
+	// whole Update: a tree's own Insert starts a transaction (and its cache of writable nodes)
+	// per call, which cost most of a write.
+	txns map[string]committer
 }
+
+// committer ends one table's radix transaction and returns its tree.
+type committer interface{ commit() any }
+
+type tableTxn[T any] struct{ txn *iradix.Txn[T] }
+
+func (w *tableTxn[T]) commit() any { return w.txn.CommitOnly() }
 
 // Update runs fn in a write transaction and commits when it returns nil.
 func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
@@ -83,6 +94,9 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		db.writer.Unlock()
 		return err
+	}
+	for name, w := range t.txns {
+		t.s.trees[name] = w.commit()
 	}
 	db.committed.Store(t.s)
 	db.writer.Unlock()
@@ -143,31 +157,50 @@ func (t *tx) next(counter string) int64 {
 	return t.s.counters[counter]
 }
 
-// tree returns table's tree in t's state (an empty one for a table never written).
+// tree returns table's tree in t's state (an empty one for a table never written). In an
+// Update that writes the table, it is a snapshot of the table as the Update has it so far:
+// a scan iterates it while the Update writes on (later writes copy what they change again).
 func tree[T any](t *tx, table string) *iradix.Tree[T] {
+	if w, ok := t.txns[table]; ok {
+		tr := w.(*tableTxn[T]).txn.CommitOnly()
+		t.s.trees[table] = tr
+		return tr
+	}
 	if v, ok := t.s.trees[table]; ok {
 		return v.(*iradix.Tree[T])
 	}
 	return iradix.New[T]()
 }
 
+// txnOf returns the Update's radix transaction on table, starting it at the first write.
+func txnOf[T any](t *tx, table string) *iradix.Txn[T] {
+	if w, ok := t.txns[table]; ok {
+		return w.(*tableTxn[T]).txn
+	}
+	txn := tree[T](t, table).Txn()
+	if t.txns == nil {
+		t.txns = map[string]committer{}
+	}
+	t.txns[table] = &tableTxn[T]{txn: txn}
+	return txn
+}
+
 // get reads key from table.
 func get[T any](t *tx, table, key string) (T, bool) {
+	if w, ok := t.txns[table]; ok {
+		return w.(*tableTxn[T]).txn.Get([]byte(key))
+	}
 	return tree[T](t, table).Get([]byte(key))
 }
 
 // put writes key in table (the caller has checked writable and cloned v).
 func put[T any](t *tx, table, key string, v T) {
-	nt, _, _ := tree[T](t, table).Insert([]byte(key), v)
-	t.s.trees[table] = nt
+	txnOf[T](t, table).Insert([]byte(key), v)
 }
 
 // del removes key from table.
 func del[T any](t *tx, table, key string) {
-	nt, _, ok := tree[T](t, table).Delete([]byte(key))
-	if ok {
-		t.s.trees[table] = nt
-	}
+	txnOf[T](t, table).Delete([]byte(key))
 }
 
 // scan calls fn for the keys of table from `from` (inclusive) in ascending order that start with
