@@ -43,6 +43,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/escalated/escalated"
@@ -160,8 +162,12 @@ func Run(ctx context.Context, name string, src []byte, events []history.Event, o
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// A replay allocates a great deal that dies young (copies in and out of the store): the
-	// collector runs a quarter as often, for a larger heap.
+	// collector runs a quarter as often, for a larger heap, but works harder again as the heap
+	// nears half the machine's memory (a large history keeps gigabytes live).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	if total := physicalMemory(); total > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(total / 2)))
+	}
 	var db store.Store = memstore.New()
 	if opts.OnDisk {
 		dir, err := os.MkdirTemp(opts.Dir, "escalated-simulate-")
@@ -643,4 +649,19 @@ func (g *agenda) pop() action {
 		i = m
 	}
 	return top
+}
+
+// physicalMemory is the machine's memory in bytes (Linux's MemTotal), 0 when unknown.
+func physicalMemory() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -168,7 +168,7 @@ func (x *tx) NextDue(ctx context.Context, except ...string) (time.Time, error) {
 // before now. The pending count is the tree's size; the overdue one walks the due order up to
 // now, so it costs what the backlog costs (as on SQLite).
 func (x *tx) CountDeadlines(ctx context.Context, now time.Time) (pending, overdue int64, err error) {
-	pending = int64(tree[*store.Deadline](x, deadlinesTable).Len())
+	pending = int64(size[*store.Deadline](x, deadlinesTable))
 	at := now.UnixMilli()
 	scan(x, deadlinesDue, "", "", func(_ string, d *store.Deadline) bool {
 		if d.DueAt.UnixMilli() > at {

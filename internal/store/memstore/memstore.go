@@ -6,14 +6,15 @@
 //
 // # Transactions
 //
-// The data is a set of immutable radix trees (github.com/hashicorp/go-immutable-radix), one
-// per table and index, keyed by strings that sort as the table's order. A committed state is
-// never changed: View reads the state committed when it began, without locks, for as long as it
-// likes (one snapshot, whatever commits meanwhile). Update takes the single writer lock, starts
-// from the committed state, and each write makes new trees that share everything unchanged with
-// the old ones; commit publishes the new state with one pointer store, and a failed fn leaves
-// nothing behind because nothing it made was ever published. Writers run one at a time, as on
-// SQLite.
+// The data is a set of copy-on-write B-trees (github.com/google/btree), one per table and
+// index, keyed by strings that sort as the table's order. A committed state is never changed:
+// View reads the state committed when it began, without locks, for as long as it likes (one
+// snapshot, whatever commits meanwhile). Update takes the single writer lock, starts from the
+// committed state and, at its first write to a table, clones that table's tree (O(1)): writes
+// then copy only the nodes they change, sharing the rest with the committed tree. Commit
+// publishes the new state with one pointer store, and a failed fn leaves nothing behind because
+// nothing it made was ever published. Writers run one at a time, as on SQLite. (Immutable radix
+// trees, the first choice, cost a channel per node: several times the memory and time.)
 //
 // Stored values are copied on the way in and out (each table's clone function): callers change
 // what they get, as they may with the SQL stores.
@@ -23,10 +24,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 
-	iradix "github.com/hashicorp/go-immutable-radix/v2"
+	"github.com/google/btree"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
@@ -62,18 +64,9 @@ type tx struct {
 	s       *state
 	write   bool
 	changes []store.Change
-	// txns are the radix transactions of the tables this Update writes, one per table for the
-	// whole Update: a tree's own Insert starts a transaction (and its cache of writable nodes)
-	// per call, which cost most of a write.
-	txns map[string]committer
+	// mine are the tables this Update has written: their trees in s are its own clones.
+	mine map[string]bool
 }
-
-// committer ends one table's radix transaction and returns its tree.
-type committer interface{ commit() any }
-
-type tableTxn[T any] struct{ txn *iradix.Txn[T] }
-
-func (w *tableTxn[T]) commit() any { return w.txn.CommitOnly() }
 
 // Update runs fn in a write transaction and commits when it returns nil.
 func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
@@ -94,9 +87,6 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		db.writer.Unlock()
 		return err
-	}
-	for name, w := range t.txns {
-		t.s.trees[name] = w.commit()
 	}
 	db.committed.Store(t.s)
 	db.writer.Unlock()
@@ -157,92 +147,100 @@ func (t *tx) next(counter string) int64 {
 	return t.s.counters[counter]
 }
 
-// tree returns table's tree in t's state (an empty one for a table never written). In an
-// Update that writes the table, it is a snapshot of the table as the Update has it so far:
-// a scan iterates it while the Update writes on (later writes copy what they change again).
-func tree[T any](t *tx, table string) *iradix.Tree[T] {
-	if w, ok := t.txns[table]; ok {
-		tr := w.(*tableTxn[T]).txn.CommitOnly()
-		t.s.trees[table] = tr
-		return tr
-	}
-	if v, ok := t.s.trees[table]; ok {
-		return v.(*iradix.Tree[T])
-	}
-	return iradix.New[T]()
+// item is one row of a table: its key and value.
+type item[T any] struct {
+	k string
+	v T
 }
 
-// txnOf returns the Update's radix transaction on table, starting it at the first write.
-func txnOf[T any](t *tx, table string) *iradix.Txn[T] {
-	if w, ok := t.txns[table]; ok {
-		return w.(*tableTxn[T]).txn
+// table is one table or index: a B-tree of items by key (copy on write: Clone is O(1), and
+// the original and the clone can then be used apart, each write copying the nodes it changes).
+type table[T any] = btree.BTreeG[item[T]]
+
+func newTable[T any]() *table[T] {
+	return btree.NewG(32, func(a, b item[T]) bool { return a.k < b.k })
+}
+
+// tree returns table's tree in t's state for reading (an empty one for a table never
+// written). The tree of a table this Update writes is the Update's own; scans go over a clone of
+// it, so that they may write the table as they go.
+func tree[T any](t *tx, name string) *table[T] {
+	if v, ok := t.s.trees[name]; ok {
+		return v.(*table[T])
 	}
-	txn := tree[T](t, table).Txn()
-	if t.txns == nil {
-		t.txns = map[string]committer{}
+	return newTable[T]()
+}
+
+// writable returns the Update's own copy of table, cloning the committed one at the first write.
+func mutable[T any](t *tx, name string) *table[T] {
+	if t.mine[name] {
+		return t.s.trees[name].(*table[T])
 	}
-	t.txns[table] = &tableTxn[T]{txn: txn}
-	return txn
+	tr := tree[T](t, name).Clone()
+	t.s.trees[name] = tr
+	if t.mine == nil {
+		t.mine = map[string]bool{}
+	}
+	t.mine[name] = true
+	return tr
 }
 
 // get reads key from table.
-func get[T any](t *tx, table, key string) (T, bool) {
-	if w, ok := t.txns[table]; ok {
-		return w.(*tableTxn[T]).txn.Get([]byte(key))
-	}
-	return tree[T](t, table).Get([]byte(key))
+func get[T any](t *tx, name, key string) (T, bool) {
+	it, ok := tree[T](t, name).Get(item[T]{k: key})
+	return it.v, ok
 }
 
 // put writes key in table (the caller has checked writable and cloned v).
-func put[T any](t *tx, table, key string, v T) {
-	txnOf[T](t, table).Insert([]byte(key), v)
+func put[T any](t *tx, name, key string, v T) {
+	mutable[T](t, name).ReplaceOrInsert(item[T]{k: key, v: v})
 }
 
 // del removes key from table.
-func del[T any](t *tx, table, key string) {
-	txnOf[T](t, table).Delete([]byte(key))
+func del[T any](t *tx, name, key string) {
+	mutable[T](t, name).Delete(item[T]{k: key})
+}
+
+// size is how many rows table holds.
+func size[T any](t *tx, name string) int { return tree[T](t, name).Len() }
+
+// snapshot is table as it stands, for iterating: a clone when the Update writes the table.
+func snapshot[T any](t *tx, name string) *table[T] {
+	tr := tree[T](t, name)
+	if t.mine[name] {
+		return tr.Clone()
+	}
+	return tr
 }
 
 // scan calls fn for the keys of table from `from` (inclusive) in ascending order that start with
 // prefix, until fn returns false.
-func scan[T any](t *tx, table, prefix, from string, fn func(key string, v T) bool) {
-	it := tree[T](t, table).Root().Iterator()
+func scan[T any](t *tx, name, prefix, from string, fn func(key string, v T) bool) {
 	if from == "" || from < prefix {
 		from = prefix
 	}
-	it.SeekLowerBound([]byte(from))
-	for k, v, ok := it.Next(); ok; k, v, ok = it.Next() {
-		key := string(k)
-		if len(key) < len(prefix) || key[:len(prefix)] != prefix {
-			return
+	snapshot[T](t, name).AscendGreaterOrEqual(item[T]{k: from}, func(it item[T]) bool {
+		if !strings.HasPrefix(it.k, prefix) {
+			return false
 		}
-		if !fn(key, v) {
-			return
-		}
-	}
+		return fn(it.k, it.v)
+	})
 }
 
 // scanDesc calls fn for the keys of table that start with prefix, in descending order from
 // `from` (inclusive; "" for the last), until fn returns false.
-func scanDesc[T any](t *tx, table, prefix, from string, fn func(key string, v T) bool) {
-	it := iradix.NewReverseIterator(tree[T](t, table).Root())
+func scanDesc[T any](t *tx, name, prefix, from string, fn func(key string, v T) bool) {
+	visit := func(it item[T]) bool {
+		if !strings.HasPrefix(it.k, prefix) {
+			return it.k > prefix // above the prefix's range: go on down; below it: stop
+		}
+		return fn(it.k, it.v)
+	}
 	if from == "" {
-		// The largest key with this prefix: the prefix followed by the highest byte.
+		// The largest key with this prefix: the prefix followed by the highest bytes.
 		from = prefix + "\xff\xff\xff\xff"
 	}
-	it.SeekReverseLowerBound([]byte(from))
-	for k, v, ok := it.Previous(); ok; k, v, ok = it.Previous() {
-		key := string(k)
-		if len(key) < len(prefix) || key[:len(prefix)] != prefix {
-			if key < prefix {
-				return
-			}
-			continue
-		}
-		if !fn(key, v) {
-			return
-		}
-	}
+	snapshot[T](t, name).DescendLessOrEqual(item[T]{k: from}, visit)
 }
 
 // notFound is the store's not_found for a kind of object and its id.
