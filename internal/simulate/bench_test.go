@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/demo"
 	"github.com/escalated/escalated/internal/history"
 	"github.com/escalated/escalated/internal/simulate"
 )
@@ -103,8 +104,25 @@ func peakRSS() uint64 {
 // customer and agent messages, a share escalated by hand and acknowledged, most solved.
 func generate(n int, seed uint64) []history.Event {
 	r := rand.New(rand.NewPCG(seed, 1))
+	// Texts from the demo's tickets (the Bitext sample): the similar-ticket search a package's
+	// recommendation runs costs what real, varied text costs, not what one sentence repeated
+	// a million times would.
+	demoTickets, err := demo.Tickets()
+	if err != nil {
+		panic(err)
+	}
+	var customer, agent, subjects, issues []string
+	for _, dt := range demoTickets {
+		subjects, issues = append(subjects, dt.Subject), append(issues, dt.IssueType)
+		for _, m := range dt.Messages {
+			if m.Author.Kind == escalated.AuthorCustomer {
+				customer = append(customer, m.Body)
+			} else {
+				agent = append(agent, m.Body)
+			}
+		}
+	}
 	at := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
-	types := []string{"api_integration", "billing", "login", "order", "refund"}
 	agents := []string{"ana"}
 	var evs []history.Event
 	for i := 0; len(evs) < n; i++ {
@@ -115,18 +133,19 @@ func generate(n int, seed uint64) []history.Event {
 		if tier == "enterprise" {
 			acct = "acme"
 		}
+		k := r.IntN(len(subjects))
 		evs = append(evs, history.Event{Type: history.TicketCreated, At: at, Ticket: id,
-			New: &history.NewTicket{Subject: "Question " + id, IssueType: types[r.IntN(len(types))],
+			New: &history.NewTicket{Subject: subjects[k], IssueType: issues[k],
 				Account:  &escalated.Account{ID: acct, Name: acct, Tier: tier},
 				Customer: &escalated.Customer{ID: fmt.Sprintf("c%05d", r.IntN(20000)), Name: "Customer"}},
-			Message: &history.Message{Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: "Hello, my payment failed twice and I cannot log in."}})
+			Message: &history.Message{Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: customer[r.IntN(len(customer))]}})
 		t := at
 		for m := range 2 + r.IntN(6) {
 			t = t.Add(time.Duration(1+r.IntN(90)) * time.Minute)
 			a := escalated.Author{Kind: escalated.AuthorCustomer}
-			body := "Any news? This is urgent for us."
+			body := customer[r.IntN(len(customer))]
 			if m%2 == 0 {
-				a, body = escalated.Author{Kind: escalated.AuthorAgent, ID: agents[0]}, "We are looking into it and will reply shortly."
+				a, body = escalated.Author{Kind: escalated.AuthorAgent, ID: agents[0]}, agent[r.IntN(len(agent))]
 			}
 			evs = append(evs, history.Event{Type: history.MessageAdded, At: t, Ticket: id, Message: &history.Message{Author: a, Body: body}})
 		}
