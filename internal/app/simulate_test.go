@@ -267,3 +267,16 @@ func TestSimulationSameOnBothStores(t *testing.T) {
 		t.Errorf("in memory and on SQLite the reports differ:\n%s\n---\n%s", out[0].String(), out[1].String())
 	}
 }
+
+// TestSimulationUntilBeforeHistory: an end before the history begins is refused, not a panic.
+func TestSimulationUntilBeforeHistory(t *testing.T) {
+	events := syntheticHistory(t, 3)
+	src, err := os.ReadFile("testdata/sim-policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = simulate.Run(context.Background(), "p", src, events, simulate.Options{Until: events[0].At.Add(-time.Hour)})
+	if err == nil || !strings.Contains(err.Error(), "before the history's first event") {
+		t.Errorf("until before the history: %v", err)
+	}
+}

@@ -201,6 +201,9 @@ func Run(ctx context.Context, name string, src []byte, events []history.Event, o
 	if until.IsZero() {
 		until = events[len(events)-1].At
 	}
+	if until.Before(events[0].At) {
+		return nil, escalated.Invalid("until", fmt.Sprintf("%s is before the history's first event (%s)", escalated.FormatTime(until), escalated.FormatTime(events[0].At)))
+	}
 	r.res = newResult(name, pol, events[0].At, until)
 	if err := r.run(events, until); err != nil {
 		return nil, err
