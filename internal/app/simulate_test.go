@@ -280,3 +280,41 @@ func TestSimulationUntilBeforeHistory(t *testing.T) {
 		t.Errorf("until before the history: %v", err)
 	}
 }
+
+// TestSimulationEdges: lateness goes to the row of the team that held the ticket when its
+// clock breached; a handoff into a ticket the policy refused to open is refused too (it used to
+// open an unlinked ticket).
+func TestSimulationEdges(t *testing.T) {
+	src, err := os.ReadFile("../../docs/examples/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(lines string) []history.Event {
+		evs, err := history.Read(strings.NewReader(lines))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	evs := read(`{"type":"ticket.created","at":"2026-10-05T09:00:00Z","ticket":"T1","new":{"subject":"Hello"},"message":{"author":{"kind":"customer"},"body":"Nobody answers me."}}` + "\n")
+	res, err := simulate.Run(context.Background(), "p", src, evs, simulate.Options{Until: evs[0].At.Add(48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.SLA {
+		if f.LatenessMax > 0 && f.Breaches == 0 {
+			t.Errorf("lateness without a breach in its row: %+v (all: %+v)", f, res.SLA)
+		}
+	}
+	evs = read(`{"type":"ticket.created","at":"2026-10-05T09:00:00Z","ticket":"T1","new":{"subject":"Hello","team":"nosuch"},"message":{"author":{"kind":"customer"},"body":"Hi."}}
+{"type":"handoff.received","at":"2026-10-05T09:01:00Z","ticket":"T1","handoff":{"transcript":[{"author":"customer","body":"A person please."}]}}
+`)
+	res, err = simulate.Run(context.Background(), "p", src, evs, simulate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := fmt.Sprint(res.Skipped)
+	if res.Tickets != 0 || res.Escalations.Total != 0 || len(res.Skipped) != 2 || !strings.Contains(refused, "was not opened in this replay") {
+		t.Errorf("a refused ticket and a handoff into it: %d tickets, %d escalations, refused %s", res.Tickets, res.Escalations.Total, refused)
+	}
+}

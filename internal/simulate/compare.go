@@ -36,7 +36,16 @@ type Delta struct {
 // Compare compares two replays of the same history.
 func Compare(base, draft *Result) *Comparison {
 	c := &Comparison{Baseline: base, Draft: draft, Changed: []TicketChange{}, Measures: []Delta{}}
-	for _, t := range base.order {
+	// Tickets in history order; one that only one of the policies opened counts too.
+	seen := map[string]bool{}
+	order := []string{}
+	for _, t := range append(slices.Clone(base.order), draft.order...) {
+		if !seen[t] {
+			seen[t] = true
+			order = append(order, t)
+		}
+	}
+	for _, t := range order {
 		b, d := describe(base.PerTicket[t]), describe(draft.PerTicket[t])
 		if !slices.Equal(b, d) {
 			c.Changed = append(c.Changed, TicketChange{Ticket: t, Baseline: b, Draft: d})

@@ -195,6 +195,9 @@ func (r *replay) measure() error {
 		byWhy  = map[string]int{}
 		byMove = map[string]int{}
 		byTier = map[string]int{}
+		// breachTeam is the team that held each ticket when its clock breached: lateness goes
+		// to the same row as the breach.
+		breachTeam = map[[2]string]string{}
 	)
 	// A feed cursor (SQLite's and memstore's) is an event's position; "0" is before the first
 	// (an empty cursor would mean "from now on").
@@ -239,6 +242,7 @@ func (r *replay) measure() error {
 				warn[[2]string{e.Team, str(e.Data["target"])}]++
 			case escalated.EventSLABreached, escalated.EventEscalationUnacknowledged:
 				breach[[2]string{e.Team, str(e.Data["target"])}]++
+				breachTeam[[2]string{id, str(e.Data["target"])}] = e.Team
 			case escalated.EventEscalationCreated:
 				esc := Escalation{From: str(e.Data["from_team"]), To: str(e.Data["to_team"]), Reason: str(e.Data["reason"]),
 					Cause: cmp.Or(str(e.Data["rule_id"]), str(e.Data["trigger"]))}
@@ -270,7 +274,7 @@ func (r *replay) measure() error {
 		}
 		res.Teams = append(res.Teams, l)
 	}
-	late, err := r.lateness()
+	late, err := r.lateness(breachTeam)
 	if err != nil {
 		return err
 	}
@@ -304,7 +308,7 @@ func (r *replay) measure() error {
 
 // lateness returns, per (team, target), how many seconds each clock that ended breached stayed
 // unmet past its due time: until it stopped, or until the end of the replay.
-func (r *replay) lateness() (map[[2]string][]int64, error) {
+func (r *replay) lateness(breachTeam map[[2]string]string) (map[[2]string][]int64, error) {
 	out := map[[2]string][]int64{}
 	f := store.TicketFilter{Limit: store.MaxLimit}
 	for {
@@ -321,7 +325,11 @@ func (r *replay) lateness() (map[[2]string][]int64, error) {
 				if !c.StoppedAt.IsZero() && c.StoppedAt.Before(end) {
 					end = c.StoppedAt
 				}
-				k := [2]string{t.Team, c.Target}
+				team := breachTeam[[2]string{t.ID, c.Target}]
+				if team == "" {
+					team = t.Team
+				}
+				k := [2]string{team, c.Target}
 				out[k] = append(out[k], int64(end.Sub(c.DueAt)/time.Second))
 			}
 		}

@@ -219,10 +219,14 @@ func barChart(base, draft *Result) template.HTML {
 }
 
 // loadChart draws a team's open tickets per hour against its capacity.
-func loadChart(t TeamLoad, base *Result, i int) template.HTML {
+func loadChart(t TeamLoad, base *Result, _ int) template.HTML {
 	var bl *TeamLoad
-	if base != nil && i < len(base.Teams) && base.Teams[i].Team == t.Team {
-		bl = &base.Teams[i]
+	if base != nil {
+		for i := range base.Teams {
+			if base.Teams[i].Team == t.Team {
+				bl = &base.Teams[i]
+			}
+		}
 	}
 	peak := max(t.Capacity, 1)
 	for _, h := range t.Hours {

@@ -542,8 +542,10 @@ func (r *replay) handoff(e *history.Event) error {
 	}
 	if e.New != nil {
 		in.Ticket = createInput(e.New)
-	} else {
-		in.TicketID = r.ids[e.Ticket]
+	} else if in.TicketID = r.ids[e.Ticket]; in.TicketID == "" {
+		// The policy refused to open the ticket: there is nothing to hand off into (an empty
+		// id would open a new, unlinked ticket).
+		return escalated.Errorf(escalated.ENOTFOUND, "ticket %s was not opened in this replay", e.Ticket)
 	}
 	res, err := r.svc.Handoff(r.ctx, in)
 	if err != nil {
