@@ -16,7 +16,7 @@ import (
 )
 
 // simulateCmd: escalated simulate --policy DRAFT.yaml [--baseline LIVE.yaml] --history FILE.jsonl
-func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("simulate", stderr)
 	draft := fs.String("policy", "", "the policy to try (YAML file)")
 	baseline := fs.String("baseline", "", "the policy to compare with, e.g. the live one (YAML file; optional)")
@@ -61,15 +61,15 @@ func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return simulate.Run(ctx, path, src, events, opts)
 	}
-	w := stdout
-	if *out != "" {
-		file, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		w = file
+	w, done, err := output(*out, stdout)
+	if err != nil {
+		return err
 	}
+	defer func() {
+		if cerr := done(); err == nil {
+			err = cerr
+		}
+	}()
 	start := time.Now()
 	res, err := run(*draft)
 	if err != nil {
@@ -102,7 +102,7 @@ func oneOf(s string, allowed []string) bool {
 }
 
 // exportCmd: escalated export [--since 30d] [--db ...] [--out FILE]
-func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("export", stderr)
 	since := fs.String("since", "30d", "tickets opened since: RFC 3339, a date, or a duration back from now (30d)")
 	db := fs.String("db", config.DefaultDB, "database: sqlite:PATH or postgres://...")
@@ -118,15 +118,15 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usageError{"--since: " + err.Error()}
 	}
-	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	w, done, err := output(*out, stdout)
+	if err != nil {
+		return err
 	}
+	defer func() {
+		if cerr := done(); err == nil {
+			err = cerr
+		}
+	}()
 	tickets, events, err := app.Export(ctx, *db, from, w, logger("warn", stderr))
 	if err != nil {
 		return err
@@ -136,7 +136,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // historyCmd: escalated history from-csv FILE.csv [--out FILE]
-func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	const use = "usage: escalated history from-csv FILE.csv [--out FILE.jsonl]"
 	if len(args) == 0 || args[0] != "from-csv" {
 		return usageError{use}
@@ -159,15 +159,15 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	w := stdout
-	if *out != "" {
-		file, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		w = file
+	w, done, err := output(*out, stdout)
+	if err != nil {
+		return err
 	}
+	defer func() {
+		if cerr := done(); err == nil {
+			err = cerr
+		}
+	}()
 	hw := history.NewWriter(w)
 	for _, e := range events {
 		if err := hw.Write(e); err != nil {
@@ -179,4 +179,17 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stderr, "wrote %d events\n", len(events))
 	return nil
+}
+
+// output is where a command writes its result: the file path (created or truncated), or stdout
+// when path is "". done closes the file and reports a failed write that only closing reveals.
+func output(path string, stdout io.Writer) (w io.Writer, done func() error, err error) {
+	if path == "" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
 }

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/escalated/escalated/internal/app"
-	"github.com/escalated/escalated/internal/config"
 )
 
 // TestTokenListAndRevoke: create (one expiring), list with states and no secret, revoke once,
@@ -61,18 +57,7 @@ func TestTokenForAgent(t *testing.T) {
 		t.Errorf("agent token on a database without a policy: %d %q", code, errOut)
 	}
 
-	db := "sqlite:" + filepath.Join(t.TempDir(), "agents.db")
-	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DB, cfg.PolicyPath = db, "../../internal/demo/policy.yaml"
-	a, err := app.New(ctx, cfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.LoadPolicy(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a.Store.Close()
+	db := dbWithPolicy(t, "agents.db", "../../internal/demo/policy.yaml")
 	code, out, errOut := runCLI(t, "token", "create", "--role", "agent", "--name", "ana-laptop", "--agent", "ana", "--db", db)
 	if code != 0 || !strings.Contains(out, "agent (acting for ana) token") {
 		t.Fatalf("agent token: %d %q %q", code, out, errOut)

@@ -15,18 +15,8 @@ import (
 // TestUserSetPassword: the password comes from stdin's first line; it must be long enough and
 // the id a person of the stored policy; the hash verifies.
 func TestUserSetPassword(t *testing.T) {
-	db := "sqlite:" + filepath.Join(t.TempDir(), "users.db")
+	db := dbWithPolicy(t, "users.db", "../../internal/demo/policy.yaml")
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DB, cfg.PolicyPath = db, "../../internal/demo/policy.yaml"
-	a, err := app.New(ctx, cfg, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.LoadPolicy(ctx); err != nil {
-		t.Fatal(err)
-	}
-	a.Store.Close()
 
 	setPassword := func(line string, args ...string) (int, string, string) {
 		t.Helper()
@@ -67,4 +57,23 @@ func TestUserSetPassword(t *testing.T) {
 	if ok, _ := web.VerifyPassword(c.Hash, "long-enough-passwore"); ok {
 		t.Errorf("the stored hash verifies another password")
 	}
+}
+
+// dbWithPolicy makes a SQLite database in a temporary directory with policy stored as its
+// newest version, as a node's first start leaves it, and returns its --db value.
+func dbWithPolicy(t *testing.T, name, policy string) string {
+	t.Helper()
+	db := "sqlite:" + filepath.Join(t.TempDir(), name)
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DB, cfg.PolicyPath = db, policy
+	a, err := app.New(ctx, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.LoadPolicy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.Store.Close()
+	return db
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/escalated/escalated"
 )
 
 // DeliveryState is where one outbox row is in its life:
@@ -112,4 +114,16 @@ type Outbox interface {
 	// CountDeliveries counts the pending, failed and dead deliveries (for metrics). Delivered
 	// ones are left out: they pile up without bound, and the dispatcher counts them as it sends.
 	CountDeliveries(ctx context.Context) (map[DeliveryState]int64, error)
+}
+
+// Requeue puts a failed or dead delivery back to pending, due at now, with its attempts reset;
+// conflict for a delivery in any other state. Every store's RetryDelivery applies it to the row
+// it read (and then writes it back).
+func Requeue(d *Delivery, now time.Time) error {
+	if d.State != DeliveryFailed && d.State != DeliveryDead {
+		return escalated.Errorf(escalated.ECONFLICT, "delivery %s is %s; only failed or dead deliveries can be retried", d.ID, d.State)
+	}
+	d.State, d.Attempts = DeliveryPending, 0
+	d.NextAttemptAt, d.QueuedAt = escalated.Truncate(now), escalated.Truncate(now)
+	return nil
 }

@@ -191,11 +191,9 @@ func (t *tx) RetryDelivery(ctx context.Context, id string, now time.Time) (*stor
 	if err != nil {
 		return nil, err
 	}
-	if d.State != store.DeliveryFailed && d.State != store.DeliveryDead {
-		return nil, escalated.Errorf(escalated.ECONFLICT, "delivery %s is %s; only failed or dead deliveries can be retried", id, d.State)
+	if err := store.Requeue(d, now); err != nil {
+		return nil, err
 	}
-	d.State, d.Attempts = store.DeliveryPending, 0
-	d.NextAttemptAt, d.QueuedAt = escalated.Truncate(now), escalated.Truncate(now)
 	if err := t.UpdateDelivery(ctx, d); err != nil {
 		return nil, err
 	}
