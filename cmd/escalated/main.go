@@ -51,6 +51,7 @@ Usage:
   escalated export [--since 30d] [--db ...] [--out FILE.jsonl]   (the history of recent tickets, for simulate)
   escalated history from-csv TICKETS.csv [--out FILE.jsonl]      (a help desk's ticket export as a history)
   escalated simulate --policy DRAFT.yaml [--baseline LIVE.yaml] --history FILE.jsonl [--format table|json|html] [--out FILE]
+  escalated bench [--scale 1] [--only rules,ingest,api,reports,deadlines,catchup,simulate] [--postgres URL] [--format table|json]
 
 --db defaults to sqlite:escalated.db (sqlite:escalated-demo.db with --demo).
 `
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = exportCmd(ctx, args[1:], stdout, stderr)
 	case "history":
 		err = historyCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

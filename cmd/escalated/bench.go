@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/escalated/escalated/internal/bench"
+)
+
+// benchCmd runs PRODUCT.md's quality-bar benchmarks with their baselines (internal/bench) and
+// prints the table. Missing a target is a measurement, not a failure; a benchmark that fails
+// its own checks (a deadline fired twice, requests refused) makes the command fail.
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := newFlags("bench", stderr)
+	scale := fs.Float64("scale", 1, "multiply every size by this (1: the quality bars' sizes; 0.01 for a quick run)")
+	only := fs.String("only", "", "run only these, comma-separated: "+strings.Join(bench.Figures, ", "))
+	pg := fs.String("postgres", "", "also run the PostgreSQL rows on fresh schemas of this database URL")
+	dir := fs.String("dir", "", "make the fresh data directory under this one (default: the system's temporary directory)")
+	keep := fs.Bool("keep", false, "keep the data directory afterwards")
+	format := fs.String("format", "table", "table or json")
+	out := fs.String("out", "", "write the table to this file (default: standard output)")
+	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{"usage: escalated bench [--scale 1] [--only " + strings.Join(bench.Figures, ",") + "] [--postgres URL] [--dir DIR] [--keep] [--format table|json] [--out FILE]"}
+	}
+	if *format != "table" && *format != "json" {
+		return usageError{fmt.Sprintf("--format %q: give table or json", *format)}
+	}
+	o := bench.Options{Dir: *dir, Keep: *keep, Scale: *scale, Postgres: *pg, Log: stderr}
+	if *quiet {
+		o.Log = io.Discard
+	}
+	if *only != "" {
+		for _, g := range strings.Split(*only, ",") {
+			o.Only = append(o.Only, strings.TrimSpace(g))
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	rep, err := bench.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	w, done, err := output(*out, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := done(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	if *format == "json" {
+		err = bench.WriteJSON(w, rep)
+	} else {
+		err = bench.WriteTable(w, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Failures > 0 {
+		return fmt.Errorf("%d benchmarks failed their checks (see the table's notes): %w", rep.Failures, bench.ErrFailed)
+	}
+	return nil
+}

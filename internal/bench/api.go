@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/access"
+	"github.com/escalated/escalated/internal/app"
+)
+
+// APIRate is the rate of PRODUCT.md's API bar.
+const APIRate = 5000
+
+// Serving is a node answering HTTP on loopback, with a supervisor token for the load.
+type Serving struct {
+	App    *app.App
+	URL    string
+	Secret string
+	stop   func()
+}
+
+// Serve starts a's HTTP server (and engine) on loopback and makes a token; t's cleanup stops
+// it.
+func Serve(t T, a *app.App) *Serving {
+	t.Helper()
+	if err := a.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(adminCtx())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+	s := &Serving{App: a, URL: "http://" + a.Addr(), stop: func() { cancel(); <-done }}
+	t.Cleanup(s.stop)
+	secret, _, err := a.Access.CreateToken(ctx, access.NewToken{Name: "bench", Role: escalated.RoleSupervisor}, "bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Secret = secret
+	return s
+}
+
+// PostMessages sends n POST /v1/tickets/{id}/messages to ids (round robin) at rate per second,
+// open loop, after a warm-up of a second at a fifth of the rate (connections, caches).
+func PostMessages(t T, s *Serving, ids []string, rate, n int) Load {
+	client := loadClient()
+	body := messageBody()
+	do := func(i int) error { return postMessage(client, s.URL, s.Secret, ids[i%len(ids)], body) }
+	if w := OpenLoop(time.Now(), max(1, rate/5), max(1, rate/5), do); w.Failed > 0 {
+		t.Fatalf("warm-up: %d of %d requests failed, first: %v", w.Failed, len(w.Lat), w.FirstErr)
+	}
+	return OpenLoop(time.Now(), rate, n, do)
+}
+
+// EmptyHandler serves 201 with an empty JSON object after reading the body, on loopback: the
+// baseline of API latency (what net/http and the load generator cost on this machine).
+func EmptyHandler(t T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte("{}"))
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// runAPI: POST /v1/tickets/{id}/messages at 5,000 requests/s through the whole stack (HTTP,
+// token, decoding, service with the demo policy, group commit, answer) against an empty
+// net/http handler at the same rate, with the same client, in the same run.
+func runAPI(t T, o Options) []Row {
+	dur := o.scaledDur(10*time.Second, 2*time.Second)
+	n := int(dur.Seconds()) * APIRate
+
+	empty := EmptyHandler(t)
+	client := loadClient()
+	body := messageBody()
+	doEmpty := func(i int) error { return postMessage(client, empty, "x", "t", body) }
+	OpenLoop(time.Now(), APIRate/5, APIRate/5, doEmpty)
+	base := OpenLoop(time.Now(), APIRate, n, doEmpty)
+	if base.Failed > 0 {
+		t.Fatalf("empty handler: %d of %d requests failed, first: %v", base.Failed, n, base.FirstErr)
+	}
+
+	a, ids := NewNode(t, SQLiteDB(t, "api.db"), DemoPolicyFile(t, t.TempDir()), 64)
+	s := Serve(t, a)
+	got := PostMessages(t, s, ids, APIRate, n)
+	if got.Failed > 0 {
+		t.Errorf("%d of %d requests failed, first: %v", got.Failed, n, got.FirstErr)
+	}
+	p99, bp99 := got.Quantile(0.99), base.Quantile(0.99)
+	return []Row{{
+		Figure: "POST messages p99 at 5,000 req/s, SQLite", Target: "< 10 ms",
+		Value: ms(p99), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(p99)),
+		Baseline: fmt.Sprintf("empty handler p99 %.2f ms", ms(bp99)), BaselineValue: ms(bp99), Ratio: ms(p99) / ms(bp99),
+		Met: verdict(p99 < 10*time.Millisecond && got.Failed == 0),
+		Note: fmt.Sprintf("%s requests over %s, open loop; achieved %s/s (empty handler %s/s); p50 %.1f ms, max %.0f ms (empty handler p50 %.2f ms)",
+			count(float64(n)), dur, count(got.Achieved()), count(base.Achieved()), ms(got.Quantile(0.5)), ms(got.Quantile(1)), ms(base.Quantile(0.5))),
+	}}
+}

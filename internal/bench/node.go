@@ -1,0 +1,230 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/app"
+	"github.com/escalated/escalated/internal/config"
+	"github.com/escalated/escalated/internal/demo"
+	"github.com/escalated/escalated/internal/store/postgres"
+	"github.com/escalated/escalated/internal/store/sqlite"
+	"github.com/escalated/escalated/internal/ticket"
+)
+
+// adminCtx is the context benchmark code writes with directly (not through HTTP).
+func adminCtx() context.Context {
+	return escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "bench", Role: escalated.RoleAdmin})
+}
+
+// DemoPolicyFile writes the embedded demo policy (the one `serve --demo` runs: rules on
+// creation, messages and breaches, SLA plans, routing) to a file in dir and returns its path.
+func DemoPolicyFile(t T, dir string) string {
+	path := filepath.Join(dir, "demo-policy.yaml")
+	if err := os.WriteFile(path, demo.Policy(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// SQLiteDB is a DB setting for a fresh SQLite file in a temporary directory of t.
+func SQLiteDB(t T, name string) string { return "sqlite:" + filepath.Join(t.TempDir(), name) }
+
+// PostgresSchema creates a fresh schema on the database at base and returns a URL whose
+// search_path is that schema; the schema is dropped at t's cleanup.
+func PostgresSchema(t T, base string) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "escalated_bench_" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s: %v", redact(base), err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		conn.Close(ctx)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(context.Background())
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("PostgreSQL URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// redact drops a URL's password for messages.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+// NewNode opens a node (store, services; not serving) on db with the policy at policyPath and
+// n tickets opened through the service, whose ids it returns. The API's per-token rate limit is
+// off: one token stands for every client of a benchmark.
+func NewNode(t T, db, policyPath string, n int) (*app.App, []string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DB, cfg.Addr, cfg.PolicyPath = db, "127.0.0.1:0", policyPath
+	cfg.RateLimit = 0
+	ctx := adminCtx()
+	a, err := app.New(ctx, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Store.Close() })
+	if err := a.LoadPolicy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		d, err := a.Tickets.CreateTicket(ctx, ticket.CreateInput{Subject: "Refund not received", Message: &ticket.MessageInput{Body: "Where is my refund?"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = d.Ticket.ID
+	}
+	return a, ids
+}
+
+// Ingest is what ServiceIngest measured.
+type Ingest struct {
+	Rate float64 // messages per second
+	// PerCommit is the messages per commit (SQLite's group commit; 0 on other stores).
+	PerCommit float64
+}
+
+// ServiceIngest adds n customer messages through the ticket service from writers goroutines,
+// each on its own ticket of a fresh node on db with the policy at policyPath.
+func ServiceIngest(t T, db, policyPath string, n, writers int) Ingest {
+	return ServiceIngestNodes(t, []string{db}, policyPath, n, writers)
+}
+
+// ServiceIngestNodes is ServiceIngest over several nodes sharing one database (PostgreSQL):
+// writer w writes through node w % len(dbs).
+func ServiceIngestNodes(t T, dbs []string, policyPath string, n, writers int) Ingest {
+	a, ids := NewNode(t, dbs[0], policyPath, writers)
+	nodes := []*app.App{a}
+	for _, db := range dbs[1:] {
+		b, _ := NewNode(t, db, policyPath, 0)
+		nodes = append(nodes, b)
+	}
+	ctx := adminCtx()
+	sq, _ := a.Store.(*sqlite.DB)
+	var st0 sqlite.Stats
+	if sq != nil {
+		st0 = sq.Stats()
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			svc := nodes[w%len(nodes)].Tickets
+			for next.Add(1) <= int64(n) {
+				if _, err := svc.AddMessage(ctx, ids[w], ticket.MessageInput{Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: benchBody}); err != nil {
+					t.Errorf("add message: %v", err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	out := Ingest{Rate: float64(n) / time.Since(start).Seconds()}
+	if sq != nil {
+		st := sq.Stats()
+		if c := st.Commits - st0.Commits; c > 0 {
+			out.PerCommit = float64(st.Updates-st0.Updates) / float64(c)
+		}
+	}
+	return out
+}
+
+// RawInsert writes n message rows and their history rows with the store's RawInsertMessages
+// (100 per transaction, prepared statements, no service) on a fresh node on db, and returns
+// messages per second: the baseline of ingest.
+func RawInsert(t T, db, policyPath string, n int) float64 {
+	a, ids := NewNode(t, db, policyPath, 1)
+	now := time.Now().UTC()
+	msgs := make([]*escalated.Message, n)
+	for i := range msgs {
+		msgs[i] = &escalated.Message{
+			ID: escalated.NewID(escalated.PrefixMessage, now), TicketID: ids[0], Seq: int64(i + 10),
+			Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: benchBody, CreatedAt: now,
+		}
+	}
+	type rawInserter interface {
+		RawInsertMessages(context.Context, []*escalated.Message, int) error
+	}
+	var raw rawInserter
+	switch st := a.Store.(type) {
+	case *sqlite.DB:
+		raw = st
+	case *postgres.DB:
+		raw = st
+	default:
+		t.Fatalf("no raw insert for %T", a.Store)
+	}
+	start := time.Now()
+	if err := raw.RawInsertMessages(context.Background(), msgs, 100); err != nil {
+		t.Fatal(err)
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// runIngest: messages through the service with the demo policy on SQLite (and PostgreSQL),
+// against the raw batched insert of the same rows.
+func runIngest(t T, o Options) []Row {
+	n := o.scaled(20_000, 2_000)
+	pol := DemoPolicyFile(t, t.TempDir())
+	raw := RawInsert(t, SQLiteDB(t, "raw.db"), pol, n)
+	one := ServiceIngest(t, SQLiteDB(t, "svc1.db"), pol, n, 1)
+	many := ServiceIngest(t, SQLiteDB(t, "svc16.db"), pol, n, 16)
+	base := fmt.Sprintf("raw batched INSERT %s/s", count(raw))
+	rows := []Row{
+		{Figure: "ingest, SQLite, 16 writers", Target: ">= 20,000 events/s and >= 0.5x raw",
+			Value: many.Rate, Unit: "events/s", Text: count(many.Rate) + " events/s",
+			Baseline: base, BaselineValue: raw, Ratio: many.Rate / raw,
+			Met:  verdict(many.Rate >= 20_000 && many.Rate/raw >= 0.5),
+			Note: fmt.Sprintf("%s messages a phase, demo policy (signals, rules, SLA clocks); %.1f messages per group commit", count(float64(n)), many.PerCommit)},
+		{Figure: "ingest, SQLite, 1 writer", Target: "(context)",
+			Value: one.Rate, Unit: "events/s", Text: count(one.Rate) + " events/s",
+			Baseline: base, BaselineValue: raw, Ratio: one.Rate / raw, Met: "n/a"},
+	}
+	if o.Postgres != "" {
+		praw := RawInsert(t, PostgresSchema(t, o.Postgres), pol, n)
+		pone := ServiceIngest(t, PostgresSchema(t, o.Postgres), pol, n, 16)
+		schema := PostgresSchema(t, o.Postgres)
+		ptwo := ServiceIngestNodes(t, []string{schema, schema}, pol, n, 16)
+		pbase := fmt.Sprintf("raw pgx batch %s/s", count(praw))
+		rows = append(rows,
+			Row{Figure: "ingest, PostgreSQL, 1 node, 16 clients", Target: "(context)", Value: pone.Rate, Unit: "events/s",
+				Text: count(pone.Rate) + " events/s", Baseline: pbase, BaselineValue: praw, Ratio: pone.Rate / praw, Met: "n/a"},
+			Row{Figure: "ingest, PostgreSQL, 2 nodes, 16 clients", Target: "(context)", Value: ptwo.Rate, Unit: "events/s",
+				Text: count(ptwo.Rate) + " events/s", Baseline: pbase, BaselineValue: praw, Ratio: ptwo.Rate / praw, Met: "n/a"})
+	}
+	return rows
+}
