@@ -854,6 +854,19 @@ func (c cpuMeter) cores() (self, pg, others float64) {
 	return self, pg, max((m-c.machine)/el-self-pg, 0)
 }
 
+// selfSeconds is the CPU time this process used since start (all its threads: the node and,
+// when in the same process, the load generator).
+func (c cpuMeter) selfSeconds() float64 {
+	_, s := cpuTimes()
+	return s - c.self
+}
+
+// othersCores is the cores the rest of the machine (other processes) used since start.
+func (c cpuMeter) othersCores() float64 {
+	_, _, o := c.cores()
+	return o
+}
+
 // loadavg is the first three fields of /proc/loadavg, for the record.
 func loadavg() string {
 	raw, err := os.ReadFile("/proc/loadavg")
