@@ -214,7 +214,7 @@ func runIngest(t T, o Options) []Row {
 		{Figure: "ingest, SQLite, 16 writers", Target: ">= 20,000 events/s and >= 0.5x raw",
 			Value: many.Rate, Unit: "events/s", Text: count(many.Rate) + " events/s",
 			Baseline: base, BaselineValue: raw, Ratio: many.Rate / raw,
-			Met:  verdict(many.Rate >= 20_000 && many.Rate/raw >= 0.5),
+			Met: verdict(many.Rate >= 20_000 && many.Rate/raw >= 0.5),
 			Note: fmt.Sprintf("%s messages a phase, demo policy (signals, rules, SLA clocks); %.1f messages per group commit; "+
 				"%.0f µs of CPU per message (2 cores give %s µs per message at 20,000/s); other processes used %.2f cores meanwhile",
 				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others)},
