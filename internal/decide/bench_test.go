@@ -1,88 +1,32 @@
 package decide
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/policy/policybench"
 )
 
-// benchRules are condition shapes support leads write: customer tier, priority, keyword lists,
-// sentiment and frustration, tags, counters, account attributes. Each is instantiated with a
-// different constant per rule, so that a quarter of the rules match: a heavy event, with many actions to build.
-var benchRules = []string{
-	`account.tier == "%s" && ticket.priority == "urgent"`,
-	`message.author == "customer" && "%s" in message.keywords`,
-	`message.sentiment < -0.%d && signals.frustration > 0.5`,
-	`ticket.priority in ["high", "urgent"] && ticket.tier_level == %d`,
-	`"%s" in ticket.tags || ticket.reopens >= 3`,
-	`account.attributes.arr > %d000 && account.tier != "free"`,
-	`any(signals.trend, # < -0.%d)`,
-	`ticket.customer_contacts > %d && message.author == "customer"`,
-	`signals.wants_human && ticket.channel == "%s"`,
-	`ticket.issue_type == "%s" && ticket.age_minutes > 30`,
-}
-
-var benchWords = []string{"enterprise", "legal", "churn", "vip", "fraud", "pro", "chat", "refund", "api", "email"}
-
-// benchPolicySource is a policy of 100 rules on message.added (a tenth also on
-// ticket.created), with escalations, sets, tags and notifications.
-func benchPolicySource() string {
-	var b strings.Builder
-	for i := range 100 {
-		shape := benchRules[i%len(benchRules)]
-		var cond string
-		if strings.Contains(shape, "%d") {
-			cond = fmt.Sprintf(shape, 1+i%9)
-		} else {
-			cond = fmt.Sprintf(shape, benchWords[(i/len(benchRules))%len(benchWords)])
-		}
-		on := "[message.added]"
-		if i%10 == 0 {
-			on = "[message.added, ticket.created]"
-		}
-		fmt.Fprintf(&b, "  - id: rule-%03d\n    on: %s\n    when: '%s'\n    do:\n", i, on, strings.ReplaceAll(cond, "'", "''"))
-		switch i % 4 {
-		case 0:
-			b.WriteString("      - set: {priority: urgent}\n      - escalate: {to: next_tier, reason: dissatisfaction, note: \"Rule says so\"}\n")
-		case 1:
-			b.WriteString("      - tag: [flagged, review]\n      - notify: {channel: ops, message: \"Look at this\"}\n")
-		case 2:
-			b.WriteString("      - escalate: {to: billing, reason: priority}\n")
-		case 3:
-			b.WriteString("      - recommend: \"Call the customer back\"\n")
-		}
-	}
-	return b.String()
-}
-
+// benchPolicy is the 100-rule policy of PRODUCT.md's rule-evaluation bar (policybench, which
+// `escalated bench` measures too).
 func benchPolicy(tb testing.TB) *policy.Policy {
 	tb.Helper()
-	return mustPolicy(tb, benchPolicySource())
+	return mustPolicy(tb, policybench.Rules100())
 }
 
-// benchInput is an angry customer message on a pro account's ticket, with its signals
-// precomputed as the ticket service passes them: it mentions a lawyer, its sentiment is -0.7,
-// and a quarter of the hundred rules fire (a heavy event: 25 rules, 50 actions, 12 escalations
-// to weigh).
+// benchInput is policybench's heavy event: an angry customer message that mentions a lawyer,
+// on which a quarter of the hundred rules fire (25 rules, 50 actions, 12 escalations to weigh).
 func benchInput(pol *policy.Policy) Input {
-	in := input(pol, "message.added")
-	in.Fired = map[string]bool{}
-	in.Escalations = 1
-	return in
+	return Input{Policy: pol, Event: "message.added", Env: policybench.HeavyEnv(), Fired: map[string]bool{}, Escalations: 1}
 }
 
-// typicalInput is an ordinary follow-up on the same ticket ("any news on my refund?"): no
-// keyword list hit, mildly negative, so that a few rules fire, as on most events.
+// typicalInput is policybench's ordinary follow-up ("any news on my refund?"): a few rules fire.
 func typicalInput(pol *policy.Policy) Input {
 	in := benchInput(pol)
-	in.Env.Message.Keywords, in.Env.Message.Sentiment, in.Env.Message.Body = nil, -0.15, "Any news on my refund?"
-	in.Env.Signals = policy.SignalsEnv{Sentiment: -0.15, Trend: []float64{0.1, -0.15}, Frustration: 0.2}
-	in.Env.Account.Attributes = map[string]any{"arr": 4000}
+	in.Env = policybench.TypicalEnv()
 	return in
 }
 

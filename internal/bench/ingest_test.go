@@ -1,0 +1,14 @@
+package bench
+
+import "testing"
+
+// BenchmarkIngestDemo is the ingest row of `escalated bench` as a Go benchmark, for profiles:
+// b.N messages through the service with the demo policy, 16 writers, on a fresh SQLite file.
+//
+//	go test ./internal/bench -run '^$' -bench IngestDemo -benchtime 20000x -cpuprofile cpu.out
+func BenchmarkIngestDemo(b *testing.B) {
+	in := ServiceIngest(b, SQLiteDB(b, "ingest.db"), DemoPolicyFile(b, b.TempDir()), b.N, 16)
+	b.ReportMetric(in.Rate, "msgs/s")
+	b.ReportMetric(float64(in.CPU.Microseconds()), "cpu_µs/msg")
+	b.ReportMetric(in.PerCommit, "msgs/commit")
+}
