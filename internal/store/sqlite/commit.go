@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"runtime/debug"
-	"strconv"
 	"sync/atomic"
 
 	"github.com/escalated/escalated"
@@ -162,15 +161,16 @@ func (db *DB) commitBatch(batch []*request) {
 				return
 			}
 			db.stats.batches.Add(1)
+			db.checkCache(sqlTx)
 		}
 
-		sp := "s" + strconv.Itoa(i)
-		fnErr, spErr := db.runInSavepoint(sqlTx, sp, r)
+		fnErr, spErr := db.runInSavepoint(sqlTx, r)
 		if spErr != nil {
 			// The transaction is broken (SQLite rolled it back or the connection failed), so
 			// nothing in it can commit. r is the one that broke it and gets the error; the fns
 			// that had succeeded are run again in a fresh transaction with everything after r.
 			sqlTx.Rollback()
+			db.cache.resetIfOn()
 			if unwritable(spErr) == "" { // an unwritable file is logged once, by answer
 				db.log.Error("write transaction broken; retrying the rest of the batch",
 					"err", spErr, "fn_err", fnErr, "retried", len(ran)+len(batch)-i-1)
@@ -203,6 +203,7 @@ func (db *DB) commitBatch(batch []*request) {
 		return
 	}
 	if err := sqlTx.Commit(); err != nil {
+		db.cache.resetIfOn() // it holds rows of the writes that were not committed
 		err = fmt.Errorf("commit: %w", err)
 		if unwritable(err) == "" { // an unwritable file is logged once, by answer
 			db.log.Error("group commit failed", "err", err, "callers", len(ran))
@@ -222,15 +223,23 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 }
 
+// The savepoint statements are prepared once (DB.prepared): every fn runs between them. One
+// name serves every fn, since each savepoint is released before the next one opens.
+const (
+	sqlSavepoint  = `SAVEPOINT fn`
+	sqlRelease    = `RELEASE fn`
+	sqlRollbackTo = `ROLLBACK TO fn`
+)
+
 // runInSavepoint runs r.fn between SAVEPOINT and RELEASE, rolling back to the savepoint when fn
 // fails or panics. fnErr is fn's outcome; spErr reports that the savepoint statements
 // themselves failed, which means the whole transaction is unusable.
-func (db *DB) runInSavepoint(sqlTx *sql.Tx, sp string, r *request) (fnErr, spErr error) {
+func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 	bg := context.Background()
-	if _, err := sqlTx.ExecContext(bg, "SAVEPOINT "+sp); err != nil {
+	if _, err := sqlTx.StmtContext(bg, db.prepared[sqlSavepoint]).ExecContext(bg); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	t := &tx{q: sqlTx, write: true, prepared: db.prepared}
+	t := &tx{q: sqlTx, write: true, prepared: db.prepared, cache: db.cache}
 	fnErr = db.call(r, t)
 	if fnErr == nil {
 		fnErr = t.flushCells(bg)
@@ -240,12 +249,18 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, sp string, r *request) (fnErr, spErr
 	if fnErr != nil {
 		// ROLLBACK TO undoes fn's writes but keeps the savepoint open; RELEASE then removes it so
 		// the next caller's savepoint nests at the same level.
-		if _, err := sqlTx.ExecContext(bg, "ROLLBACK TO "+sp); err != nil {
+		if db.cache != nil {
+			db.cache.rollback()
+		}
+		if _, err := sqlTx.StmtContext(bg, db.prepared[sqlRollbackTo]).ExecContext(bg); err != nil {
 			return fnErr, fmt.Errorf("rollback to savepoint: %w", err)
 		}
 	}
-	if _, err := sqlTx.ExecContext(bg, "RELEASE "+sp); err != nil {
+	if _, err := sqlTx.StmtContext(bg, db.prepared[sqlRelease]).ExecContext(bg); err != nil {
 		return fnErr, fmt.Errorf("release savepoint: %w", err)
+	}
+	if fnErr == nil && db.cache != nil {
+		db.cache.release()
 	}
 	return fnErr, nil
 }

@@ -26,10 +26,11 @@ const DefaultMaxBatch = 256
 type Option func(*config)
 
 type config struct {
-	logger   *slog.Logger
-	maxBatch int
-	readers  int
-	scratch  bool
+	logger      *slog.Logger
+	maxBatch    int
+	readers     int
+	scratch     bool
+	ticketCache int
 }
 
 // Scratch opens a throwaway database: commits are not synced to disk (synchronous=OFF), so
@@ -55,6 +56,16 @@ func WithMaxBatch(n int) Option {
 	return func(c *config) {
 		if n >= 1 {
 			c.maxBatch = n
+		}
+	}
+}
+
+// WithTicketCache sets how many tickets the writer keeps cached (DefaultTicketCache by
+// default); 0 turns the cache off, which is useful to measure what it buys.
+func WithTicketCache(n int) Option {
+	return func(c *config) {
+		if n >= 0 {
+			c.ticketCache = n
 		}
 	}
 }
@@ -98,6 +109,9 @@ type DB struct {
 	stats struct {
 		updates, failures, batches, commits, maxBatch atomic.Int64
 	}
+	// cache holds hot tickets' rows for the writer (cache.go); nil when turned off.
+	cache *ticketCache
+
 	// unwritable is set while writes fail because the file cannot be written (disk full,
 	// read-only, I/O error), so that the log says so once, and again once a commit succeeds.
 	unwritable atomic.Bool
@@ -109,9 +123,10 @@ var _ store.Store = (*DB)(nil)
 // starts the writer goroutine. Close releases it.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	cfg := config{
-		logger:   slog.New(slog.DiscardHandler),
-		maxBatch: DefaultMaxBatch,
-		readers:  max(2, runtime.GOMAXPROCS(0)),
+		logger:      slog.New(slog.DiscardHandler),
+		maxBatch:    DefaultMaxBatch,
+		readers:     max(2, runtime.GOMAXPROCS(0)),
+		ticketCache: DefaultTicketCache,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -120,9 +135,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, escalated.Invalid("path", "must name a database file")
 	}
 
-	writer, err := sql.Open("sqlite", dsn(path, cfg.scratch, "_txlock=immediate"))
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
+	var cache *ticketCache
+	if cfg.ticketCache > 0 {
+		cache = newTicketCache(cfg.ticketCache)
+	}
+	var writer *sql.DB
+	if cache != nil {
+		writer = sql.OpenDB(newHookedConnector(dsn(path, cfg.scratch, "_txlock=immediate"), cache))
+	} else {
+		var err error
+		if writer, err = sql.Open("sqlite", dsn(path, cfg.scratch, "_txlock=immediate")); err != nil {
+			return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
+		}
 	}
 	// One connection: SQLite has one writer at a time anyway, and owning it in-process means
 	// writes queue in Go (cheaply, in order) instead of spinning on SQLITE_BUSY.
@@ -147,6 +171,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		writer:   writer,
 		readers:  readers,
 		maxBatch: cfg.maxBatch,
+		cache:    cache,
 		queue:    make(chan *request, cfg.maxBatch),
 		stopped:  make(chan struct{}),
 	}
@@ -203,6 +228,7 @@ var preparedQueries = []string{
 	sqlUpsertAccount, sqlUpsertCustomer,
 	sqlSaveTicketFact, sqlSaveEscalationFact, sqlGetTicketFact, sqlGetEscalationFact,
 	sqlGetCell, sqlUpsertCell, sqlDeleteCell,
+	sqlDataVersion, sqlSavepoint, sqlRelease, sqlRollbackTo,
 }
 
 func (db *DB) prepare(ctx context.Context) error {
@@ -306,15 +332,20 @@ type Stats struct {
 	Commits int64
 	// MaxBatch is the largest number of Update calls committed by one transaction.
 	MaxBatch int64
+	// CacheHits and CacheMisses count the writer's ticket reads the cache answered and those
+	// that went to the database.
+	CacheHits, CacheMisses int64
 }
 
 // Stats returns the writer's counters.
 func (db *DB) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Updates:  db.stats.updates.Load(),
 		Failures: db.stats.failures.Load(),
 		Batches:  db.stats.batches.Load(),
 		Commits:  db.stats.commits.Load(),
 		MaxBatch: db.stats.maxBatch.Load(),
 	}
+	st.CacheHits, st.CacheMisses = db.cache.stats()
+	return st
 }

@@ -25,42 +25,72 @@ LEFT JOIN accounts a ON a.id = t.account_id`
 
 const sqlGetTicket = ticketSelect + ` WHERE t.id = ?`
 
-func scanTicket(s scanner) (*escalated.Ticket, error) {
-	var (
-		t                           escalated.Ticket
-		tags, fields, extra         string
-		created, updated            int64
-		cID, cName, cEmail, cAcct   sql.NullString
-		aID, aName, aTier, aAttribs sql.NullString
-	)
+// ticketRow is one row of ticketSelect as scanned, before its JSON columns are decoded. The
+// writer's ticket cache (cache.go) keeps these: a ticket built from a cached row is built
+// exactly as one read from the database.
+type ticketRow struct {
+	id, subject, status, priority, channel, issueType, tags, language string
+	customerID, accountID, team, tier, assignee, fields               string
+	reopens, reassignments, contacts, messages, escalations           int
+	activeEscalation, extra                                           string
+	version, created, updated                                         int64
+	cID, cName, cEmail, cAcct                                         sql.NullString
+	aID, aName, aTier, aAttribs                                       sql.NullString
+	// gen is the cache generation the customer and account columns were read at (cache.go).
+	gen uint64
+}
+
+func scanTicketRow(s scanner) (*ticketRow, error) {
+	var r ticketRow
 	err := s.Scan(
-		&t.ID, &t.Subject, &t.Status, &t.Priority, &t.Channel, &t.IssueType, &tags, &t.Language,
-		&t.CustomerID, &t.AccountID, &t.Team, &t.Tier, &t.Assignee, &fields,
-		&t.Counters.Reopens, &t.Counters.Reassignments, &t.Counters.CustomerContacts,
-		&t.Counters.Messages, &t.Counters.Escalations,
-		&t.ActiveEscalation, &extra, &t.Version, &created, &updated,
-		&cID, &cName, &cEmail, &cAcct,
-		&aID, &aName, &aTier, &aAttribs,
+		&r.id, &r.subject, &r.status, &r.priority, &r.channel, &r.issueType, &r.tags, &r.language,
+		&r.customerID, &r.accountID, &r.team, &r.tier, &r.assignee, &r.fields,
+		&r.reopens, &r.reassignments, &r.contacts, &r.messages, &r.escalations,
+		&r.activeEscalation, &r.extra, &r.version, &r.created, &r.updated,
+		&r.cID, &r.cName, &r.cEmail, &r.cAcct,
+		&r.aID, &r.aName, &r.aTier, &r.aAttribs,
 	)
 	if err != nil {
 		return nil, err
 	}
-	if t.Tags, err = parseStrings(tags); err != nil {
+	return &r, nil
+}
+
+func scanTicket(s scanner) (*escalated.Ticket, error) {
+	r, err := scanTicketRow(s)
+	if err != nil {
 		return nil, err
 	}
-	if t.CustomFields, err = parseMap(fields); err != nil {
+	return r.ticket()
+}
+
+// ticket decodes the row into a new Ticket that shares nothing with the row or other tickets.
+func (r *ticketRow) ticket() (*escalated.Ticket, error) {
+	t := escalated.Ticket{
+		ID: r.id, Subject: r.subject, Status: escalated.Status(r.status), Priority: escalated.Priority(r.priority),
+		Channel: escalated.Channel(r.channel), IssueType: r.issueType, Language: r.language,
+		CustomerID: r.customerID, AccountID: r.accountID, Team: r.team, Tier: r.tier, Assignee: r.assignee,
+		Counters: escalated.Counters{Reopens: r.reopens, Reassignments: r.reassignments, CustomerContacts: r.contacts,
+			Messages: r.messages, Escalations: r.escalations},
+		ActiveEscalation: r.activeEscalation, Version: r.version,
+	}
+	var err error
+	if t.Tags, err = parseStrings(r.tags); err != nil {
 		return nil, err
 	}
-	if err := store.DecodeTicketExtra([]byte(extra), &t); err != nil {
+	if t.CustomFields, err = parseMap(r.fields); err != nil {
 		return nil, err
 	}
-	t.CreatedAt, t.UpdatedAt = fromMS(created), fromMS(updated)
-	if cID.Valid {
-		t.Customer = &escalated.Customer{ID: cID.String, Name: cName.String, Email: cEmail.String, AccountID: cAcct.String}
+	if err := store.DecodeTicketExtra([]byte(r.extra), &t); err != nil {
+		return nil, err
 	}
-	if aID.Valid {
-		t.Account = &escalated.Account{ID: aID.String, Name: aName.String, Tier: aTier.String}
-		if t.Account.Attributes, err = parseMap(aAttribs.String); err != nil {
+	t.CreatedAt, t.UpdatedAt = fromMS(r.created), fromMS(r.updated)
+	if r.cID.Valid {
+		t.Customer = &escalated.Customer{ID: r.cID.String, Name: r.cName.String, Email: r.cEmail.String, AccountID: r.cAcct.String}
+	}
+	if r.aID.Valid {
+		t.Account = &escalated.Account{ID: r.aID.String, Name: r.aName.String, Tier: r.aTier.String}
+		if t.Account.Attributes, err = parseMap(r.aAttribs.String); err != nil {
 			return nil, err
 		}
 	}
@@ -108,12 +138,30 @@ func (t *tx) CreateTicket(ctx context.Context, tk *escalated.Ticket) error {
 	return writeErr(err, "create ticket "+tk.ID, "ticket "+tk.ID+" already exists", "")
 }
 
-// GetTicket returns the ticket with its customer and account.
+// GetTicket returns the ticket with its customer and account. Inside Update the writer's
+// ticket cache may answer instead of the database (cache.go).
 func (t *tx) GetTicket(ctx context.Context, id string) (*escalated.Ticket, error) {
-	tk, err := scanTicket(t.queryRow(ctx, sqlGetTicket, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("ticket", id)
-	} else if err != nil {
+	if _, err := t.ctx(ctx); err != nil {
+		return nil, err
+	}
+	r := t.cache.get(id)
+	if r == nil {
+		var gen uint64
+		if t.cache != nil {
+			gen = t.cache.readGen()
+		}
+		var err error
+		r, err = scanTicketRow(t.queryRow(ctx, sqlGetTicket, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound("ticket", id)
+		} else if err != nil {
+			return nil, fmt.Errorf("get ticket %s: %w", id, err)
+		}
+		r.gen = gen
+		t.cache.stage(id, r)
+	}
+	tk, err := r.ticket()
+	if err != nil {
 		return nil, fmt.Errorf("get ticket %s: %w", id, err)
 	}
 	if t.write {
@@ -121,6 +169,12 @@ func (t *tx) GetTicket(ctx context.Context, id string) (*escalated.Ticket, error
 			t.keys = map[string]indexKey{}
 		}
 		t.keys[id] = keyOf(tk)
+		if t.cache != nil {
+			if t.rows == nil {
+				t.rows = map[string]*ticketRow{}
+			}
+			t.rows[id] = r
+		}
 	}
 	return tk, nil
 }
@@ -168,7 +222,9 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 	next := keyOf(tk)
 	same := next
 	same.version = prev
+	unindexed := false
 	if read, ok := t.keys[tk.ID]; ok && read == same {
+		unindexed = true
 		res, err = t.exec(ctx, sqlUpdateTicketUnindexed, tk.Subject, string(tk.Channel), tk.IssueType, args[5], tk.Language,
 			tk.CustomerID, args[12], tk.Counters.Reopens, tk.Counters.Reassignments, tk.Counters.CustomerContacts,
 			tk.Counters.Messages, tk.ActiveEscalation, args[19], tk.Version, ms(tk.UpdatedAt), tk.ID, prev)
@@ -178,17 +234,56 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 	}
 	if err != nil {
 		delete(t.keys, tk.ID)
+		t.forgetRow(tk.ID)
 		return writeErr(err, "update ticket "+tk.ID, "", "")
 	}
 	if err := t.checkVersioned(ctx, res, "tickets", "ticket", tk.ID, prev); err != nil {
 		delete(t.keys, tk.ID)
+		t.forgetRow(tk.ID)
 		return err
 	}
 	// Only a write that happened may vouch for the row's indexed columns.
 	if t.keys != nil {
 		t.keys[tk.ID] = next
 	}
+	t.wroteRow(tk, prev, unindexed, args[5].(string), args[12].(string), args[19].(string))
 	return nil
+}
+
+// forgetRow drops what the fn knew of ticket id's row: it must be read again.
+func (t *tx) forgetRow(id string) {
+	if t.cache != nil {
+		delete(t.rows, id)
+		t.cache.stage(id, nil)
+	}
+}
+
+// wroteRow stages the row UpdateTicket just wrote: the row this fn read at version prev with
+// the columns the UPDATE set (unindexed: sqlUpdateTicketUnindexed, else sqlUpdateTicket)
+// replaced by what it bound. The customer and account columns come from the read, so when the
+// ticket moved to another customer or account the row is dropped instead (the next read joins
+// the new ones).
+func (t *tx) wroteRow(tk *escalated.Ticket, prev int64, unindexed bool, tags, fields, extra string) {
+	if t.cache == nil {
+		return
+	}
+	read := t.rows[tk.ID]
+	if read == nil || read.version != prev || read.customerID != tk.CustomerID || read.accountID != tk.AccountID {
+		t.forgetRow(tk.ID)
+		return
+	}
+	r := *read
+	r.subject, r.channel, r.issueType, r.tags, r.language, r.customerID, r.fields = tk.Subject, string(tk.Channel),
+		tk.IssueType, tags, tk.Language, tk.CustomerID, fields
+	r.reopens, r.reassignments, r.contacts, r.messages = tk.Counters.Reopens, tk.Counters.Reassignments,
+		tk.Counters.CustomerContacts, tk.Counters.Messages
+	r.activeEscalation, r.extra, r.version, r.updated = tk.ActiveEscalation, extra, tk.Version, ms(tk.UpdatedAt)
+	if !unindexed {
+		r.status, r.priority, r.accountID, r.team, r.tier, r.assignee, r.escalations = string(tk.Status),
+			string(tk.Priority), tk.AccountID, tk.Team, tk.Tier, tk.Assignee, tk.Counters.Escalations
+	}
+	t.rows[tk.ID] = &r
+	t.cache.stage(tk.ID, &r)
 }
 
 // checkVersioned turns "no row updated" into not_found or conflict, whichever it was.

@@ -27,6 +27,10 @@ type tx struct {
 	prepared map[string]*sql.Stmt
 	// keys remembers the indexed columns of tickets read in this write transaction; see indexKey.
 	keys map[string]indexKey
+	// cache is the writer's ticket cache (nil for reads or when it is off); rows are the
+	// ticket rows this fn read or wrote, which UpdateTicket builds the row it wrote from.
+	cache *ticketCache
+	rows  map[string]*ticketRow
 	// changes are the history events appended, announced once the transaction commits.
 	changes []store.Change
 	// cells are the report rollup deltas of the caller's fact saves, merged and applied once

@@ -1,0 +1,254 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// cacheFx is a store with one ticket that has a customer and an account.
+type cacheFx struct {
+	t   *testing.T
+	ctx context.Context
+	db  *DB
+	id  string
+}
+
+func newCacheFx(t *testing.T) *cacheFx {
+	t.Helper()
+	ctx := t.Context()
+	db := mustOpen(t)
+	now := escalated.Truncate(time.Now())
+	tk := newTicket(now)
+	tk.CustomerID, tk.AccountID = "kim", "acme"
+	tk.Tags, tk.CustomFields = []string{"vip"}, map[string]any{"plan": "gold"}
+	err := db.Update(ctx, func(tx store.Tx) error {
+		if err := tx.UpsertAccount(ctx, &escalated.Account{ID: "acme", Name: "Acme", Tier: "pro", Attributes: map[string]any{"seats": 5.0}}); err != nil {
+			return err
+		}
+		if err := tx.UpsertCustomer(ctx, &escalated.Customer{ID: "kim", Name: "Kim", Email: "kim@acme.test", AccountID: "acme"}); err != nil {
+			return err
+		}
+		return tx.CreateTicket(ctx, tk)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cacheFx{t: t, ctx: ctx, db: db, id: tk.ID}
+}
+
+// write reads the ticket inside Update, lets change edit it and writes it back.
+func (f *cacheFx) write(change func(*escalated.Ticket)) {
+	f.t.Helper()
+	err := f.db.Update(f.ctx, func(tx store.Tx) error {
+		tk, err := tx.GetTicket(f.ctx, f.id)
+		if err != nil {
+			return err
+		}
+		prev := tk.Version
+		change(tk)
+		tk.Version++
+		return tx.UpdateTicket(f.ctx, tk, prev)
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// inWriter is the ticket as a read inside Update returns it (from the cache when it has it).
+func (f *cacheFx) inWriter() *escalated.Ticket {
+	f.t.Helper()
+	var tk *escalated.Ticket
+	err := f.db.Update(f.ctx, func(tx store.Tx) error {
+		var err error
+		tk, err = tx.GetTicket(f.ctx, f.id)
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tk
+}
+
+// stored is the ticket as a reader connection reads it from the file.
+func (f *cacheFx) stored() *escalated.Ticket {
+	f.t.Helper()
+	var tk *escalated.Ticket
+	err := f.db.View(f.ctx, func(tx store.Tx) error {
+		var err error
+		tk, err = tx.GetTicket(f.ctx, f.id)
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tk
+}
+
+// same fails unless the writer's read equals the file's.
+func (f *cacheFx) same(what string) *escalated.Ticket {
+	f.t.Helper()
+	got, want := f.inWriter(), f.stored()
+	if !reflect.DeepEqual(got, want) {
+		f.t.Fatalf("%s: the writer reads\n%+v\nthe file holds\n%+v", what, got, want)
+	}
+	return got
+}
+
+// TestTicketCacheAnswersLikeTheDatabase writes a ticket in every way UpdateTicket can (only
+// unindexed columns, indexed ones, the account, the customer) and checks after each write
+// that the writer's read, answered by the cache, equals what the file holds.
+func TestTicketCacheAnswersLikeTheDatabase(t *testing.T) {
+	f := newCacheFx(t)
+	f.same("after create")
+	h0 := f.db.Stats().CacheHits
+	steps := []struct {
+		name   string
+		change func(*escalated.Ticket)
+	}{
+		{"counters, tags, fields, signals", func(tk *escalated.Ticket) {
+			tk.Counters.Messages++
+			tk.Counters.CustomerContacts++
+			tk.Tags = append(tk.Tags, "angry")
+			tk.CustomFields["order"] = "A-1"
+			tk.Signals.Trend = append(tk.Signals.Trend, -0.5)
+			tk.Signals.Keywords = []string{"refund"}
+			tk.Subject = "Charged twice"
+			tk.UpdatedAt = tk.UpdatedAt.Add(time.Minute)
+		}},
+		{"status and assignee", func(tk *escalated.Ticket) {
+			tk.Status, tk.Assignee = escalated.StatusOpen, "ana"
+			tk.UpdatedAt = tk.UpdatedAt.Add(time.Minute)
+		}},
+		{"team, tier, escalations", func(tk *escalated.Ticket) {
+			tk.Team, tk.Tier, tk.Counters.Escalations, tk.ActiveEscalation = "billing", "t2", 1, "esc_1"
+			tk.Recommendation = &escalated.Recommendation{Text: "refund", Source: "rule:x"}
+		}},
+		{"another account", func(tk *escalated.Ticket) { tk.AccountID = "globex" }},
+		{"another customer", func(tk *escalated.Ticket) { tk.CustomerID = "lee" }},
+	}
+	for _, s := range steps {
+		f.write(s.change)
+		f.same(s.name)
+	}
+	if st := f.db.Stats(); st.CacheHits <= h0 {
+		t.Fatalf("the cache answered no read (hits %d -> %d, misses %d)", h0, st.CacheHits, st.CacheMisses)
+	}
+}
+
+// TestTicketCacheSeesOtherConnections changes the ticket, its customer and its account from
+// another connection, as another process would, without touching the version: the writer's
+// next read must show each change.
+func TestTicketCacheSeesOtherConnections(t *testing.T) {
+	f := newCacheFx(t)
+	f.write(func(tk *escalated.Ticket) { tk.Counters.Messages++ })
+	f.same("warm")
+	other, err := sql.Open("sqlite", dsn(f.db.path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, stmt := range []string{
+		`UPDATE tickets SET subject = 'changed elsewhere'`,
+		`UPDATE customers SET name = 'Kim Elsewhere'`,
+		`UPDATE accounts SET tier = 'enterprise'`,
+	} {
+		if _, err := other.ExecContext(f.ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+		f.same(stmt)
+	}
+}
+
+// TestTicketCacheFollowsCustomerAndAccountWrites changes the customer and the account through
+// the store, in a later transaction and inside the same fn after a read: the ticket's joined
+// customer and account must follow.
+func TestTicketCacheFollowsCustomerAndAccountWrites(t *testing.T) {
+	f := newCacheFx(t)
+	f.same("warm")
+	err := f.db.Update(f.ctx, func(tx store.Tx) error {
+		return tx.UpsertCustomer(f.ctx, &escalated.Customer{ID: "kim", Name: "Kim Renamed", Email: "kim@acme.test", AccountID: "acme"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.same("customer renamed").Customer.Name; got != "Kim Renamed" {
+		t.Fatalf("customer name %q", got)
+	}
+	// Read, change the account, then write the ticket read before: the row written joins the
+	// account as it is now.
+	err = f.db.Update(f.ctx, func(tx store.Tx) error {
+		tk, err := tx.GetTicket(f.ctx, f.id)
+		if err != nil {
+			return err
+		}
+		if err := tx.UpsertAccount(f.ctx, &escalated.Account{ID: "acme", Name: "Acme", Tier: "enterprise", Attributes: map[string]any{}}); err != nil {
+			return err
+		}
+		tk.Version++
+		return tx.UpdateTicket(f.ctx, tk, tk.Version-1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.same("account tier changed").Account.Tier; got != "enterprise" {
+		t.Fatalf("account tier %q", got)
+	}
+}
+
+// TestTicketCacheForgetsRolledBackWrites writes the ticket in a fn that then fails: the next
+// read must show the ticket as it was, and a write at the old version must succeed.
+func TestTicketCacheForgetsRolledBackWrites(t *testing.T) {
+	f := newCacheFx(t)
+	before := f.same("warm")
+	boom := errors.New("boom")
+	err := f.db.Update(f.ctx, func(tx store.Tx) error {
+		tk, err := tx.GetTicket(f.ctx, f.id)
+		if err != nil {
+			return err
+		}
+		tk.Subject = "rolled back"
+		tk.Version++
+		if err := tx.UpdateTicket(f.ctx, tk, tk.Version-1); err != nil {
+			return err
+		}
+		if _, err := tx.GetTicket(f.ctx, f.id); err != nil { // read back inside the fn
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want boom", err)
+	}
+	if got := f.same("after the rollback"); got.Subject != before.Subject || got.Version != before.Version {
+		t.Fatalf("after the rollback the writer reads subject %q version %d, want %q %d", got.Subject, got.Version, before.Subject, before.Version)
+	}
+	f.write(func(tk *escalated.Ticket) { tk.Subject = "kept" })
+	if got := f.same("after a write at the old version"); got.Subject != "kept" {
+		t.Fatalf("subject %q", got.Subject)
+	}
+}
+
+// TestTicketCacheOff checks that a store without the cache reads every ticket from the file.
+func TestTicketCacheOff(t *testing.T) {
+	db := mustOpen(t, WithTicketCache(0))
+	tk := newTicket(time.Now())
+	if err := createTicket(t.Context(), db, tk); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		err := db.Update(t.Context(), func(tx store.Tx) error { _, err := tx.GetTicket(t.Context(), tk.ID); return err })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := db.Stats(); st.CacheHits != 0 || st.CacheMisses != 0 {
+		t.Fatalf("cache off, yet hits %d misses %d", st.CacheHits, st.CacheMisses)
+	}
+}
