@@ -113,7 +113,7 @@ type Extractor struct {
 	profaneByLen map[int][]string // for "f*ck": compare against words of the same length
 	squeezed     map[string]bool  // "fuuuck" -> "fuck": words with letter runs squeezed to one
 
-	vader *govader.SentimentIntensityAnalyzer
+	vader *vader
 }
 
 // tokenInfo is what the extractor knows about one token.
@@ -169,7 +169,7 @@ var builtins = sync.OnceValue(func() *builtinSet {
 
 // sharedVader is one analyzer for the process: it parses a 7,500-word lexicon on construction
 // and only reads it afterwards, so sharing it is safe and saves that work per policy load.
-var sharedVader = sync.OnceValue(govader.NewSentimentIntensityAnalyzer)
+var sharedVader = sync.OnceValue(func() *vader { return newVader(govader.NewSentimentIntensityAnalyzer()) })
 
 // New compiles cfg into an Extractor. It reports every empty id, duplicate id, empty list and
 // phrase without words, as ConfigErrors.
@@ -547,7 +547,7 @@ func shoutClass(r rune) int {
 func (x *Extractor) sentiment(body string) float64 {
 	// govader splits words on single spaces only; a line break would glue two words into one
 	// token that no lexicon entry matches.
-	c := x.vader.PolarityScores(strings.Join(strings.Fields(body), " ")).Compound
+	c := x.vader.body(body)
 	if math.IsNaN(c) {
 		return 0
 	}
