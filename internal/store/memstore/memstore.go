@@ -40,6 +40,10 @@ type DB struct {
 	writer    sync.Mutex
 	hub       *store.Hub
 	closed    atomic.Bool
+	// scratch holds *searchScratch for queries; lookupCost is the search's constant of that
+	// name (search.go).
+	scratch    sync.Pool
+	lookupCost int
 }
 
 var _ store.Store = (*DB)(nil)
@@ -53,13 +57,14 @@ type state struct {
 
 // New returns an empty store.
 func New() *DB {
-	db := &DB{hub: store.NewHub()}
+	db := &DB{hub: store.NewHub(), lookupCost: lookupCost}
 	db.committed.Store(&state{trees: map[string]any{}, counters: map[string]int64{}})
 	return db
 }
 
 // tx is one transaction: a View's snapshot, or an Update's working state.
 type tx struct {
+	db      *DB
 	ctx     context.Context
 	s       *state
 	write   bool
@@ -78,7 +83,7 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	db.writer.Lock()
 	base := db.committed.Load()
-	t := &tx{ctx: ctx, write: true, s: &state{trees: maps.Clone(base.trees), counters: maps.Clone(base.counters)}}
+	t := &tx{db: db, ctx: ctx, write: true, s: &state{trees: maps.Clone(base.trees), counters: maps.Clone(base.counters)}}
 	err := run(fn, t)
 	if err == nil {
 		// A caller that gave up meanwhile must not find its writes committed.
@@ -102,7 +107,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return run(fn, &tx{ctx: ctx, s: db.committed.Load()})
+	return run(fn, &tx{db: db, ctx: ctx, s: db.committed.Load()})
 }
 
 // run calls fn, turning a panic into an error so that the writer lock is released.

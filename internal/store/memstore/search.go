@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -20,16 +21,28 @@ import (
 // splits them, lower-cased, Latin diacritics removed, Porter-stemmed as FTS5's porter
 // tokenizer stems).
 //
-//	search.docs    ticket id -> *searchEntry (the record and the stems it is posted under)
-//	search.post    stem \x00 ticket id -> searchPosting (term frequencies, length, resolved_at)
+//	search.docs    ticket id -> *searchEntry (the record, its stems and its number)
+//	search.post    stem \x00 ticket id -> searchPosting (term frequencies, length, number,
+//	               resolved_at)
+//	search.terms   stem -> searchTerm (how many tickets hold it, and bounds of what it scores)
 //	search.stats   "" -> searchStats (rows and tokens, for idf and the average length)
 //
-// A query reads, for each of its terms, that term's posting list and nothing else: the cost
-// is the postings of the query's terms, not the size of the index.
+// Every indexing gives the ticket a new number from the "search.doc" sequence, so that a query
+// tallies scores in an array by number rather than in a map by id.
+//
+// A query reads its terms' postings, the term that can add most to a score first, and may stop
+// before the last: once the terms not read yet could not lift a ticket it has not seen into
+// the results (MaxScore: what a term adds is bounded by its idf, its largest frequency and its
+// shortest ticket), and reading on would cost more than looking up the unread terms of the
+// tickets that may still rank. Those are then scored in full, each term's share added in the
+// query's order with the same arithmetic as a scan of every posting, so scores and ranking
+// are those of the exhaustive search to the bit (TestSimilarResolvedIsExhaustive).
 const (
 	tSearchDocs  = "search.docs"
 	tSearchPost  = "search.post"
+	tSearchTerms = "search.terms"
 	tSearchStats = "search.stats"
+	searchDocSeq = "search.doc"
 )
 
 // searchColumns are the searched fields in FTS5's column order, with their bm25 weights.
@@ -44,18 +57,45 @@ const (
 type searchEntry struct {
 	Doc   store.SearchDoc
 	Stems []string // distinct, the keys of its postings
+	Len   int32    // its length in tokens (all columns)
+	Num   int32    // its number (search.doc)
 }
 
 // searchPosting is one ticket under one stem: how often the stem occurs in each column, the
-// ticket's length in tokens (all columns), and what ties are broken by.
+// ticket's length in tokens (all columns) and number, and what ties are broken by.
 type searchPosting struct {
 	TF         [3]int32
 	Len        int32
+	Num        int32
 	ResolvedMS int64
+}
+
+// searchTerm is one stem of the index: how many tickets hold it (the length of its postings),
+// and the largest weighted frequency and shortest length among them (bounds only: removing a
+// ticket leaves them, still bounds, until no ticket holds the stem).
+type searchTerm struct {
+	Tickets int64
+	MaxFreq float64
+	MinLen  int32
 }
 
 type searchStats struct {
 	Rows, Tokens int64
+}
+
+// weightedFreq is a posting's frequency as bm25 weighs it.
+func weightedFreq(tf [3]int32) float64 {
+	var freq float64
+	for c, w := range searchWeights {
+		freq += w * float64(tf[c])
+	}
+	return freq
+}
+
+// bm25Term is what one term adds to the score of a ticket of length n where it has weighted
+// frequency freq.
+func bm25Term(idf, freq float64, n int32, avgdl float64) float64 {
+	return idf * (freq * (bm25K1 + 1)) / (freq + bm25K1*(1-bm25B+bm25B*float64(n)/avgdl))
 }
 
 // IndexResolved stores or replaces the searchable record of a resolved ticket.
@@ -70,22 +110,23 @@ func (x *tx) IndexResolved(ctx context.Context, d *store.SearchDoc) error {
 	if old, ok := get[*searchEntry](x, tSearchDocs, d.TicketID); ok {
 		stats = x.unpostSearch(old, stats)
 	}
-	e := &searchEntry{Doc: *d}
+	e := &searchEntry{Doc: *d, Num: int32(x.next(searchDocSeq))}
 	e.Doc.Tags = slices.Clone(d.Tags)
 	e.Doc.ResolvedAt = escalated.Truncate(d.ResolvedAt)
 
-	tf := map[string]*[3]int32{}
-	var length int32
+	at := map[string]int{} // stem -> index in e.Stems and tf
+	var tf [][3]int32
 	add := func(col int, text string) {
 		searchTokens(text, func(stem string) {
-			length++
-			c := tf[stem]
-			if c == nil {
-				c = new([3]int32)
-				tf[stem] = c
+			e.Len++
+			i, ok := at[stem]
+			if !ok {
+				i = len(e.Stems)
+				at[stem] = i
 				e.Stems = append(e.Stems, stem)
+				tf = append(tf, [3]int32{})
 			}
-			c[col]++
+			tf[i][col]++
 		})
 	}
 	add(0, d.Subject)
@@ -94,12 +135,20 @@ func (x *tx) IndexResolved(ctx context.Context, d *store.SearchDoc) error {
 		add(2, tag)
 	}
 	ms := e.Doc.ResolvedAt.UnixMilli()
-	for _, stem := range e.Stems {
-		put(x, tSearchPost, stem+"\x00"+d.TicketID, searchPosting{TF: *tf[stem], Len: length, ResolvedMS: ms})
+	for i, stem := range e.Stems {
+		put(x, tSearchPost, stem+"\x00"+d.TicketID, searchPosting{TF: tf[i], Len: e.Len, Num: e.Num, ResolvedMS: ms})
+		freq := weightedFreq(tf[i])
+		st, ok := get[searchTerm](x, tSearchTerms, stem)
+		if !ok {
+			st = searchTerm{MaxFreq: freq, MinLen: e.Len}
+		}
+		st.Tickets++
+		st.MaxFreq, st.MinLen = max(st.MaxFreq, freq), min(st.MinLen, e.Len)
+		put(x, tSearchTerms, stem, st)
 	}
 	put(x, tSearchDocs, d.TicketID, e)
 	stats.Rows++
-	stats.Tokens += int64(length)
+	stats.Tokens += int64(e.Len)
 	put(x, tSearchStats, "", stats)
 	return nil
 }
@@ -107,17 +156,18 @@ func (x *tx) IndexResolved(ctx context.Context, d *store.SearchDoc) error {
 // unpostSearch removes e's postings and returns stats without it (the caller stores them or
 // replaces e).
 func (x *tx) unpostSearch(e *searchEntry, stats searchStats) searchStats {
-	var length int32
 	for _, stem := range e.Stems {
-		key := stem + "\x00" + e.Doc.TicketID
-		if p, ok := get[searchPosting](x, tSearchPost, key); ok {
-			length = p.Len
+		del[searchPosting](x, tSearchPost, stem+"\x00"+e.Doc.TicketID)
+		if st, _ := get[searchTerm](x, tSearchTerms, stem); st.Tickets > 1 {
+			st.Tickets--
+			put(x, tSearchTerms, stem, st)
+		} else {
+			del[searchTerm](x, tSearchTerms, stem)
 		}
-		del[searchPosting](x, tSearchPost, key)
 	}
 	del[*searchEntry](x, tSearchDocs, e.Doc.TicketID)
 	stats.Rows--
-	stats.Tokens -= int64(length)
+	stats.Tokens -= int64(e.Len)
 	return stats
 }
 
@@ -132,6 +182,36 @@ func (x *tx) UnindexResolved(ctx context.Context, ticketID string) error {
 	}
 	return nil
 }
+
+// queryTerm is one distinct stem of a query.
+type queryTerm struct {
+	stem string
+	// phrases is how often the query holds it (each occurrence is a phrase of the FTS5 query
+	// and scores again).
+	phrases int
+	idf     float64
+	// most is the most it adds to a ticket's score, a little over (for rounding); tickets is
+	// how many hold it (0: none, and the term adds nothing).
+	most    float64
+	tickets int64
+}
+
+// Rounding margins: a float sum of a few dozen positive terms is within a relative 1e-14 of
+// the exact one, in whatever order it is added; bounds are widened by far more.
+const (
+	roundUp   = 1 + 1e-9
+	roundDown = 1 - 1e-9
+)
+
+// lookupCost is what looking one posting up costs against reading one in a scan (a B-tree
+// descent against a step), for deciding whether to read the next term's postings. (DB's
+// lookupCost overrides it in tests: 0 stops reading as early as the results allow.)
+const lookupCost = 16
+
+// searchScratch is a query's tally by ticket number, reused across queries: slot[num] is 1 +
+// the ticket's index in the query's hits, 0 for a ticket not seen (a query puts back the zeros
+// it changed).
+type searchScratch struct{ slot []int32 }
 
 // SimilarResolved ranks indexed tickets by bm25 over the terms of text, any of them matching,
 // best first; ties go to the newest resolution, then the ticket id. n < 1 asks for nothing; n
@@ -153,60 +233,133 @@ func (x *tx) SimilarResolved(ctx context.Context, text, exclude string, n int) (
 	}
 
 	// Each query term is one phrase of the FTS5 query, repeated terms (two words with one stem)
-	// included; a stem's posting list is read once and counted as often as it occurs.
-	phrases := map[string]int{}
-	var order []string
+	// included: a stem is scored once and counted as often as it occurs. Terms keep the order
+	// of their first occurrence, the order a score sums them in.
+	var q []queryTerm
+	at := map[string]int{} // stem -> index in q
 	for _, term := range terms {
 		searchTokens(term, func(stem string) {
-			if phrases[stem] == 0 {
-				order = append(order, stem)
+			if i, ok := at[stem]; ok {
+				q[i].phrases++
+				return
 			}
-			phrases[stem]++
+			at[stem] = len(q)
+			q = append(q, queryTerm{stem: stem, phrases: 1})
 		})
 	}
-
-	var hits []searchHit
-	at := map[string]int{} // ticket id -> index in hits
-	var postings []searchPosting
-	var ids []string
-	for _, stem := range order {
-		prefix := stem + "\x00"
-		postings, ids = postings[:0], ids[:0]
-		scan(x, tSearchPost, prefix, "", func(key string, p searchPosting) bool {
-			postings = append(postings, p)
-			ids = append(ids, key[len(prefix):])
-			return true
-		})
-		if len(postings) == 0 {
+	var byMost []int // the terms some ticket holds, the one that can add most first
+	for i := range q {
+		st, ok := get[searchTerm](x, tSearchTerms, q[i].stem)
+		if !ok || st.Tickets <= 0 {
 			continue
 		}
-		nHit := float64(len(postings))
+		nHit := float64(st.Tickets)
 		idf := math.Log((float64(stats.Rows) - nHit + 0.5) / (nHit + 0.5))
 		if idf <= 0 {
 			idf = 1e-6
 		}
-		for i, p := range postings {
-			if ids[i] == exclude {
-				continue
+		q[i].idf, q[i].tickets = idf, st.Tickets
+		q[i].most = bm25Term(idf, st.MaxFreq, st.MinLen, avgdl) * float64(q[i].phrases) * roundUp
+		byMost = append(byMost, i)
+	}
+	slices.SortStableFunc(byMost, func(a, b int) int { return cmp.Compare(q[b].most, q[a].most) })
+	// unread[k] is the most the terms after the k-th (in byMost) add to a score together, and
+	// unreadPostings how many postings they hold.
+	unread := make([]float64, len(byMost))
+	unreadPostings := make([]int64, len(byMost))
+	for k := len(byMost) - 2; k >= 0; k-- {
+		unread[k] = (unread[k+1] + q[byMost[k+1]].most) * roundUp
+		unreadPostings[k] = unreadPostings[k+1] + q[byMost[k+1]].tickets
+	}
+	excluded := int32(-1)
+	if e, ok := get[*searchEntry](x, tSearchDocs, exclude); ok {
+		excluded = e.Num
+	}
+
+	sc, _ := x.db.scratch.Get().(*searchScratch)
+	if sc == nil {
+		sc = &searchScratch{}
+	}
+	if need := int(x.s.counters[searchDocSeq]) + 1; len(sc.slot) < need {
+		sc.slot = make([]int32, need+need/4)
+	}
+	slot := sc.slot
+
+	// Read postings term by term, keeping what each term adds to each ticket's score and
+	// summing them in reading order (a bound, not the score), until the tickets not seen
+	// cannot make the best n and reading on costs more than looking the rest up.
+	var hits []searchHit
+	var nums []int32
+	var adds []float64 // what q[i] adds to hits[j]'s score at j*len(q)+i; 0: nothing
+	var floor, rest float64
+	read := 0
+	for k, i := range byMost {
+		prefix := q[i].stem + "\x00"
+		idf, phrases := q[i].idf, float64(q[i].phrases)
+		scan(x, tSearchPost, prefix, "", func(key string, p searchPosting) bool {
+			if p.Num == excluded {
+				return true
 			}
-			var freq float64
-			for c, w := range searchWeights {
-				freq += w * float64(p.TF[c])
+			j := slot[p.Num] - 1
+			if j < 0 {
+				j = int32(len(hits))
+				slot[p.Num] = j + 1
+				hits = append(hits, searchHit{id: key[len(prefix):], ms: p.ResolvedMS})
+				nums = append(nums, p.Num)
+				adds = append(adds, make([]float64, len(q))...)
 			}
-			s := idf * (freq * (bm25K1 + 1)) / (freq + bm25K1*(1-bm25B+bm25B*float64(p.Len)/avgdl))
-			j, ok := at[ids[i]]
-			if !ok {
-				j = len(hits)
-				at[ids[i]] = j
-				hits = append(hits, searchHit{id: ids[i], ms: p.ResolvedMS})
-			}
-			for range phrases[stem] {
-				hits[j].score += s
+			s := bm25Term(idf, weightedFreq(p.TF), p.Len, avgdl)
+			adds[int(j)*len(q)+i] = s
+			hits[j].score += s * phrases
+			return true
+		})
+		read, rest = k+1, unread[k]
+		if len(hits) < n {
+			continue
+		}
+		floor = nthLargest(hits, n) * roundDown
+		if rest >= floor {
+			continue // a ticket not seen may still rank
+		}
+		cands := 0
+		for _, h := range hits {
+			if h.score*roundUp+rest >= floor {
+				cands++
 			}
 		}
+		if int64(cands*(len(byMost)-read)*x.db.lookupCost) <= unreadPostings[k] {
+			break
+		}
 	}
-	ranked := topHits(hits, n)
-	for _, h := range ranked {
+	for _, num := range nums {
+		slot[num] = 0
+	}
+	x.db.scratch.Put(sc)
+
+	// The tickets seen whose score may reach the floor are scored in full, summing what each
+	// term adds in the query's order (a term not read is looked up), and ranked.
+	top := make([]searchHit, 0, min(n, len(hits))+1)
+	for j, h := range hits {
+		if h.score*roundUp+rest < floor {
+			continue
+		}
+		add := adds[j*len(q) : (j+1)*len(q)]
+		for _, i := range byMost[read:] {
+			if p, ok := get[searchPosting](x, tSearchPost, q[i].stem+"\x00"+h.id); ok {
+				add[i] = bm25Term(q[i].idf, weightedFreq(p.TF), p.Len, avgdl)
+			}
+		}
+		var score float64
+		for i, s := range add {
+			if s != 0 {
+				for range q[i].phrases {
+					score += s
+				}
+			}
+		}
+		top = insertHit(top, searchHit{id: h.id, score: score, ms: h.ms}, n)
+	}
+	for _, h := range top {
 		e, ok := get[*searchEntry](x, tSearchDocs, h.id)
 		if !ok {
 			continue
@@ -215,6 +368,33 @@ func (x *tx) SimilarResolved(ctx context.Context, text, exclude string, n int) (
 			IssueType: e.Doc.IssueType, Resolution: e.Doc.Resolution, ResolvedAt: e.Doc.ResolvedAt, Score: h.score})
 	}
 	return out, nil
+}
+
+// nthLargest is the n-th largest score of hits (1 <= n <= len(hits)).
+func nthLargest(hits []searchHit, n int) float64 {
+	if n <= 16 {
+		var best [16]float64 // the n largest so far, largest first
+		m := 0
+		for _, h := range hits {
+			if m == n && h.score <= best[n-1] {
+				continue
+			}
+			j := min(m, n-1)
+			for j > 0 && best[j-1] < h.score {
+				best[j] = best[j-1]
+				j--
+			}
+			best[j] = h.score
+			m = min(m+1, n)
+		}
+		return best[n-1]
+	}
+	scores := make([]float64, len(hits))
+	for i, h := range hits {
+		scores[i] = h.score
+	}
+	slices.Sort(scores)
+	return scores[len(scores)-n]
 }
 
 // searchHit is one ticket's score in a query.
@@ -235,35 +415,20 @@ func (a *searchHit) before(b *searchHit) bool {
 	return a.id < b.id
 }
 
-// topHits returns the best n of hits, best first: by insertion into a short list when n is
-// small (the usual 3), else by sorting them all.
-func topHits(hits []searchHit, n int) []searchHit {
-	if n > 16 || n >= len(hits) {
-		slices.SortFunc(hits, func(a, b searchHit) int {
-			switch {
-			case a.before(&b):
-				return -1
-			case b.before(&a):
-				return 1
-			}
-			return 0
-		})
-		return hits[:min(n, len(hits))]
+// insertHit adds h to top (the best hits so far, best first, at most n) where it ranks.
+func insertHit(top []searchHit, h searchHit, n int) []searchHit {
+	if len(top) == n && !h.before(&top[n-1]) {
+		return top
 	}
-	top := make([]searchHit, 0, n+1)
-	for i := range hits {
-		h := &hits[i]
-		if len(top) == n && !h.before(&top[n-1]) {
-			continue
+	j, _ := slices.BinarySearchFunc(top, &h, func(a searchHit, h *searchHit) int {
+		if a.before(h) {
+			return -1
 		}
-		j := len(top)
-		for j > 0 && h.before(&top[j-1]) {
-			j--
-		}
-		top = slices.Insert(top, j, *h)
-		if len(top) > n {
-			top = top[:n]
-		}
+		return 1
+	})
+	top = slices.Insert(top, j, h)
+	if len(top) > n {
+		top = top[:n]
 	}
 	return top
 }
