@@ -349,9 +349,36 @@ func (r *replay) drain() error {
 	return nil
 }
 
+// ticket reads a ticket and its escalations, oldest first, as ticket.Service.GetTicket does
+// for the replay's admin, without the history the replay does not read.
+func (r *replay) ticket(id string) (*ticket.Detail, error) {
+	d := &ticket.Detail{}
+	err := r.st.View(r.ctx, func(tx store.Tx) error {
+		var err error
+		if d.Ticket, err = tx.GetTicket(r.ctx, id); err != nil {
+			return err
+		}
+		f := store.EscalationFilter{TicketID: id, Limit: store.MaxLimit}
+		for {
+			page, next, err := tx.ListEscalations(r.ctx, f)
+			if err != nil {
+				return err
+			}
+			d.Escalations = append(d.Escalations, page...)
+			if next == "" {
+				break
+			}
+			f.Cursor = next
+		}
+		slices.Reverse(d.Escalations)
+		return nil
+	})
+	return d, err
+}
+
 // escalated schedules what the receiving agents do with the newest escalation of ticket id.
 func (r *replay) escalated(id string) error {
-	d, err := r.svc.GetTicket(r.ctx, id)
+	d, err := r.ticket(id)
 	if err != nil {
 		return err
 	}
@@ -511,7 +538,7 @@ func (r *replay) update(id string, e *history.Event) error {
 
 // acknowledgePending acknowledges the ticket's pending escalation, if any, by its receiver.
 func (r *replay) acknowledgePending(id string) error {
-	d, err := r.svc.GetTicket(r.ctx, id)
+	d, err := r.ticket(id)
 	if err != nil {
 		return err
 	}
