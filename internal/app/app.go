@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -106,6 +107,19 @@ func redact(dbURL string) string {
 	return u.Redacted()
 }
 
+// EngineClaimers is how many transactions a node's deadline engine claims and fires with at
+// once on the store db names: one on SQLite (one writer; more would only queue), and on
+// PostgreSQL, whose claims skip each other's rows, one per core up to four, leaving the rest
+// of the connection pool (max(4, cores)) to requests. One claimer at a time fired a backlog
+// of escalating breaches at one connection's round trips, using half of a 2-core machine
+// (BENCHMARKS.md, deadlines).
+func EngineClaimers(db string) int {
+	if kind, _, err := config.ParseDB(db); err == nil && kind == config.Postgres {
+		return min(4, max(2, runtime.NumCPU()))
+	}
+	return 1
+}
+
 // New opens the store and builds the services. It does not load a policy or listen yet.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (*App, error) {
 	if err := cfg.Validate(); err != nil {
@@ -134,7 +148,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.Tickets = ticket.New(st, now, log)
 	a.Tickets.SetPublicURL(cfg.PublicBase())
 	a.Access = access.NewService(st, now, log)
-	a.Engine, err = engine.New(engine.Config{Store: st, Firer: a.Tickets, Log: log, Registerer: a.Metrics})
+	a.Engine, err = engine.New(engine.Config{Store: st, Firer: a.Tickets, Log: log, Registerer: a.Metrics, Claimers: EngineClaimers(cfg.DB)})
 	if err != nil {
 		st.Close()
 		return nil, err

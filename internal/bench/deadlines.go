@@ -641,7 +641,7 @@ func prepareBenchNode(t T, db, policyPath, logLevel string, onFired func(*store.
 		a.Store.Close()
 		t.Fatal(err)
 	}
-	if a.Engine, err = engine.New(engine.Config{Store: a.Store, Firer: a.Tickets, Log: a.Log, OnFired: onFired}); err != nil {
+	if a.Engine, err = engine.New(engine.Config{Store: a.Store, Firer: a.Tickets, Log: a.Log, OnFired: onFired, Claimers: app.EngineClaimers(db)}); err != nil {
 		a.Store.Close()
 		t.Fatal(err)
 	}

@@ -52,11 +52,18 @@ type Config struct {
 	// Batch is how many deadlines one transaction claims and fires (default DefaultBatch).
 	// Larger batches fire a backlog faster; smaller ones hold row locks for less time.
 	Batch int
+	// Claimers is how many transactions claim and fire at once (default 1). On PostgreSQL,
+	// whose claims skip rows another transaction holds, several claimers use several
+	// connections and cores: a backlog of escalating breaches fires with one connection's
+	// round trips at a time otherwise. On SQLite there is one writer: more claimers only queue
+	// behind it.
+	Claimers int
 	// Registerer receives the engine's metrics. Nil means a private registry (the metrics are
 	// then kept but not exported).
 	Registerer prometheus.Registerer
 	// OnFired, when set, is called after each commit for every deadline fired in it, in due
-	// order, with its lateness. It runs on the engine's goroutine and must return quickly.
+	// order, with its lateness. It runs on the goroutine of the claimer that fired them (with
+	// several Claimers, calls can be concurrent) and must return quickly.
 	OnFired func(d *store.Deadline, lateness time.Duration)
 	// AfterClaim, when set, runs inside the claiming transaction right after a claim returned
 	// deadlines, before any is fired. It is a test hook (a test kills the process there).
@@ -70,6 +77,7 @@ type Engine struct {
 	clock      clockwork.Clock
 	log        *slog.Logger
 	batch      int
+	claimers   int
 	onFired    func(*store.Deadline, time.Duration)
 	afterClaim func()
 	metrics    *metrics
@@ -101,9 +109,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Batch < 0 {
 		return nil, escalated.Invalid("batch", fmt.Sprintf("must be at least 1 (or 0 for %d), got %d", DefaultBatch, cfg.Batch))
 	}
+	if cfg.Claimers < 0 {
+		return nil, escalated.Invalid("claimers", fmt.Sprintf("must be at least 1 (or 0 for 1), got %d", cfg.Claimers))
+	}
 	e := &Engine{
 		store: cfg.Store, firer: cfg.Firer, clock: cfg.Clock, log: cfg.Log, batch: cfg.Batch,
-		onFired: cfg.OnFired, afterClaim: cfg.AfterClaim, rand: rand.Int64N,
+		claimers: max(1, cfg.Claimers), onFired: cfg.OnFired, afterClaim: cfg.AfterClaim, rand: rand.Int64N,
 	}
 	if e.clock == nil {
 		e.clock = clockwork.NewRealClock()
@@ -434,18 +445,89 @@ func (e *Engine) fireDue(ctx context.Context) (res result, err error) {
 	// failed holds the deadlines to pass over: those held after failing in an earlier call, and
 	// those that fail in this one. Claims are made that much larger, so that a claim full of
 	// them still has room for Batch others.
-	failed := e.heldAt(start)
-	fail := func(fe *fireError) {
-		failed[fe.d.ID] = true
-		res.failures = append(res.failures, fe)
-		res.failedIDs = append(res.failedIDs, fe.d.ID)
-		e.noteFailure(fe)
+	f := &failedSet{ids: e.heldAt(start), max: maxFailed(e.batch)}
+	if e.claimers == 1 {
+		err = e.claimLoop(ctx, f, &res, nil)
+		res.failures, res.failedIDs = f.failures, f.failedIDs
+		return res, err
 	}
+	// Several claimers: each claims and fires batches until a claim comes back short; the
+	// first store error stops the others after their current batch.
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		stop  atomic.Bool
+		first error
+	)
+	results := make([]result, e.claimers)
+	for w := range e.claimers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.claimLoop(ctx, f, &results[w], &stop); err != nil {
+				stop.Store(true)
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		res.fired += r.fired
+		res.maxLate = max(res.maxLate, r.maxLate)
+		if r.lastNow.After(res.lastNow) {
+			res.lastNow = r.lastNow
+		}
+	}
+	res.failures, res.failedIDs = f.failures, f.failedIDs
+	return res, first
+}
+
+// failedSet is the deadlines one FireDue passes over, shared by its claimers.
+type failedSet struct {
+	mu        sync.Mutex
+	ids       map[string]bool
+	max       int
+	failures  []error
+	failedIDs []string
+}
+
+func (f *failedSet) has(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ids[id]
+}
+
+func (f *failedSet) size() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.ids)
+}
+
+func (f *failedSet) add(e *Engine, fe *fireError) {
+	f.mu.Lock()
+	f.ids[fe.d.ID] = true
+	f.failures = append(f.failures, fe)
+	f.failedIDs = append(f.failedIDs, fe.d.ID)
+	f.mu.Unlock()
+	e.noteFailure(fe)
+}
+
+// claimLoop claims and fires batches in due order until a claim comes back short, the store
+// fails, too many deadlines failed, or stop is set (by another claimer's store error).
+func (e *Engine) claimLoop(ctx context.Context, failed *failedSet, res *result, stop *atomic.Bool) error {
+	fail := func(fe *fireError) { failed.add(e, fe) }
 	for {
 		if err := ctx.Err(); err != nil {
-			return res, err
+			return err
 		}
-		n := e.batch + len(failed)
+		if stop != nil && stop.Load() {
+			return nil
+		}
+		n := e.batch + failed.size()
 		now := e.clock.Now()
 		res.lastNow = now
 		var claimed, fired []*store.Deadline
@@ -462,7 +544,7 @@ func (e *Engine) fireDue(ctx context.Context) (res result, err error) {
 				e.afterClaim()
 			}
 			for _, d := range ds {
-				if failed[d.ID] {
+				if failed.has(d.ID) {
 					return errSkip
 				}
 			}
@@ -482,24 +564,24 @@ func (e *Engine) fireDue(ctx context.Context) (res result, err error) {
 		var fe *fireError
 		switch {
 		case err == nil:
-			e.committed(fired, dropped, &res)
+			e.committed(fired, dropped, res)
 		case errors.Is(err, errSkip), errors.As(err, &fe):
 			if fe != nil {
 				fail(fe)
 			}
-			if err := e.fireRest(ctx, claimed, failed, fail, &res); err != nil {
-				return res, err
+			if err := e.fireRest(ctx, claimed, failed, fail, res); err != nil {
+				return err
 			}
 		default:
-			return res, fmt.Errorf("claim and fire due deadlines: %w", err)
+			return fmt.Errorf("claim and fire due deadlines: %w", err)
 		}
 		if len(claimed) < n {
-			return res, nil
+			return nil
 		}
-		if len(failed) >= maxFailed(e.batch) {
+		if failed.size() >= failed.max {
 			// So many failures point at something broken beyond a few deadlines: stop, and let
 			// Run pause everything rather than make ever larger claims.
-			return res, fmt.Errorf("%d deadlines failed to fire; pausing the engine", len(failed))
+			return fmt.Errorf("%d deadlines failed to fire; pausing the engine", failed.size())
 		}
 	}
 }
@@ -511,11 +593,11 @@ func maxFailed(batch int) int { return max(batch, 16) }
 // transaction by id. Each time a firing fails, that deadline is passed to fail (which adds it
 // to failed) and the rest is tried again, so one failing deadline costs the others one more
 // transaction, not their firing.
-func (e *Engine) fireRest(ctx context.Context, claimed []*store.Deadline, failed map[string]bool,
+func (e *Engine) fireRest(ctx context.Context, claimed []*store.Deadline, failed *failedSet,
 	fail func(*fireError), res *result) error {
 	rest := make([]*store.Deadline, 0, len(claimed))
 	for _, d := range claimed {
-		if !failed[d.ID] {
+		if !failed.has(d.ID) {
 			rest = append(rest, d)
 		}
 	}
