@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
 	"github.com/escalated/escalated/internal/store/storetest"
 )
@@ -35,18 +36,39 @@ func timeReport(t T, reps int, fn func() error) time.Duration {
 	return d[len(d)/2]
 }
 
+// reportStore is a store with the bulk load and the scan baseline of the report benchmark.
+type reportStore interface {
+	store.Store
+	BulkLoadFacts(context.Context, []*store.TicketFact, []*store.EscalationFact) error
+	ScanReport(ctx context.Context, since, until time.Time) (int, error)
+}
+
 // runReports: every escalation report of the dimensions over the last 30 days of a
 // history of 1,000,000 tickets and 300,000 escalations (the whole days, and the same window
-// asked mid-day, whose edge days are counted from the rows), on SQLite; the slowest is the
-// figure. The baseline is the denormalised scan of the window's rows for one report, in the
-// same run on the same file.
+// asked mid-day, whose edge days are counted from the rows), on SQLite (and PostgreSQL); the
+// slowest is the figure. The baseline is the denormalised scan of the window's rows for one
+// report, in the same run on the same database.
 func runReports(t T, o Options) []Row {
-	tickets, escs := o.scaled(reportTickets, 10_000), o.scaled(reportEscalations, 3_000)
 	db, err := sqlite.Open(context.Background(), SQLiteDB(t, "reports.db")[len("sqlite:"):])
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	rows := reportRows(t, o, db, "SQLite", nil)
+	if o.Postgres != "" {
+		pg, err := postgres.Open(context.Background(), PostgresSchema(t, o.Postgres))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pg.Close() })
+		rows = append(rows, reportRows(t, o, pg, "PostgreSQL", pg.AnalyzeFacts)...)
+	}
+	return rows
+}
+
+// reportRows loads the history into db (then runs after, if any) and times the reports.
+func reportRows(t T, o Options, db reportStore, name string, after func(context.Context) error) []Row {
+	tickets, escs := o.scaled(reportTickets, 10_000), o.scaled(reportEscalations, 3_000)
 	ctx := context.Background()
 	start := time.Now()
 	if err := storetest.GenerateFacts(reportsEnd, reportDays, tickets, escs, 100_000, func(ts []*store.TicketFact, es []*store.EscalationFact) error {
@@ -54,12 +76,17 @@ func runReports(t T, o Options) []Row {
 	}); err != nil {
 		t.Fatalf("load facts: %v", err)
 	}
+	if after != nil {
+		if err := after(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	loaded := time.Since(start)
 	start = time.Now()
 	if err := db.Update(ctx, func(tx store.Tx) error { return tx.RebuildRollups(ctx) }); err != nil {
 		t.Fatalf("rebuild rollups: %v", err)
 	}
-	t.Logf("loaded %d ticket and %d escalation facts over %d days in %s, rollups in %s", tickets, escs, reportDays,
+	t.Logf("%s: loaded %d ticket and %d escalation facts over %d days in %s, rollups in %s", name, tickets, escs, reportDays,
 		loaded.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 
 	const reps = 5
@@ -105,14 +132,14 @@ func runReports(t T, o Options) []Row {
 	size := fmt.Sprintf("%s tickets, %s escalations", count(float64(tickets)), count(float64(escs)))
 	baseText := fmt.Sprintf("scan of the window's rows %.1f ms", ms(base))
 	rows := []Row{{
-		Figure: "escalation report, slowest dimension, 30 days, SQLite", Target: "< 100 ms",
+		Figure: "escalation report, slowest dimension, 30 days, " + name, Target: "< 100 ms",
 		Value: ms(worst.took), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(worst.took)),
 		Baseline: baseText, BaselineValue: ms(base), Ratio: ms(worst.took) / ms(base), Met: verdict(worst.took < 100*time.Millisecond),
 		Note: fmt.Sprintf("%s over %d days; median of %d runs of each of %d reports; slowest: %s", size, reportDays, reps, 2*len(store.GroupBys), worst.name),
 	}}
 	for _, a := range account {
 		rows = append(rows, Row{
-			Figure: "report by account (" + a.name + "), 30 days, SQLite", Target: "< 100 ms",
+			Figure: "report by account (" + a.name + "), 30 days, " + name, Target: "< 100 ms",
 			Value: ms(a.took), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(a.took)),
 			Baseline: baseText, BaselineValue: ms(base), Ratio: ms(a.took) / ms(base), Met: verdict(a.took < 100*time.Millisecond),
 		})
