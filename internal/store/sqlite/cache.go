@@ -118,6 +118,9 @@ func (c *ticketCache) release() {
 			}
 		}
 		c.rows[id] = r
+		if r.ready != nil {
+			go r.prepare()
+		}
 	}
 	clear(c.staged)
 }

@@ -121,12 +121,14 @@ func (t *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, n i
 	return ds, nil
 }
 
+// sqlNextDeliveryAt is NextDeliveryAt's query. dialect: INDEXED BY, as in sqlSelectDueDeliveries.
+const sqlNextDeliveryAt = `SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_due
+		WHERE d.state = 'pending' AND ` + headOfLine + ` ORDER BY d.next_attempt_at, d.id LIMIT 1`
+
 // NextDeliveryAt returns the earliest due time of a claimable delivery, or the zero time.
 func (t *tx) NextDeliveryAt(ctx context.Context) (time.Time, error) {
 	var next sql.NullInt64
-	// dialect: INDEXED BY, as in sqlSelectDueDeliveries.
-	err := t.queryRow(ctx, `SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_due
-		WHERE d.state = 'pending' AND `+headOfLine+` ORDER BY d.next_attempt_at, d.id LIMIT 1`).Scan(&next)
+	err := t.queryRow(ctx, sqlNextDeliveryAt).Scan(&next)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	} else if err != nil {

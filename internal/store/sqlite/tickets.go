@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
@@ -38,6 +39,9 @@ type ticketRow struct {
 	aID, aName, aTier, aAttribs                                       sql.NullString
 	// gen is the cache generation the customer and account columns were read at (cache.go).
 	gen uint64
+	// ready, when set, holds the row already decoded by a background goroutine (cache.go
+	// release) for the one read that takes it; nil for rows nobody decodes ahead.
+	ready *atomic.Pointer[escalated.Ticket]
 }
 
 func scanTicketRow(s scanner) (*ticketRow, error) {
@@ -160,9 +164,12 @@ func (t *tx) GetTicket(ctx context.Context, id string) (*escalated.Ticket, error
 		r.gen = gen
 		t.cache.stage(id, r)
 	}
-	tk, err := r.ticket()
-	if err != nil {
-		return nil, fmt.Errorf("get ticket %s: %w", id, err)
+	tk := r.take()
+	if tk == nil {
+		var err error
+		if tk, err = r.ticket(); err != nil {
+			return nil, fmt.Errorf("get ticket %s: %w", id, err)
+		}
 	}
 	if t.write {
 		if t.keys == nil {
@@ -282,8 +289,25 @@ func (t *tx) wroteRow(tk *escalated.Ticket, prev int64, unindexed bool, tags, fi
 		r.status, r.priority, r.accountID, r.team, r.tier, r.assignee, r.escalations = string(tk.Status),
 			string(tk.Priority), tk.AccountID, tk.Team, tk.Tier, tk.Assignee, tk.Counters.Escalations
 	}
+	r.ready = new(atomic.Pointer[escalated.Ticket])
 	t.rows[tk.ID] = &r
 	t.cache.stage(tk.ID, &r)
+}
+
+// prepare decodes the row for the next read of it, off the writer goroutine: the writer is
+// the one serial part of every write, the decoding is not.
+func (r *ticketRow) prepare() {
+	if tk, err := r.ticket(); err == nil {
+		r.ready.Store(tk)
+	}
+}
+
+// take returns the ticket prepare decoded, once, or nil.
+func (r *ticketRow) take() *escalated.Ticket {
+	if r.ready == nil {
+		return nil
+	}
+	return r.ready.Swap(nil)
 }
 
 // checkVersioned turns "no row updated" into not_found or conflict, whichever it was.

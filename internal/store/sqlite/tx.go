@@ -23,7 +23,8 @@ type tx struct {
 	q     *sql.Tx
 	write bool
 	done  atomic.Bool
-	// prepared holds the writer's prepared statements (nil for reads), see DB.prepared.
+	// prepared holds the prepared statements of the tx's pool: DB.prepared for the writer,
+	// DB.readPrepared for reads.
 	prepared map[string]*sql.Stmt
 	// keys remembers the indexed columns of tickets read in this write transaction; see indexKey.
 	keys map[string]indexKey
@@ -72,6 +73,9 @@ func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	c, err := t.ctx(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if st := t.prepared[query]; st != nil {
+		return t.q.StmtContext(c, st).QueryContext(c, args...)
 	}
 	return t.q.QueryContext(c, query, args...)
 }
