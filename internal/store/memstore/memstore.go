@@ -6,15 +6,25 @@
 //
 // # Transactions
 //
-// The data is a set of copy-on-write B-trees (github.com/google/btree), one per table and
-// index, keyed by strings that sort as the table's order. A committed state is never changed:
-// View reads the state committed when it began, without locks, for as long as it likes (one
-// snapshot, whatever commits meanwhile). Update takes the single writer lock, starts from the
-// committed state and, at its first write to a table, clones that table's tree (O(1)): writes
-// then copy only the nodes they change, sharing the rest with the committed tree. Commit
-// publishes the new state with one pointer store, and a failed fn leaves nothing behind because
-// nothing it made was ever published. Writers run one at a time, as on SQLite. (Immutable radix
-// trees, the first choice, cost a channel per node: several times the memory and time.)
+// The data is a set of B-trees (github.com/google/btree), one per table and index, keyed by
+// strings that sort as the table's order. Writers run one at a time (Update takes the writer
+// lock, as on SQLite), and View reads the state committed when it began, for as long as it
+// likes, whatever commits meanwhile. An Update writes one of two ways:
+//
+//   - In place, when no View is open as it begins (a replay's writes and reads take turns, so
+//     nearly always): it writes the committed trees themselves and keeps an undo log, the value
+//     each write replaced. A failed fn is rolled back from the log; a View that opens meanwhile
+//     gets its own copy of the state from before the Update (each written tree cloned, in O(1),
+//     and the log undone on the clones), so it never sees a write that is not committed.
+//   - Copy on write, when a View is open: the Update starts from the committed state and, at its
+//     first write to a table, clones that table's tree (O(1)), writes then copying only the
+//     nodes they change; Commit publishes the new state with one pointer store, and a failed fn
+//     leaves nothing behind because nothing it made was published.
+//
+// Writing in place saves the copies of every node on the path of every write, which were half
+// of what a replay allocated. (Immutable radix trees, the first choice, cost a channel per
+// node: several times the memory and time.) DB.mu orders in-place writes against the Views
+// that open during them.
 //
 // Stored values are copied on the way in and out (each table's clone function): callers change
 // what they get, as they may with the SQL stores.
@@ -24,6 +34,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +51,11 @@ type DB struct {
 	writer    sync.Mutex
 	hub       *store.Hub
 	closed    atomic.Bool
+	// mu guards views (the Views open), inPlace (the Update writing in place, nil when none)
+	// and that Update's writes against Views opening meanwhile.
+	mu      sync.Mutex
+	views   int
+	inPlace *tx
 	// scratch holds *searchScratch for queries; lookupCost is the search's constant of that
 	// name (search.go).
 	scratch    sync.Pool
@@ -71,6 +87,22 @@ type tx struct {
 	changes []store.Change
 	// mine are the tables this Update has written: their trees in s are its own clones.
 	mine map[string]bool
+	// inPlace says the Update writes the committed state itself; undo then lists how to take
+	// back each of its writes, oldest first, and scanning the tables being scanned (which must
+	// not be written meanwhile).
+	inPlace  bool
+	undo     []undoStep
+	scanning []string
+}
+
+// undoStep takes back one in-place write: to the tree of table (revert), to a table the Update
+// made (made), or to a sequence (counter, which held old).
+type undoStep struct {
+	table   string
+	revert  func(tr any)
+	made    bool
+	counter string
+	old     int64
 }
 
 // Update runs fn in a write transaction and commits when it returns nil.
@@ -83,11 +115,27 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	db.writer.Lock()
 	base := db.committed.Load()
-	t := &tx{db: db, ctx: ctx, write: true, s: &state{trees: maps.Clone(base.trees), counters: maps.Clone(base.counters)}}
+	t := &tx{db: db, ctx: ctx, write: true}
+	db.mu.Lock()
+	if db.views == 0 {
+		t.s, t.inPlace, db.inPlace = base, true, t
+	}
+	db.mu.Unlock()
+	if !t.inPlace {
+		t.s = &state{trees: maps.Clone(base.trees), counters: maps.Clone(base.counters)}
+	}
 	err := run(fn, t)
 	if err == nil {
 		// A caller that gave up meanwhile must not find its writes committed.
 		err = ctx.Err()
+	}
+	if t.inPlace {
+		db.mu.Lock()
+		if err != nil {
+			t.rollback(t.s)
+		}
+		db.inPlace = nil
+		db.mu.Unlock()
 	}
 	if err != nil {
 		db.writer.Unlock()
@@ -99,6 +147,35 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	return nil
 }
 
+// rollback undoes t's in-place writes on s: t's own state, or a View's copy of it (db.mu held).
+func (t *tx) rollback(s *state) {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		switch u := t.undo[i]; {
+		case u.made:
+			delete(s.trees, u.table)
+		case u.revert != nil:
+			u.revert(s.trees[u.table])
+		default:
+			if u.old == 0 {
+				delete(s.counters, u.counter)
+			} else {
+				s.counters[u.counter] = u.old
+			}
+		}
+	}
+}
+
+// before is a copy of the state t writes in place as it was before t (db.mu held): every tree
+// cloned (t goes on writing them), and t's writes so far undone on the clones.
+func (t *tx) before() *state {
+	s := &state{trees: make(map[string]any, len(t.s.trees)), counters: maps.Clone(t.s.counters)}
+	for name, tr := range t.s.trees {
+		s.trees[name] = tr.(interface{ cloneAny() any }).cloneAny()
+	}
+	t.rollback(s)
+	return s
+}
+
 // View runs fn on the state committed when it began.
 func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	if db.closed.Load() {
@@ -107,7 +184,19 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return run(fn, &tx{db: db, ctx: ctx, s: db.committed.Load()})
+	db.mu.Lock()
+	db.views++
+	s := db.committed.Load()
+	if w := db.inPlace; w != nil {
+		s = w.before()
+	}
+	db.mu.Unlock()
+	defer func() {
+		db.mu.Lock()
+		db.views--
+		db.mu.Unlock()
+	}()
+	return run(fn, &tx{db: db, ctx: ctx, s: s})
 }
 
 // run calls fn, turning a panic into an error so that the writer lock is released.
@@ -148,6 +237,11 @@ func (t *tx) writable(what string) error {
 
 // next returns the next value of a sequence (1, 2, ...).
 func (t *tx) next(counter string) int64 {
+	if t.inPlace {
+		t.db.mu.Lock()
+		defer t.db.mu.Unlock()
+		t.undo = append(t.undo, undoStep{counter: counter, old: t.s.counters[counter]})
+	}
 	t.s.counters[counter]++
 	return t.s.counters[counter]
 }
@@ -160,11 +254,18 @@ type item[T any] struct {
 
 // table is one table or index: a B-tree of items by key (copy on write: Clone is O(1), and
 // the original and the clone can then be used apart, each write copying the nodes it changes).
-type table[T any] = btree.BTreeG[item[T]]
+type table[T any] struct {
+	*btree.BTreeG[item[T]]
+}
 
 func newTable[T any]() *table[T] {
-	return btree.NewG(32, func(a, b item[T]) bool { return a.k < b.k })
+	return &table[T]{btree.NewG(32, func(a, b item[T]) bool { return a.k < b.k })}
 }
+
+// Clone is an O(1) copy of tr (see table).
+func (tr *table[T]) Clone() *table[T] { return &table[T]{tr.BTreeG.Clone()} }
+
+func (tr *table[T]) cloneAny() any { return tr.Clone() }
 
 // tree returns table's tree in t's state for reading (an empty one for a table never
 // written). The tree of a table this Update writes is the Update's own; scans go over a clone of
@@ -178,6 +279,20 @@ func tree[T any](t *tx, name string) *table[T] {
 
 // writable returns the Update's own copy of table, cloning the committed one at the first write.
 func mutable[T any](t *tx, name string) *table[T] {
+	if t.inPlace {
+		if slices.Contains(t.scanning, name) {
+			panic("memstore: write to " + name + " during a scan of it")
+		}
+		if v, ok := t.s.trees[name]; ok {
+			return v.(*table[T])
+		}
+		tr := newTable[T]()
+		t.db.mu.Lock()
+		t.s.trees[name] = tr
+		t.undo = append(t.undo, undoStep{table: name, made: true})
+		t.db.mu.Unlock()
+		return tr
+	}
 	if t.mine[name] {
 		return t.s.trees[name].(*table[T])
 	}
@@ -198,19 +313,52 @@ func get[T any](t *tx, name, key string) (T, bool) {
 
 // put writes key in table (the caller has checked writable and cloned v).
 func put[T any](t *tx, name, key string, v T) {
-	mutable[T](t, name).ReplaceOrInsert(item[T]{k: key, v: v})
+	tr := mutable[T](t, name)
+	if !t.inPlace {
+		tr.ReplaceOrInsert(item[T]{k: key, v: v})
+		return
+	}
+	t.db.mu.Lock()
+	old, had := tr.ReplaceOrInsert(item[T]{k: key, v: v})
+	t.undo = append(t.undo, undoStep{table: name, revert: func(tr any) {
+		if had {
+			tr.(*table[T]).ReplaceOrInsert(old)
+		} else {
+			tr.(*table[T]).Delete(item[T]{k: key})
+		}
+	}})
+	t.db.mu.Unlock()
 }
 
 // del removes key from table.
 func del[T any](t *tx, name, key string) {
-	mutable[T](t, name).Delete(item[T]{k: key})
+	tr := mutable[T](t, name)
+	if !t.inPlace {
+		tr.Delete(item[T]{k: key})
+		return
+	}
+	t.db.mu.Lock()
+	if old, had := tr.Delete(item[T]{k: key}); had {
+		t.undo = append(t.undo, undoStep{table: name, revert: func(tr any) { tr.(*table[T]).ReplaceOrInsert(old) }})
+	}
+	t.db.mu.Unlock()
 }
 
 // size is how many rows table holds.
 func size[T any](t *tx, name string) int { return tree[T](t, name).Len() }
 
-// snapshot is table as it stands, for iterating: a clone when the Update writes the table.
-func snapshot[T any](t *tx, name string) *table[T] {
+// snapshot is table as it stands, for iterating: a clone when the Update writes the table
+// (copy on write), which it may then go on writing; an Update writing in place iterates the
+// table itself, and must not write it until the scan ends (done).
+func snapshot[T any](t *tx, name string) (tr *table[T], done func()) {
+	if t.inPlace {
+		t.scanning = append(t.scanning, name)
+		return tree[T](t, name), func() { t.scanning = t.scanning[:len(t.scanning)-1] }
+	}
+	return snapshotCOW[T](t, name), func() {}
+}
+
+func snapshotCOW[T any](t *tx, name string) *table[T] {
 	tr := tree[T](t, name)
 	if t.mine[name] {
 		return tr.Clone()
@@ -224,7 +372,9 @@ func scan[T any](t *tx, name, prefix, from string, fn func(key string, v T) bool
 	if from == "" || from < prefix {
 		from = prefix
 	}
-	snapshot[T](t, name).AscendGreaterOrEqual(item[T]{k: from}, func(it item[T]) bool {
+	tr, done := snapshot[T](t, name)
+	defer done()
+	tr.AscendGreaterOrEqual(item[T]{k: from}, func(it item[T]) bool {
 		if !strings.HasPrefix(it.k, prefix) {
 			return false
 		}
@@ -245,7 +395,9 @@ func scanDesc[T any](t *tx, name, prefix, from string, fn func(key string, v T) 
 		// The largest key with this prefix: the prefix followed by the highest bytes.
 		from = prefix + "\xff\xff\xff\xff"
 	}
-	snapshot[T](t, name).DescendLessOrEqual(item[T]{k: from}, visit)
+	tr, done := snapshot[T](t, name)
+	defer done()
+	tr.DescendLessOrEqual(item[T]{k: from}, visit)
 }
 
 // notFound is the store's not_found for a kind of object and its id.
