@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/escalated/escalated"
 )
@@ -93,6 +94,30 @@ func jsonKind(goKind string) string {
 	return "a " + goKind
 }
 
+// fieldsByType caches jsonFields: every request body of a kind has the same answer.
+var fieldsByType sync.Map // reflect.Type -> map[string]reflect.Type
+
+// jsonFields returns the JSON names a struct type declares, with their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if f, ok := fieldsByType.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	fields := map[string]reflect.Type{}
+	// VisibleFields includes the fields an embedded struct promotes, as encoding/json does.
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	fieldsByType.Store(t, fields)
+	return fields
+}
+
 // unknownPath returns the dotted path of the first key in raw that the type t does not declare,
 // or "" when there is none. It follows nested objects and arrays of objects.
 func unknownPath(raw []byte, t reflect.Type, prefix string) string {
@@ -115,18 +140,7 @@ func unknownPath(raw []byte, t reflect.Type, prefix string) string {
 		if json.Unmarshal(raw, &obj) != nil {
 			return ""
 		}
-		fields := map[string]reflect.Type{}
-		// VisibleFields includes the fields an embedded struct promotes, as encoding/json does.
-		for _, f := range reflect.VisibleFields(t) {
-			if f.Anonymous {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "" {
-				name = f.Name
-			}
-			fields[name] = f.Type
-		}
+		fields := jsonFields(t)
 		// Object keys in JSON order are lost in a map; sort them so the answer is stable.
 		keys := make([]string, 0, len(obj))
 		for k := range obj {

@@ -172,18 +172,43 @@ func (t *tx) GetTicket(ctx context.Context, id string) (*escalated.Ticket, error
 		}
 	}
 	if t.write {
-		if t.keys == nil {
-			t.keys = map[string]indexKey{}
-		}
-		t.keys[id] = keyOf(tk)
+		s := t.see(id)
+		s.key, s.hasKey = keyOf(tk), true
 		if t.cache != nil {
-			if t.rows == nil {
-				t.rows = map[string]*ticketRow{}
-			}
-			t.rows[id] = r
+			s.row = r
 		}
 	}
 	return tk, nil
+}
+
+// seenTicket is what a write transaction knows about one ticket it read or wrote.
+type seenTicket struct {
+	id     string
+	key    indexKey // valid when hasKey
+	hasKey bool
+	row    *ticketRow // the row as this fn last read or wrote it, or nil
+}
+
+// seenOf returns what the tx knows about ticket id, or nil.
+func (t *tx) seenOf(id string) *seenTicket {
+	for i := range t.seen {
+		if t.seen[i].id == id {
+			return &t.seen[i]
+		}
+	}
+	return nil
+}
+
+// see returns the entry of ticket id, adding an empty one.
+func (t *tx) see(id string) *seenTicket {
+	if s := t.seenOf(id); s != nil {
+		return s
+	}
+	if t.seen == nil {
+		t.seen = t.seenBuf[:0]
+	}
+	t.seen = append(t.seen, seenTicket{id: id})
+	return &t.seen[len(t.seen)-1]
 }
 
 // indexKey is what a ticket's secondary indexes are built from. UpdateTicket compares it with
@@ -230,7 +255,7 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 	same := next
 	same.version = prev
 	unindexed := false
-	if read, ok := t.keys[tk.ID]; ok && read == same {
+	if read := t.seenOf(tk.ID); read != nil && read.hasKey && read.key == same {
 		unindexed = true
 		res, err = t.exec(ctx, sqlUpdateTicketUnindexed, tk.Subject, string(tk.Channel), tk.IssueType, args[5], tk.Language,
 			tk.CustomerID, args[12], tk.Counters.Reopens, tk.Counters.Reassignments, tk.Counters.CustomerContacts,
@@ -240,29 +265,26 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 		res, err = t.exec(ctx, sqlUpdateTicket, args...)
 	}
 	if err != nil {
-		delete(t.keys, tk.ID)
-		t.forgetRow(tk.ID)
+		t.forget(tk.ID)
 		return writeErr(err, "update ticket "+tk.ID, "", "")
 	}
 	if err := t.checkVersioned(ctx, res, "tickets", "ticket", tk.ID, prev); err != nil {
-		delete(t.keys, tk.ID)
-		t.forgetRow(tk.ID)
+		t.forget(tk.ID)
 		return err
 	}
 	// Only a write that happened may vouch for the row's indexed columns.
-	if t.keys != nil {
-		t.keys[tk.ID] = next
-	}
+	st := t.see(tk.ID)
+	st.key, st.hasKey = next, true
 	t.wroteRow(tk, prev, unindexed, args[5].(string), args[12].(string), args[19].(string))
 	return nil
 }
 
-// forgetRow drops what the fn knew of ticket id's row: it must be read again.
-func (t *tx) forgetRow(id string) {
-	if t.cache != nil {
-		delete(t.rows, id)
-		t.cache.stage(id, nil)
+// forget drops what the fn knew of ticket id: its row must be read again.
+func (t *tx) forget(id string) {
+	if s := t.seenOf(id); s != nil {
+		s.hasKey, s.row = false, nil
 	}
+	t.cache.stage(id, nil)
 }
 
 // wroteRow stages the row UpdateTicket just wrote: the row this fn read at version prev with
@@ -274,9 +296,11 @@ func (t *tx) wroteRow(tk *escalated.Ticket, prev int64, unindexed bool, tags, fi
 	if t.cache == nil {
 		return
 	}
-	read := t.rows[tk.ID]
+	s := t.see(tk.ID)
+	read := s.row
 	if read == nil || read.version != prev || read.customerID != tk.CustomerID || read.accountID != tk.AccountID {
-		t.forgetRow(tk.ID)
+		s.row = nil
+		t.cache.stage(tk.ID, nil)
 		return
 	}
 	r := *read
@@ -290,7 +314,7 @@ func (t *tx) wroteRow(tk *escalated.Ticket, prev int64, unindexed bool, tags, fi
 			string(tk.Priority), tk.AccountID, tk.Team, tk.Tier, tk.Assignee, tk.Counters.Escalations
 	}
 	r.ready = new(atomic.Pointer[escalated.Ticket])
-	t.rows[tk.ID] = &r
+	s.row = &r
 	t.cache.stage(tk.ID, &r)
 }
 

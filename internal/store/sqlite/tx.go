@@ -26,12 +26,13 @@ type tx struct {
 	// prepared holds the prepared statements of the tx's pool: DB.prepared for the writer,
 	// DB.readPrepared for reads.
 	prepared map[string]*sql.Stmt
-	// keys remembers the indexed columns of tickets read in this write transaction; see indexKey.
-	keys map[string]indexKey
-	// cache is the writer's ticket cache (nil for reads or when it is off); rows are the
-	// ticket rows this fn read or wrote, which UpdateTicket builds the row it wrote from.
+	// seen are the tickets this fn read or wrote (one, nearly always; seenBuf holds the first
+	// two without an allocation): the indexed columns for UpdateTicket (indexKey) and the rows
+	// it builds the row it wrote from (cache.go).
+	seen    []seenTicket
+	seenBuf [2]seenTicket
+	// cache is the writer's ticket cache (nil for reads or when it is off).
 	cache *ticketCache
-	rows  map[string]*ticketRow
 	// changes are the history events appended, announced once the transaction commits.
 	changes []store.Change
 	// cells are the report rollup deltas of the caller's fact saves, merged and applied once
