@@ -208,10 +208,16 @@ const (
 // lookupCost overrides it in tests: 0 stops reading as early as the results allow.)
 const lookupCost = 16
 
-// searchScratch is a query's tally by ticket number, reused across queries: slot[num] is 1 +
-// the ticket's index in the query's hits, 0 for a ticket not seen (a query puts back the zeros
-// it changed).
-type searchScratch struct{ slot []int32 }
+// searchScratch is a query's working memory, reused across queries (a long query's lists
+// would otherwise grow anew each time): slot[num] is 1 + the ticket's index in hits, 0 for a
+// ticket not seen (a query puts back the zeros it changed); hits, nums and adds are as in
+// SimilarResolved.
+type searchScratch struct {
+	slot []int32
+	hits []searchHit
+	nums []int32
+	adds []float64
+}
 
 // SimilarResolved ranks indexed tickets by bm25 over the terms of text, any of them matching,
 // best first; ties go to the newest resolution, then the ticket id. n < 1 asks for nothing; n
@@ -288,9 +294,8 @@ func (x *tx) SimilarResolved(ctx context.Context, text, exclude string, n int) (
 	// Read postings term by term, keeping what each term adds to each ticket's score and
 	// summing them in reading order (a bound, not the score), until the tickets not seen
 	// cannot make the best n and reading on costs more than looking the rest up.
-	var hits []searchHit
-	var nums []int32
-	var adds []float64 // what q[i] adds to hits[j]'s score at j*len(q)+i; 0: nothing
+	hits, nums := sc.hits[:0], sc.nums[:0]
+	adds := sc.adds[:0] // what q[i] adds to hits[j]'s score at j*len(q)+i; 0: nothing
 	var floor, rest float64
 	read := 0
 	for k, i := range byMost {
@@ -334,7 +339,10 @@ func (x *tx) SimilarResolved(ctx context.Context, text, exclude string, n int) (
 	for _, num := range nums {
 		slot[num] = 0
 	}
-	x.db.scratch.Put(sc)
+	defer func() {
+		sc.hits, sc.nums, sc.adds = hits[:0], nums[:0], adds[:0]
+		x.db.scratch.Put(sc)
+	}()
 
 	// The tickets seen whose score may reach the floor are scored in full, summing what each
 	// term adds in the query's order (a term not read is looked up), and ranked.
