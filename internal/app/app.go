@@ -109,13 +109,14 @@ func redact(dbURL string) string {
 
 // EngineClaimers is how many transactions a node's deadline engine claims and fires with at
 // once on the store db names: one on SQLite (one writer; more would only queue), and on
-// PostgreSQL, whose claims skip each other's rows, one per core up to four, leaving the rest
-// of the connection pool (max(4, cores)) to requests. One claimer at a time fired a backlog
-// of escalating breaches at one connection's round trips, using half of a 2-core machine
-// (BENCHMARKS.md, deadlines).
+// PostgreSQL, whose claims skip each other's rows and tickets, half the default connection
+// pool (max(4, cores)) up to four, leaving the other half to requests. One claimer fired a
+// backlog of escalating breaches one connection round trip at a time, using about half of a
+// 2-core machine (BENCHMARKS.md, deadlines). A pool made smaller with pool_max_conns in the URL
+// is not looked at: claimers then wait for connections like requests do.
 func EngineClaimers(db string) int {
 	if kind, _, err := config.ParseDB(db); err == nil && kind == config.Postgres {
-		return min(4, max(2, runtime.NumCPU()))
+		return min(4, max(4, runtime.NumCPU())/2)
 	}
 	return 1
 }

@@ -118,8 +118,15 @@ func (t *tx) ClaimDue(ctx context.Context, now time.Time, n int) ([]*store.Deadl
 // ticket service replacing or cancelling it) is passed over rather than waited for: the caller
 // gets not_found, and the row, if it is still pending and due afterwards, comes back in the next
 // ClaimDue.
+//
+// Like sqlClaimDue it also locks the deadline's ticket, skipping it when another transaction
+// holds it: firing locks the ticket and rewrites its other deadlines, so a claim by id that took
+// a deadline of a ticket another claimer is firing would deadlock with it (two claimers of one
+// node retrying a held deadline's batch by id did).
 const sqlClaimDeadline = `DELETE FROM deadlines WHERE id = (
-		SELECT id FROM deadlines WHERE id = $1 AND due_at <= $2 FOR UPDATE SKIP LOCKED)
+		SELECT d.id FROM deadlines AS d JOIN tickets AS t ON t.id = d.ticket_id
+		WHERE d.id = $1 AND d.due_at <= $2
+		FOR UPDATE OF d SKIP LOCKED FOR NO KEY UPDATE OF t SKIP LOCKED)
 	RETURNING ` + deadlineColumns
 
 // ClaimDeadline removes and returns the pending deadline id if it is due at or before now;
