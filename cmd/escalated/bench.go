@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/escalated/escalated/internal/bench"
 )
@@ -27,7 +30,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return err
 	}
 	if len(pos) > 0 {
-		return usageError{"usage: escalated bench [--scale 1] [--only " + strings.Join(bench.Figures, ",") + "] [--postgres URL] [--dir DIR] [--keep] [--format table|json] [--out FILE]"}
+		return usageError{"usage: escalated bench [--scale 1] [--only " + strings.Join(bench.Figures, ",") + "] [--postgres URL] [--dir DIR] [--keep] [--format table|json] [--out FILE] [--quiet]"}
 	}
 	if *format != "table" && *format != "json" {
 		return usageError{fmt.Sprintf("--format %q: give table or json", *format)}
@@ -44,10 +47,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := o.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	rep, err := bench.Run(ctx, o)
-	if err != nil {
-		return err
-	}
+	// Opened first: a path that cannot be written should fail now, not after an hour's run.
 	w, done, err := output(*out, stdout)
 	if err != nil {
 		return err
@@ -57,6 +57,21 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 			err = cerr
 		}
 	}()
+	// The first Ctrl-C stops the run after the benchmark in progress gives up and prints what
+	// finished; from then on the signals' default applies, so a second one ends the process.
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-ctx.Done():
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+		case <-finished:
+		}
+	}()
+	rep, err := bench.Run(ctx, o)
+	if err != nil {
+		return err
+	}
 	if *format == "json" {
 		err = bench.WriteJSON(w, rep)
 	} else {
@@ -66,7 +81,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return err
 	}
 	if rep.Failures > 0 {
-		return fmt.Errorf("%d benchmarks failed their checks (see the table's notes): %w", rep.Failures, bench.ErrFailed)
+		return fmt.Errorf("%d benchmarks failed their checks (see the notes under the table)", rep.Failures)
+	}
+	if rep.Cancelled {
+		return fmt.Errorf("cancelled: the table holds the benchmarks that finished")
 	}
 	return nil
 }

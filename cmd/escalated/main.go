@@ -51,7 +51,7 @@ Usage:
   escalated export [--since 30d] [--db ...] [--out FILE.jsonl]   (the history of recent tickets, for simulate)
   escalated history from-csv TICKETS.csv [--out FILE.jsonl]      (a help desk's ticket export as a history)
   escalated simulate --policy DRAFT.yaml [--baseline LIVE.yaml] --history FILE.jsonl [--format table|json|html] [--out FILE]
-  escalated bench [--scale 1] [--only rules,ingest,api,reports,deadlines,catchup,simulate] [--postgres URL] [--format table|json]
+  escalated bench [--scale 1] [--only rules,ingest,api,reports,deadlines,catchup,simulate] [--postgres URL] [--format table|json] [--out FILE]
 
 --db defaults to sqlite:escalated.db (sqlite:escalated-demo.db with --demo).
 `

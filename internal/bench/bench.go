@@ -9,7 +9,6 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -26,6 +25,8 @@ import (
 
 // T is what a benchmark body needs from whoever runs it.
 type T interface {
+	// Context is done when the run is cancelled (Ctrl-C): long waits give up then.
+	Context() context.Context
 	Helper()
 	Logf(format string, args ...any)
 	Errorf(format string, args ...any)
@@ -78,12 +79,16 @@ type Row struct {
 
 // Report is a whole run.
 type Report struct {
-	Started  time.Time `json:"started"`
-	Took     string    `json:"took"`
-	Scale    float64   `json:"scale"`
-	Machine  string    `json:"machine"`
-	Rows     []Row     `json:"rows"`
-	Failures int       `json:"failures"`
+	Started time.Time `json:"started"`
+	Took    string    `json:"took"`
+	Scale   float64   `json:"scale"`
+	Machine string    `json:"machine"`
+	Rows    []Row     `json:"rows"`
+	// Failures counts the benchmarks (not rows) that failed their own checks.
+	Failures int `json:"failures"`
+	// Cancelled says the run was stopped before every benchmark ran: the rows are those that
+	// finished.
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 // Validate checks the options, naming what is wrong and what is allowed.
@@ -131,31 +136,56 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	fmt.Fprintf(o.Log, "bench: data directory %s, scale %g\n", dir, o.Scale)
 	rep := &Report{Started: time.Now().UTC(), Scale: o.Scale, Machine: machine()}
+	if o.Postgres != "" {
+		// A wrong URL should fail now, not after an hour of SQLite benchmarks.
+		rows := runGroup(ctx, filepath.Join(dir, "postgres-check"), o, "postgres", func(t T, o Options) []Row {
+			PostgresSchema(t, o.Postgres)
+			return nil
+		})
+		if len(rows) > 0 {
+			return nil, fmt.Errorf("bench: --postgres: %s", rows[0].Err)
+		}
+	}
+	// Each store's part of a group is its own benchmark: a failed check on PostgreSQL must not
+	// void the SQLite figures measured beside it.
 	type group struct {
-		name string
-		run  func(T, Options) []Row
+		name, store string
+		run         func(T, Options) []Row
 	}
 	groups := []group{
-		{"rules", runRules}, {"ingest", runIngest}, {"api", runAPI}, {"reports", runReports},
-		{"deadlines", runLateness}, {"catchup", runCatchUp}, {"simulate", runSimulate},
+		{"rules", "", runRules},
+		{"ingest", "sqlite", runIngestSQLite}, {"ingest", "postgres", runIngestPostgres},
+		{"api", "", runAPI},
+		{"reports", "sqlite", runReportsSQLite}, {"reports", "postgres", runReportsPostgres},
+		{"deadlines", "sqlite", runLatenessSQLite}, {"deadlines", "postgres", runLatenessPostgres},
+		{"catchup", "sqlite", runCatchUpSQLite}, {"catchup", "postgres", runCatchUpPostgres},
+		{"simulate", "", runSimulate},
 	}
 	for _, g := range groups {
-		if !o.runs(g.name) {
+		if !o.runs(g.name) || (g.store == "postgres" && o.Postgres == "") {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return rep, err
+		if ctx.Err() != nil {
+			rep.Cancelled = true
+			break
 		}
-		fmt.Fprintf(o.Log, "bench: %s ...\n", g.name)
+		name := g.name
+		if g.store != "" {
+			name += "/" + g.store
+		}
+		fmt.Fprintf(o.Log, "bench: %s ...\n", name)
 		started := time.Now()
-		rows := runGroup(ctx, filepath.Join(dir, g.name), o, g.name, g.run)
-		for _, r := range rows {
-			if r.Err != "" {
-				rep.Failures++
-			}
+		rows := runGroup(ctx, filepath.Join(dir, strings.ReplaceAll(name, "/", "-")), o, name, g.run)
+		if slices.ContainsFunc(rows, func(r Row) bool { return r.Err != "" }) {
+			rep.Failures++
+		}
+		if ctx.Err() != nil {
+			// Figures of a benchmark cut short mean nothing.
+			rep.Cancelled = true
+			break
 		}
 		rep.Rows = append(rep.Rows, rows...)
-		fmt.Fprintf(o.Log, "bench: %s took %s\n", g.name, time.Since(started).Round(100*time.Millisecond))
+		fmt.Fprintf(o.Log, "bench: %s took %s\n", name, time.Since(started).Round(100*time.Millisecond))
 		// Give the next benchmark the memory this one left.
 		debug.FreeOSMemory()
 	}
@@ -165,10 +195,19 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // runGroup runs one group with its own runner and turns a failure into a row.
 func runGroup(ctx context.Context, dir string, o Options, name string, fn func(T, Options) []Row) (rows []Row) {
-	r := &runner{dir: dir, log: o.Log, name: name}
-	defer r.cleanup()
+	r := &runner{ctx: ctx, dir: dir, log: o.Log, name: name}
 	defer func() {
 		v := recover()
+		// Cleanups first (stopping nodes, dropping schemas), so that what they report counts
+		// too; one that fails with Fatal is recorded like the body's.
+		func() {
+			defer func() {
+				if f, ok := recover().(fatal); ok {
+					r.Errorf("cleanup: %s", string(f))
+				}
+			}()
+			r.cleanup()
+		}()
 		if v == nil && len(r.errs) == 0 {
 			return
 		}
@@ -199,6 +238,7 @@ type fatal string
 // runner is the command's T: Fatal ends the benchmark (not the run), Errorf records a failed
 // check, Logf writes progress.
 type runner struct {
+	ctx       context.Context
 	dir, name string
 	log       io.Writer
 	mu        sync.Mutex
@@ -207,7 +247,8 @@ type runner struct {
 	temps     int
 }
 
-func (r *runner) Helper() {}
+func (r *runner) Helper()                  {}
+func (r *runner) Context() context.Context { return r.ctx }
 func (r *runner) Logf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -237,8 +278,10 @@ func (r *runner) TempDir() string {
 	return d
 }
 func (r *runner) cleanup() {
-	for i := len(r.cleanups) - 1; i >= 0; i-- {
-		r.cleanups[i]()
+	for len(r.cleanups) > 0 {
+		f := r.cleanups[len(r.cleanups)-1]
+		r.cleanups = r.cleanups[:len(r.cleanups)-1]
+		f()
 	}
 }
 
@@ -276,6 +319,9 @@ func WriteTable(w io.Writer, rep *Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if rep.Cancelled {
+		fmt.Fprintf(w, "\nThe run was cancelled: the benchmarks after the last row did not run.\n")
+	}
 	var notes []string
 	for _, r := range rep.Rows {
 		if r.Err != "" {
@@ -299,15 +345,21 @@ func WriteJSON(w io.Writer, rep *Report) error {
 	return enc.Encode(rep)
 }
 
-// ErrFailed is returned by callers when some benchmark failed its own checks.
-var ErrFailed = errors.New("some benchmarks failed")
-
 // verdict is "met" or "missed".
 func verdict(ok bool) string {
 	if ok {
 		return "met"
 	}
 	return "missed"
+}
+
+// sized is the verdict of a target that is about the bar's sizes (a million clocks or tickets,
+// 100,000 overdue deadlines): a run scaled down measures less work, so it gives no verdict.
+func (o Options) sized(ok bool) string {
+	if o.Scale < 1 {
+		return "n/a (scaled)"
+	}
+	return verdict(ok)
 }
 
 // count formats a whole number with thousands separators.

@@ -143,3 +143,50 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+// A cancelled run stops before the next benchmark and says so.
+func TestRunCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := Run(ctx, Options{Scale: 0.01, Dir: t.TempDir(), Only: []string{"rules"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Cancelled || len(rep.Rows) != 0 {
+		t.Errorf("cancelled run: %+v; want Cancelled and no rows", rep)
+	}
+	var buf bytes.Buffer
+	WriteTable(&buf, rep)
+	if !strings.Contains(buf.String(), "The run was cancelled") {
+		t.Errorf("table does not say the run was cancelled:\n%s", buf.String())
+	}
+}
+
+// A --postgres URL that does not connect fails the run before any benchmark, naming it.
+func TestRunBadPostgres(t *testing.T) {
+	_, err := Run(context.Background(), Options{Scale: 0.01, Dir: t.TempDir(), Only: []string{"rules"},
+		Postgres: "postgres://nobody:secret@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"})
+	if err == nil || !strings.Contains(err.Error(), "--postgres") || strings.Contains(err.Error(), "secret") {
+		t.Errorf("Run with an unreachable PostgreSQL: %v; want an error naming --postgres without the password", err)
+	}
+}
+
+func TestQuantileNearestRank(t *testing.T) {
+	l := Load{}
+	for i := 1; i <= 100; i++ {
+		l.Lat = append(l.Lat, time.Duration(i)*time.Millisecond)
+	}
+	if q := l.Quantile(0.99); q != 99*time.Millisecond {
+		t.Errorf("p99 of 1..100 ms = %s; want 99ms", q)
+	}
+	if q := l.Quantile(0.5); q != 50*time.Millisecond {
+		t.Errorf("p50 of 1..100 ms = %s; want 50ms", q)
+	}
+	if q := l.Quantile(1); q != 100*time.Millisecond {
+		t.Errorf("max = %s; want 100ms", q)
+	}
+	l.Failed, l.Took = 10, time.Second
+	if a := l.Achieved(); a != 90 {
+		t.Errorf("achieved %v/s with 10 of 100 failed over 1 s; want 90", a)
+	}
+}

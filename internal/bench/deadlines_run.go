@@ -19,55 +19,54 @@ func deadlineSizes(o Options, store, db string) DeadlineOptions {
 	}
 }
 
-// runLateness: breach lateness with a million running clocks while 1,000 messages a second
-// are ingested, and the node's resident memory with those million open tickets.
-func runLateness(t T, o Options) []Row {
-	do := deadlineSizes(o, "sqlite", SQLiteDB(t, "deadlines.db"))
-	rows := latenessRows(RunLateness(t, do), "SQLite")
-	if o.Postgres != "" {
-		do = deadlineSizes(o, "postgres", PostgresSchema(t, o.Postgres))
-		rows = append(rows, latenessRows(RunLateness(t, do), "PostgreSQL")...)
-	}
-	return rows
+// runLatenessSQLite: breach lateness with a million running clocks while 1,000 messages a
+// second are ingested, and the node's resident memory with those million open tickets.
+func runLatenessSQLite(t T, o Options) []Row {
+	return latenessRows(o, RunLateness(t, deadlineSizes(o, "sqlite", SQLiteDB(t, "deadlines.db"))), "SQLite")
 }
 
-func latenessRows(l Lateness, store string) []Row {
-	rss := max(l.RSSStart, l.RSSEnd)
+func runLatenessPostgres(t T, o Options) []Row {
+	return latenessRows(o, RunLateness(t, deadlineSizes(o, "postgres", PostgresSchema(t, o.Postgres))), "PostgreSQL")
+}
+
+func latenessRows(o Options, l Lateness, store string) []Row {
+	rss := l.RSSPeak
 	const limit = 500e6 / (1 << 20) // 500 MB in MiB
 	return []Row{
 		{Figure: fmt.Sprintf("breach lateness p99, %s clocks, %s", count(float64(l.Deadlines)), store), Target: "< 100 ms while ingest runs",
 			Value: ms(l.P99), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(l.P99)),
-			Met: verdict(l.P99 < 100*time.Millisecond),
+			Met: o.sized(l.P99 < 100*time.Millisecond),
 			Note: fmt.Sprintf("%s breaches fired in the window, each once; p50 %.1f ms, max %.0f ms; ingest %s/s of %s/s offered, p99 %.1f ms; load %.0f s",
 				count(float64(l.Fired)), ms(l.P50), ms(l.Max), count(l.Ingest.Achieved()), count(float64(l.IngestRate)), ms(l.Ingest.Quantile(0.99)), l.LoadTook.Seconds())},
 		{Figure: fmt.Sprintf("resident memory, %s open tickets, %s", count(float64(l.Deadlines)), store), Target: "< 500 MB",
 			Value: rss * (1 << 20) / 1e6, Unit: "MB", Text: fmt.Sprintf("%.0f MB", rss*(1<<20)/1e6),
-			Met:  verdict(rss < limit),
-			Note: fmt.Sprintf("the whole process (node and load generator), at start %.0f MB and after the window %.0f MB", l.RSSStart*(1<<20)/1e6, l.RSSEnd*(1<<20)/1e6)},
+			Met: o.sized(rss < limit),
+			Note: fmt.Sprintf("peak of the whole process (node and load generator) from the node's start to the end of the window; %.0f MB once it answered, %.0f MB at the end",
+				l.RSSStart*(1<<20)/1e6, l.RSSEnd*(1<<20)/1e6)},
 	}
 }
 
-// runCatchUp: after a 10-minute outage, the time from start until every overdue breach has
-// fired, each escalating its ticket; the baseline is the same catch-up with no rule (the
+// runCatchUpSQLite: after a 10-minute outage, the time from start until every overdue breach
+// has fired, each escalating its ticket; the baseline is the same catch-up with no rule (the
 // engine and the clock bookkeeping alone).
-func runCatchUp(t T, o Options) []Row {
-	rows := catchUpRows(t, deadlineSizes(o, "sqlite", SQLiteDB(t, "catchup.db")), SQLiteDB(t, "catchup-norule.db"), "SQLite")
-	if o.Postgres != "" {
-		rows = append(rows, catchUpRows(t, deadlineSizes(o, "postgres", PostgresSchema(t, o.Postgres)), PostgresSchema(t, o.Postgres), "PostgreSQL")...)
-	}
-	return rows
+func runCatchUpSQLite(t T, o Options) []Row {
+	return catchUpRows(t, o, deadlineSizes(o, "sqlite", SQLiteDB(t, "catchup.db")), SQLiteDB(t, "catchup-norule.db"), "SQLite")
 }
 
-func catchUpRows(t T, do DeadlineOptions, noRuleDB, store string) []Row {
+func runCatchUpPostgres(t T, o Options) []Row {
+	return catchUpRows(t, o, deadlineSizes(o, "postgres", PostgresSchema(t, o.Postgres)), PostgresSchema(t, o.Postgres), "PostgreSQL")
+}
+
+func catchUpRows(t T, o Options, do DeadlineOptions, noRuleDB, store string) []Row {
 	esc := RunCatchUp(t, do, true)
 	do.DB = noRuleDB
 	none := RunCatchUp(t, do, false)
 	return []Row{{
 		Figure: fmt.Sprintf("catch-up of %s overdue breaches, each escalating, %s", count(float64(esc.Overdue)), store),
-		Target: "all fired once < 10 s", Value: esc.Took.Seconds(), Unit: "s", Text: fmt.Sprintf("%.1f s", esc.Took.Seconds()),
-		Baseline: fmt.Sprintf("no rule (engine alone) %.1f s", none.Took.Seconds()), BaselineValue: none.Took.Seconds(),
-		Ratio: esc.Took.Seconds() / none.Took.Seconds(), Met: verdict(esc.Took < 10*time.Second),
-		Note: fmt.Sprintf("%s breaches/s escalating, %s/s with no rule; each fired exactly once (checked)",
+		Target: "all fired once < 10 s of start", Value: esc.FromStart.Seconds(), Unit: "s", Text: fmt.Sprintf("%.1f s", esc.FromStart.Seconds()),
+		Baseline: fmt.Sprintf("no rule (engine alone) %.1f s", none.FromStart.Seconds()), BaselineValue: none.FromStart.Seconds(),
+		Ratio: esc.FromStart.Seconds() / none.FromStart.Seconds(), Met: o.sized(esc.FromStart < 10*time.Second),
+		Note: fmt.Sprintf("from app.New (opening the store, loading the policy) to the last firing; %s breaches/s escalating, %s/s with no rule once serving; each fired exactly once (checked)",
 			count(float64(esc.Overdue)/esc.Took.Seconds()), count(float64(none.Overdue)/none.Took.Seconds())),
 	}}
 }

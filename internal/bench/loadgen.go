@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -24,16 +25,18 @@ type Load struct {
 	Took time.Duration
 }
 
-// Quantile is the q-quantile of the latencies (q in [0, 1]).
+// Quantile is the q-quantile of the latencies (q in [0, 1]), by nearest rank: the smallest
+// latency at least a share q of the requests did not exceed.
 func (l Load) Quantile(q float64) time.Duration {
 	if len(l.Lat) == 0 {
 		return 0
 	}
-	return l.Lat[min(len(l.Lat)-1, int(float64(len(l.Lat))*q))]
+	rank := int(math.Ceil(q * float64(len(l.Lat))))
+	return l.Lat[min(len(l.Lat)-1, max(0, rank-1))]
 }
 
-// Achieved is the answered requests per second.
-func (l Load) Achieved() float64 { return float64(len(l.Lat)) / l.Took.Seconds() }
+// Achieved is the successful requests per second.
+func (l Load) Achieved() float64 { return float64(int64(len(l.Lat))-l.Failed) / l.Took.Seconds() }
 
 // OpenLoop calls do(i) for i in [0, n) at rate calls per second from start on, each in its own
 // goroutine at its scheduled time, whether or not earlier calls have returned. Latency counts

@@ -43,27 +43,28 @@ type reportStore interface {
 	ScanReport(ctx context.Context, since, until time.Time) (int, error)
 }
 
-// runReports: every escalation report of the dimensions over the last 30 days of a
-// history of 1,000,000 tickets and 300,000 escalations (the whole days, and the same window
-// asked mid-day, whose edge days are counted from the rows), on SQLite (and PostgreSQL); the
-// slowest is the figure. The baseline is the denormalised scan of the window's rows for one
-// report, in the same run on the same database.
-func runReports(t T, o Options) []Row {
+// runReportsSQLite: every escalation report of the dimensions over the last 30 days of
+// a history of 1,000,000 tickets and 300,000 escalations (the whole days, and the same window
+// asked mid-day, whose edge days are counted from the rows); the slowest is the figure. The
+// baseline is the denormalised scan of the window's rows for one report, in the same run on the
+// same database.
+func runReportsSQLite(t T, o Options) []Row {
 	db, err := sqlite.Open(context.Background(), SQLiteDB(t, "reports.db")[len("sqlite:"):])
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	rows := reportRows(t, o, db, "SQLite", nil)
-	if o.Postgres != "" {
-		pg, err := postgres.Open(context.Background(), PostgresSchema(t, o.Postgres))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pg.Close() })
-		rows = append(rows, reportRows(t, o, pg, "PostgreSQL", pg.AnalyzeFacts)...)
+	return reportRows(t, o, db, "SQLite", nil)
+}
+
+// runReportsPostgres: the same on PostgreSQL (COPY, then VACUUM ANALYZE as autovacuum would).
+func runReportsPostgres(t T, o Options) []Row {
+	pg, err := postgres.Open(context.Background(), PostgresSchema(t, o.Postgres))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return rows
+	t.Cleanup(func() { pg.Close() })
+	return reportRows(t, o, pg, "PostgreSQL", pg.AnalyzeFacts)
 }
 
 // reportRows loads the history into db (then runs after, if any) and times the reports.
@@ -134,14 +135,14 @@ func reportRows(t T, o Options, db reportStore, name string, after func(context.
 	rows := []Row{{
 		Figure: "escalation report, slowest dimension, 30 days, " + name, Target: "< 100 ms",
 		Value: ms(worst.took), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(worst.took)),
-		Baseline: baseText, BaselineValue: ms(base), Ratio: ms(worst.took) / ms(base), Met: verdict(worst.took < 100*time.Millisecond),
+		Baseline: baseText, BaselineValue: ms(base), Ratio: ms(worst.took) / ms(base), Met: o.sized(worst.took < 100*time.Millisecond),
 		Note: fmt.Sprintf("%s over %d days; median of %d runs of each of %d reports; slowest: %s", size, reportDays, reps, 2*len(store.GroupBys), worst.name),
 	}}
 	for _, a := range account {
 		rows = append(rows, Row{
 			Figure: "report by account (" + a.name + "), 30 days, " + name, Target: "< 100 ms",
 			Value: ms(a.took), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(a.took)),
-			Baseline: baseText, BaselineValue: ms(base), Ratio: ms(a.took) / ms(base), Met: verdict(a.took < 100*time.Millisecond),
+			Baseline: baseText, BaselineValue: ms(base), Ratio: ms(a.took) / ms(base), Met: o.sized(a.took < 100*time.Millisecond),
 		})
 	}
 	return rows

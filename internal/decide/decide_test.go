@@ -10,41 +10,12 @@ import (
 	"time"
 
 	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/policy/policybench"
 )
 
-// org is the organisation every test policy shares: PRODUCT.md's example, lines 1-33.
-const org = `tiers:
-  - {id: t1, level: 1}
-  - {id: t2, level: 2}
-  - {id: t3, level: 3}
-teams:
-  - {id: frontline, tier: t1, calendar: always}
-  - {id: billing, tier: t2, calendar: always}
-  - {id: integrations, tier: t2, calendar: always}
-  - {id: engineering, tier: t3, calendar: always}
-  - {id: enterprise-desk, tier: t2, calendar: always, kind: account_team, accounts: [acme]}
-calendars:
-  - {id: always, timezone: UTC, hours: {mon-sun: "00:00-24:00"}}
-agents:
-  - {id: ana, teams: [frontline]}
-  - {id: ben, teams: [integrations]}
-paths:
-  - {from: frontline, to: [billing, integrations, enterprise-desk]}
-  - {from: [billing, integrations], to: [engineering]}
-sla:
-  - id: default
-    targets: {first_response: 4h, acknowledge: 1h}
-signals:
-  keywords:
-    legal: [lawyer, legal action]
-    churn: [cancel my subscription]
-    vip: [ceo]
-channels:
-  - {id: legal-alerts, type: slack, url: "https://hooks.example.test/legal"}
-  - {id: ops, type: webhook, url: "https://ops.example.test/x"}
-escalation:
-  max_per_ticket: 5
-`
+// org is the organisation every test policy shares: PRODUCT.md's example, as the rule
+// benchmark's.
+const org = policybench.Org
 
 func mustPolicy(t testing.TB, rules string) *policy.Policy {
 	t.Helper()

@@ -10,8 +10,8 @@ import (
 	"github.com/escalated/escalated/internal/policy"
 )
 
-// org is the organisation around the rules: PRODUCT.md's example.
-const org = `tiers:
+// Org is the organisation around the rules: PRODUCT.md's example (decide's tests share it).
+const Org = `tiers:
   - {id: t1, level: 1}
   - {id: t2, level: 2}
   - {id: t3, level: 3}
@@ -95,7 +95,7 @@ func Rules100() string {
 
 // Policy parses the organisation with rules (Rules100 for the benchmark's policy).
 func Policy(rules string) (*policy.Policy, error) {
-	return policy.Parse("bench.yaml", []byte(org+"rules:\n"+rules))
+	return policy.Parse("bench.yaml", []byte(Org+"rules:\n"+rules))
 }
 
 // Now is the benchmark events' time.
