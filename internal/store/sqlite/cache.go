@@ -1,10 +1,7 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
-	"database/sql/driver"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -233,33 +230,6 @@ func (c *ticketCache) stats() (hits, misses int64) {
 	return c.hits.Load(), c.misses.Load()
 }
 
-// hookedConnector opens writer connections that report their row changes to the ticket cache.
-// Every connection gets the hook as it opens, so a connection database/sql replaces is hooked
-// too; a new connection also empties the cache, since it cannot vouch for what happened between.
-type hookedConnector struct {
-	dsn   string
-	drv   *sqlite.Driver
-	cache *ticketCache
-}
-
-func newHookedConnector(dsn string, cache *ticketCache) *hookedConnector {
-	hc := &hookedConnector{dsn: dsn, drv: &sqlite.Driver{}, cache: cache}
-	hc.drv.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, _ string) error {
-		h, ok := conn.(sqlite.HookRegisterer)
-		if !ok {
-			return fmt.Errorf("sqlite connection %T cannot register hooks", conn)
-		}
-		h.RegisterPreUpdateHook(cache.preUpdate)
-		cache.reset()
-		return nil
-	})
-	return hc
-}
-
-func (hc *hookedConnector) Connect(context.Context) (driver.Conn, error) { return hc.drv.Open(hc.dsn) }
-
-func (hc *hookedConnector) Driver() driver.Driver { return hc.drv }
-
 // sqlDataVersion is read at the start of every batch (checkDataVersion).
 const sqlDataVersion = `PRAGMA data_version`
 
@@ -271,7 +241,7 @@ func (db *DB) checkCache(sqlTx *sql.Tx) {
 		return
 	}
 	var v int64
-	if err := sqlTx.Stmt(db.prepared[sqlDataVersion]).QueryRow().Scan(&v); err != nil {
+	if err := sqlTx.QueryRow(sqlDataVersion).Scan(&v); err != nil {
 		db.log.Error("read data_version; the ticket cache starts empty", "err", err)
 		db.cache.reset()
 		return

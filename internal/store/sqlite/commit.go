@@ -223,8 +223,8 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 }
 
-// The savepoint statements are prepared once (DB.prepared): every fn runs between them. One
-// name serves every fn, since each savepoint is released before the next one opens.
+// Every fn runs between these statements (compiled once, like every statement: stmtcache.go).
+// One name serves every fn, since each savepoint is released before the next one opens.
 const (
 	sqlSavepoint  = `SAVEPOINT fn`
 	sqlRelease    = `RELEASE fn`
@@ -236,10 +236,10 @@ const (
 // themselves failed, which means the whole transaction is unusable.
 func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 	bg := context.Background()
-	if _, err := sqlTx.StmtContext(bg, db.prepared[sqlSavepoint]).ExecContext(bg); err != nil {
+	if _, err := sqlTx.ExecContext(bg, sqlSavepoint); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	t := &tx{q: sqlTx, write: true, prepared: db.prepared, cache: db.cache}
+	t := &tx{q: sqlTx, write: true, cache: db.cache}
 	fnErr = db.call(r, t)
 	if fnErr == nil {
 		fnErr = t.flushCells(bg)
@@ -252,11 +252,11 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 		if db.cache != nil {
 			db.cache.rollback()
 		}
-		if _, err := sqlTx.StmtContext(bg, db.prepared[sqlRollbackTo]).ExecContext(bg); err != nil {
+		if _, err := sqlTx.ExecContext(bg, sqlRollbackTo); err != nil {
 			return fnErr, fmt.Errorf("rollback to savepoint: %w", err)
 		}
 	}
-	if _, err := sqlTx.StmtContext(bg, db.prepared[sqlRelease]).ExecContext(bg); err != nil {
+	if _, err := sqlTx.ExecContext(bg, sqlRelease); err != nil {
 		return fnErr, fmt.Errorf("release savepoint: %w", err)
 	}
 	if fnErr == nil && db.cache != nil {

@@ -31,6 +31,7 @@ type config struct {
 	readers     int
 	scratch     bool
 	ticketCache int
+	stmtCache   int
 }
 
 // Scratch opens a throwaway database: commits are not synced to disk (synchronous=OFF), so
@@ -70,6 +71,16 @@ func WithTicketCache(n int) Option {
 	}
 }
 
+// WithStmtCache sets how many compiled statements each connection keeps (DefaultStmtCache by
+// default); 0 turns the statement cache off, which is useful to measure what it buys.
+func WithStmtCache(n int) Option {
+	return func(c *config) {
+		if n >= 0 {
+			c.stmtCache = n
+		}
+	}
+}
+
 // WithReaders sets the size of the reader pool used by View (default: GOMAXPROCS, at least 2).
 func WithReaders(n int) Option {
 	return func(c *config) {
@@ -88,14 +99,6 @@ type DB struct {
 	readers *sql.DB
 	// hub announces committed history events; SQLite has one node, so no other source exists.
 	hub *store.Hub
-
-	// prepared are the statements nearly every Update runs, compiled once on the writer
-	// connection: compiling them per call cost about a quarter of the writer's CPU. They are
-	// prepared at Open because later the writer's only connection is inside a batch, and
-	// preparing through the pool would wait for it forever. Read-only after Open.
-	prepared map[string]*sql.Stmt
-	// readPrepared are preparedReads on the reader pool. Read-only after Open.
-	readPrepared map[string]*sql.Stmt
 
 	maxBatch int
 	queue    chan *request
@@ -129,6 +132,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		maxBatch:    DefaultMaxBatch,
 		readers:     max(2, runtime.GOMAXPROCS(0)),
 		ticketCache: DefaultTicketCache,
+		stmtCache:   DefaultStmtCache,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -141,15 +145,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if cfg.ticketCache > 0 {
 		cache = newTicketCache(cfg.ticketCache)
 	}
-	var writer *sql.DB
-	if cache != nil {
-		writer = sql.OpenDB(newHookedConnector(dsn(path, cfg.scratch, "_txlock=immediate"), cache))
-	} else {
-		var err error
-		if writer, err = sql.Open("sqlite", dsn(path, cfg.scratch, "_txlock=immediate")); err != nil {
-			return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
-		}
-	}
+	writer := sql.OpenDB(newConnector(dsn(path, cfg.scratch, "_txlock=immediate"), cfg.stmtCache, cache))
 	// One connection: SQLite has one writer at a time anyway, and owning it in-process means
 	// writes queue in Go (cheaply, in order) instead of spinning on SQLITE_BUSY.
 	writer.SetMaxOpenConns(1)
@@ -157,11 +153,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	readers, err := sql.Open("sqlite", dsn(path, cfg.scratch, "_pragma=query_only(1)"))
-	if err != nil {
-		writer.Close()
-		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
-	}
+	readers := sql.OpenDB(newConnector(dsn(path, cfg.scratch, "_pragma=query_only(1)"), cfg.stmtCache, nil))
 	readers.SetMaxOpenConns(cfg.readers)
 	readers.SetMaxIdleConns(cfg.readers)
 	readers.SetConnMaxIdleTime(0)
@@ -180,11 +172,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// Migrate before the readers' first connection: query_only connections must find the file
 	// already in WAL mode with its schema in place.
 	if err := db.Migrate(ctx); err != nil {
-		writer.Close()
-		readers.Close()
-		return nil, err
-	}
-	if err := db.prepare(ctx); err != nil {
 		writer.Close()
 		readers.Close()
 		return nil, err
@@ -221,46 +208,6 @@ func (db *DB) ensureRollups(ctx context.Context) error {
 	return nil
 }
 
-// preparedQueries are the writer's hot statements (see DB.prepared). The tx methods pass these
-// very strings, which is how exec finds the prepared form.
-var preparedQueries = []string{
-	sqlGetTicket, sqlInsertTicket, sqlUpdateTicket, sqlUpdateTicketUnindexed, sqlSaveDecision,
-	sqlInsertMessage, sqlInsertEvent, sqlInsertAudit,
-	sqlGetEscalation, sqlInsertEscalation, sqlUpdateEscalation,
-	sqlUpsertAccount, sqlUpsertCustomer,
-	sqlSaveTicketFact, sqlSaveEscalationFact, sqlGetTicketFact, sqlGetEscalationFact,
-	sqlGetCell, sqlUpsertCell, sqlDeleteCell,
-	sqlDataVersion, sqlSavepoint, sqlRelease, sqlRollbackTo,
-	// The outbox dispatcher claims after every commit that announced events, due or not.
-	sqlSelectDueDeliveries,
-}
-
-// preparedReads are the hot statements of View, prepared once on the reader pool (database/sql
-// prepares them again on each reader connection the first time it runs them there, then keeps
-// them): parsing them per call was an eighth of the node's CPU under POST load, most of it the
-// outbox dispatcher's look at what is due next after each commit.
-var preparedReads = []string{sqlNextDeliveryAt, sqlGetTicket}
-
-func (db *DB) prepare(ctx context.Context) error {
-	db.prepared = make(map[string]*sql.Stmt, len(preparedQueries))
-	for _, q := range preparedQueries {
-		st, err := db.writer.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("prepare %.40q: %w", q, err)
-		}
-		db.prepared[q] = st
-	}
-	db.readPrepared = make(map[string]*sql.Stmt, len(preparedReads))
-	for _, q := range preparedReads {
-		st, err := db.readers.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("prepare %.40q: %w", q, err)
-		}
-		db.readPrepared[q] = st
-	}
-	return nil
-}
-
 // dsn builds a modernc DSN. The pragmas go on every connection the pool opens, which is why they
 // are DSN parameters and not statements run once after Open.
 func dsn(path string, scratch bool, extra ...string) string {
@@ -294,14 +241,7 @@ func (db *DB) Close() error {
 
 		<-db.stopped
 		db.hub.Close()
-		var errs []error
-		for _, st := range db.prepared {
-			errs = append(errs, st.Close())
-		}
-		for _, st := range db.readPrepared {
-			errs = append(errs, st.Close())
-		}
-		db.closeErr = errors.Join(append(errs, db.readers.Close(), db.writer.Close())...)
+		db.closeErr = errors.Join(db.readers.Close(), db.writer.Close())
 		if db.closeErr != nil {
 			db.log.Error("close sqlite store", "path", db.path, "err", db.closeErr)
 		}
@@ -335,7 +275,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	// The rollback ends the snapshot; a read transaction has nothing to commit.
 	defer sqlTx.Rollback()
-	t := &tx{q: sqlTx, prepared: db.readPrepared}
+	t := &tx{q: sqlTx}
 	defer t.finish()
 	return fn(t)
 }

@@ -37,7 +37,7 @@ func (t *tx) flushCells(ctx context.Context) error {
 	return t.applyCells(ctx, deltas)
 }
 
-// The statements applyCells runs once per cell, prepared once on the writer (preparedQueries):
+// The statements applyCells runs once per cell, compiled once per connection (stmtcache.go):
 // a change touches a few dozen cells, and compiling a statement of a few hundred parameters
 // for every change cost more than running a prepared one per cell.
 const (

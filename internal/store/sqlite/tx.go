@@ -23,9 +23,6 @@ type tx struct {
 	q     *sql.Tx
 	write bool
 	done  atomic.Bool
-	// prepared holds the prepared statements of the tx's pool: DB.prepared for the writer,
-	// DB.readPrepared for reads.
-	prepared map[string]*sql.Stmt
 	// seen are the tickets this fn read or wrote (one, nearly always; seenBuf holds the first
 	// two without an allocation): the indexed columns for UpdateTicket (indexKey) and the rows
 	// it builds the row it wrote from (cache.go).
@@ -64,9 +61,6 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	if err != nil {
 		return nil, err
 	}
-	if st := t.prepared[query]; st != nil {
-		return t.q.StmtContext(c, st).ExecContext(c, args...)
-	}
 	return t.q.ExecContext(c, query, args...)
 }
 
@@ -74,9 +68,6 @@ func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	c, err := t.ctx(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if st := t.prepared[query]; st != nil {
-		return t.q.StmtContext(c, st).QueryContext(c, args...)
 	}
 	return t.q.QueryContext(c, query, args...)
 }
@@ -86,9 +77,6 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) scanner {
 	c, err := t.ctx(ctx)
 	if err != nil {
 		return errRow{err}
-	}
-	if st := t.prepared[query]; st != nil {
-		return t.q.StmtContext(c, st).QueryRowContext(c, args...)
 	}
 	return t.q.QueryRowContext(c, query, args...)
 }

@@ -1,0 +1,219 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"modernc.org/sqlite"
+)
+
+// DefaultStmtCache is how many compiled statements each connection keeps at most. The store
+// runs a few dozen distinct statement texts on its hot paths; the bound only matters for texts
+// built per call (list filters), which then take turns.
+const DefaultStmtCache = 256
+
+// A cachingConn keeps every statement it ran compiled, keyed by its text, so that running the
+// same text again skips SQLite's parser and planner (sqlite3_prepare was about a third of the
+// writer's CPU in the deadline catch-up, and a fifth per message). It wraps one modernc
+// connection and serves database/sql's ExecContext and QueryContext, which is the path every
+// statement the store runs takes, in or out of a transaction.
+//
+// Why it is safe:
+//
+//   - a statement belongs to its connection and is finalized when the connection closes, so a
+//     connection database/sql replaces starts with an empty cache;
+//   - SQLite recompiles a statement prepared with sqlite3_prepare_v2 by itself when the schema
+//     changed (a migration, on this or another connection) before it runs it again;
+//   - a statement whose rows are still being read is busy: running the same text meanwhile (a
+//     query inside a loop over the same query's rows) compiles a one-off statement instead of
+//     resetting the one in use;
+//   - database/sql uses a connection from one goroutine at a time (its driverConn lock covers
+//     every call here, including closing rows), so the cache needs no lock of its own.
+type cachingConn struct {
+	conn  driver.Conn // the modernc connection
+	max   int
+	stmts map[string]*cachedStmt
+}
+
+type cachedStmt struct {
+	st   driver.Stmt // a modernc statement: StmtExecContext and StmtQueryContext
+	busy bool        // rows of it are open
+}
+
+var (
+	_ driver.Conn               = (*cachingConn)(nil)
+	_ driver.ConnBeginTx        = (*cachingConn)(nil)
+	_ driver.ConnPrepareContext = (*cachingConn)(nil)
+	_ driver.ExecerContext      = (*cachingConn)(nil)
+	_ driver.QueryerContext     = (*cachingConn)(nil)
+	_ driver.Pinger             = (*cachingConn)(nil)
+	_ driver.SessionResetter    = (*cachingConn)(nil)
+	_ driver.Validator          = (*cachingConn)(nil)
+)
+
+// modernc's connection implements all of these; newCachingConn checks, so that a driver
+// upgrade that dropped one fails at Open instead of silently taking a slower path.
+type moderncConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+}
+
+func newCachingConn(c driver.Conn, max int) (*cachingConn, error) {
+	if _, ok := c.(moderncConn); !ok {
+		c.Close()
+		return nil, fmt.Errorf("sqlite connection %T lacks an interface the statement cache needs", c)
+	}
+	return &cachingConn{conn: c, max: max, stmts: make(map[string]*cachedStmt, min(max, 64))}, nil
+}
+
+func (c *cachingConn) mc() moderncConn { return c.conn.(moderncConn) }
+
+// stmt returns the cached statement for query, compiling and caching it first if needed, or
+// nil when the cached one is busy.
+func (c *cachingConn) stmt(ctx context.Context, query string) (*cachedStmt, error) {
+	if cs := c.stmts[query]; cs != nil {
+		if cs.busy {
+			return nil, nil
+		}
+		return cs, nil
+	}
+	if len(c.stmts) >= c.max && !c.evictOne() {
+		return nil, nil // every cached statement is busy: run this one uncached
+	}
+	st, err := c.mc().PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	cs := &cachedStmt{st: st}
+	c.stmts[query] = cs
+	return cs, nil
+}
+
+// evictOne finalizes one idle statement (map order picks it, which is random enough), and
+// reports whether there was one.
+func (c *cachingConn) evictOne() bool {
+	for q, cs := range c.stmts {
+		if !cs.busy {
+			delete(c.stmts, q)
+			cs.st.Close()
+			return true
+		}
+	}
+	return false
+}
+
+// ExecContext runs query on its cached statement.
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	cs, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		return c.mc().ExecContext(ctx, query, args)
+	}
+	return cs.st.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+// QueryContext runs query on its cached statement, which stays busy until the rows close.
+func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	cs, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		return c.mc().QueryContext(ctx, query, args)
+	}
+	r, err := cs.st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		return nil, err // modernc reset the statement
+	}
+	cs.busy = true
+	return &cachedRows{Rows: r, cs: cs}, nil
+}
+
+// Close finalizes the cached statements, then closes the connection (SQLite keeps a
+// connection with unfinalized statements open as a zombie).
+func (c *cachingConn) Close() error {
+	var errs []error
+	for q, cs := range c.stmts {
+		errs = append(errs, cs.st.Close())
+		delete(c.stmts, q)
+	}
+	return errors.Join(append(errs, c.conn.Close())...)
+}
+
+func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.conn.Prepare(query) }
+
+func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.mc().PrepareContext(ctx, query)
+}
+
+// Begin is driver.Conn's; database/sql calls BeginTx.
+func (c *cachingConn) Begin() (driver.Tx, error) { return c.conn.Begin() } //nolint:staticcheck // required by driver.Conn
+
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.mc().BeginTx(ctx, opts)
+}
+
+func (c *cachingConn) Ping(ctx context.Context) error { return c.mc().Ping(ctx) }
+
+func (c *cachingConn) ResetSession(ctx context.Context) error { return c.mc().ResetSession(ctx) }
+
+func (c *cachingConn) IsValid() bool { return c.mc().IsValid() }
+
+// cachedRows hands its statement back to the cache when closed.
+type cachedRows struct {
+	driver.Rows
+	cs *cachedStmt
+}
+
+func (r *cachedRows) Close() error {
+	err := r.Rows.Close()
+	r.cs.busy = false
+	return err
+}
+
+// connector opens connections with a statement cache each and, for the writer when its ticket
+// cache is on, a pre-update hook that reports row changes to the ticket cache (cache.go).
+// Every connection gets both as it opens, so a connection database/sql replaces has them too;
+// a new writer connection also empties the ticket cache, since it cannot vouch for what
+// happened between.
+type connector struct {
+	dsn       string
+	drv       *sqlite.Driver
+	stmtCache int
+}
+
+func newConnector(dsn string, stmtCache int, cache *ticketCache) *connector {
+	c := &connector{dsn: dsn, drv: &sqlite.Driver{}, stmtCache: stmtCache}
+	if cache != nil {
+		c.drv.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, _ string) error {
+			h, ok := conn.(sqlite.HookRegisterer)
+			if !ok {
+				return fmt.Errorf("sqlite connection %T cannot register hooks", conn)
+			}
+			h.RegisterPreUpdateHook(cache.preUpdate)
+			cache.reset()
+			return nil
+		})
+	}
+	return c
+}
+
+func (c *connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(c.dsn)
+	if err != nil || c.stmtCache <= 0 {
+		return conn, err
+	}
+	return newCachingConn(conn, c.stmtCache)
+}
+
+func (c *connector) Driver() driver.Driver { return c.drv }
