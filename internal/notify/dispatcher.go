@@ -23,7 +23,11 @@ import (
 const (
 	DefaultWorkers     = 16
 	DefaultLease       = time.Minute
-	DefaultMaxAttempts = 12
+	// DefaultMaxAttempts is high enough that MaxAge decides when a delivery to a receiver
+	// that is down gives up: at the 10-minute cap with full jitter, attempts come about 5
+	// minutes apart on average, about 300 in 24 hours. At 12 (the first default) a delivery
+	// was dead after 20-40 minutes, so a receiver down for an hour lost deliveries.
+	DefaultMaxAttempts = 500
 	DefaultMaxAge      = 24 * time.Hour
 	DefaultMinDelay    = time.Second
 	DefaultMaxDelay    = 10 * time.Minute
@@ -37,7 +41,8 @@ const (
 
 // RetryPolicy says how often and how long a failing delivery is tried.
 type RetryPolicy struct {
-	// MaxAttempts is how many attempts a delivery gets before it is dead (default 12).
+	// MaxAttempts is how many attempts a delivery gets before it is dead (default
+	// DefaultMaxAttempts; in practice MaxAge ends a delivery first).
 	MaxAttempts int
 	// MaxAge is how long after it was queued a delivery may still be tried (default 24h).
 	MaxAge time.Duration
