@@ -382,6 +382,20 @@ func scan[T any](t *tx, name, prefix, from string, fn func(key string, v T) bool
 	})
 }
 
+// scanN calls fn for at most n keys of table from `from` (inclusive) in ascending order, until
+// fn returns false: for a range whose length the caller knows, which then needs no key compared.
+func scanN[T any](t *tx, name, from string, n int, fn func(key string, v T) bool) {
+	if n <= 0 {
+		return
+	}
+	tr, done := snapshot[T](t, name)
+	defer done()
+	tr.AscendGreaterOrEqual(item[T]{k: from}, func(it item[T]) bool {
+		n--
+		return fn(it.k, it.v) && n > 0
+	})
+}
+
 // scanDesc calls fn for the keys of table that start with prefix, in descending order from
 // `from` (inclusive; "" for the last), until fn returns false.
 func scanDesc[T any](t *tx, name, prefix, from string, fn func(key string, v T) bool) {

@@ -301,7 +301,9 @@ func (x *tx) SimilarResolved(ctx context.Context, text, exclude string, n int) (
 	for k, i := range byMost {
 		prefix := q[i].stem + "\x00"
 		idf, phrases := q[i].idf, float64(q[i].phrases)
-		scan(x, tSearchPost, prefix, "", func(key string, p searchPosting) bool {
+		// The term's postings are the q[i].tickets rows from prefix on: read that many rather
+		// than compare every key with the prefix (a cache miss per posting for the key's bytes).
+		scanN(x, tSearchPost, prefix, int(q[i].tickets), func(key string, p searchPosting) bool {
 			if p.Num == excluded {
 				return true
 			}
