@@ -252,3 +252,123 @@ func TestTicketCacheOff(t *testing.T) {
 		t.Fatalf("cache off, yet hits %d misses %d", st.CacheHits, st.CacheMisses)
 	}
 }
+
+// escFx adds an escalation with a package to the cacheFx ticket and compares the writer's
+// reads of it with the file's.
+func (f *cacheFx) escalation() *escalated.Escalation {
+	f.t.Helper()
+	now := escalated.Truncate(time.Now())
+	e := &escalated.Escalation{
+		ID: "esc_cache", TicketID: f.id, FromTeam: "support", ToTeam: "billing", FromTier: "t1", ToTier: "t2",
+		Trigger: escalated.TriggerRule, RuleID: "angry", Reason: escalated.ReasonOther, Note: "see package",
+		State: escalated.EscalationPending, PolicyVersion: 3, Version: 1,
+		// A finer time than the store keeps, in another zone: the cached row must hold what
+		// the file does.
+		CreatedAt: now.Add(123456 * time.Nanosecond).In(time.FixedZone("x", 3600)),
+		Package: &escalated.Package{SchemaVersion: 1, Note: "see package", Missing: []string{"order"},
+			Ticket: escalated.PackageTicket{ID: f.id, Subject: "help"}, Completeness: 0.5},
+	}
+	if err := f.db.Update(f.ctx, func(tx store.Tx) error { return tx.CreateEscalation(f.ctx, e) }); err != nil {
+		f.t.Fatal(err)
+	}
+	return e
+}
+
+func (f *cacheFx) sameEsc(what, id string) *escalated.Escalation {
+	f.t.Helper()
+	var got, want *escalated.Escalation
+	err := f.db.Update(f.ctx, func(tx store.Tx) error {
+		var err error
+		got, err = tx.GetEscalation(f.ctx, id)
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	err = f.db.View(f.ctx, func(tx store.Tx) error {
+		var err error
+		want, err = tx.GetEscalation(f.ctx, id)
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		f.t.Fatalf("%s: the writer reads\n%+v\n%+v\nthe file holds\n%+v\n%+v", what, got, got.Package, want, want.Package)
+	}
+	return got
+}
+
+// TestEscalationCacheAnswersLikeTheDatabase: after a create, an update, a caller's edits it
+// did not write, a rolled-back update and a change made by another connection, the writer's
+// read of the escalation (from the cache) equals the file's.
+func TestEscalationCacheAnswersLikeTheDatabase(t *testing.T) {
+	f := newCacheFx(t)
+	e := f.escalation()
+	f.sameEsc("after create", e.ID)
+	h0 := f.db.Stats().CacheHits
+	got := f.sameEsc("read again", e.ID)
+	if f.db.Stats().CacheHits <= h0 {
+		t.Fatal("the cache answered no escalation read")
+	}
+	// A caller's edits to what it read stay its own until it writes them.
+	got.Package.Note, got.Note, got.State = "scribbled", "scribbled", escalated.EscalationAcknowledged
+	if again := f.sameEsc("after a caller edited its copy", e.ID); again.Package.Note != "see package" || again.Note != "see package" {
+		t.Fatalf("a caller's unwritten edit leaked into the cache: %q %q", again.Note, again.Package.Note)
+	}
+	ack := func(tx store.Tx, note string) error {
+		x, err := tx.GetEscalation(f.ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		yes := true
+		x.State, x.AcknowledgedBy, x.AcknowledgedAt, x.ContextSufficient = escalated.EscalationAcknowledged, "ana", &now, &yes
+		x.Package.Note = note
+		x.Version++
+		return tx.UpdateEscalation(f.ctx, x)
+	}
+	if err := f.db.Update(f.ctx, func(tx store.Tx) error { return ack(tx, "acknowledged") }); err != nil {
+		t.Fatal(err)
+	}
+	if x := f.sameEsc("after an update", e.ID); x.Package.Note != "acknowledged" || x.Version != 2 {
+		t.Fatalf("after the update: note %q version %d", x.Package.Note, x.Version)
+	}
+	boom := errors.New("boom")
+	err := f.db.Update(f.ctx, func(tx store.Tx) error {
+		if err := ack(tx, "rolled back"); err != nil {
+			return err
+		}
+		if _, err := tx.GetEscalation(f.ctx, e.ID); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v", err)
+	}
+	if x := f.sameEsc("after a rolled-back update", e.ID); x.Package.Note != "acknowledged" || x.Version != 2 {
+		t.Fatalf("after the rollback: note %q version %d", x.Package.Note, x.Version)
+	}
+	other, err := sql.Open("sqlite", dsn(f.db.path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(f.ctx, `UPDATE escalations SET note = 'elsewhere'`); err != nil {
+		t.Fatal(err)
+	}
+	if x := f.sameEsc("after another connection's write", e.ID); x.Note != "elsewhere" {
+		t.Fatalf("note %q", x.Note)
+	}
+	// A write by a statement other than UpdateEscalation on the writer itself.
+	if err := f.db.Update(f.ctx, func(st store.Tx) error {
+		_, err := st.(*tx).exec(f.ctx, `UPDATE escalations SET resolution = 'raw'`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if x := f.sameEsc("after a raw write on the writer", e.ID); x.Resolution != "raw" {
+		t.Fatalf("resolution %q", x.Resolution)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
@@ -38,31 +40,128 @@ func escalationArgs(e *escalated.Escalation) ([]any, error) {
 }
 
 func scanEscalation(s scanner) (*escalated.Escalation, error) {
+	r, err := scanEscRow(s)
+	if err != nil {
+		return nil, err
+	}
+	return r.escalation()
+}
+
+// escRow is an escalation as scanned, its package still JSON text. The writer's cache
+// (cache.go) keeps these: an escalation built from a cached row is built exactly as one read
+// from the database.
+type escRow struct {
+	e   escalated.Escalation // without Package
+	pkg sql.NullString
+	// ready, when set, holds the package already decoded by a background goroutine for the one
+	// read that takes it (prepareAhead).
+	ready *atomic.Pointer[escalated.Package]
+}
+
+func scanEscRow(s scanner) (*escRow, error) {
 	var (
-		e              escalated.Escalation
+		r              escRow
+		e              = &r.e
 		sufficient     sql.NullBool
 		necessary      sql.NullBool
-		pkg            sql.NullString
 		created        int64
 		acked, closedA sql.NullInt64
 	)
 	if err := s.Scan(&e.ID, &e.TicketID, &e.FromTeam, &e.ToTeam, &e.FromTier, &e.ToTier, &e.By, &e.Actor, &e.Trigger,
 		&e.RuleID, &e.Reason, &e.Note, &e.State, &e.PolicyVersion, &e.AcknowledgedBy, &sufficient, &e.ClosedBy, &e.ReturnReason,
-		&necessary, &e.Resolution, &e.NextID, &pkg, &e.Version, &created, &acked, &closedA); err != nil {
+		&necessary, &e.Resolution, &e.NextID, &r.pkg, &e.Version, &created, &acked, &closedA); err != nil {
 		return nil, err
 	}
 	e.ContextSufficient = fromNullBool(sufficient)
 	e.Necessary = fromNullBool(necessary)
-	if pkg.Valid {
-		e.Package = &escalated.Package{}
-		if err := json.Unmarshal([]byte(pkg.String), e.Package); err != nil {
-			return nil, fmt.Errorf("decode package of escalation %s: %w", e.ID, err)
-		}
-	}
 	e.CreatedAt = fromMS(created)
 	e.AcknowledgedAt = fromNullMS(acked)
 	e.ClosedAt = fromNullMS(closedA)
+	return &r, nil
+}
+
+// writtenEscRow is the row a successful write of e stored, pkg being the package column it
+// bound: what reading it back would scan.
+func writtenEscRow(e *escalated.Escalation, pkg any) *escRow {
+	r := &escRow{e: *e}
+	r.e.Package = nil
+	if s, ok := pkg.(string); ok {
+		r.pkg = sql.NullString{String: s, Valid: true}
+	}
+	r.e.CreatedAt = fromMS(ms(e.CreatedAt))
+	r.e.AcknowledgedAt = fromNullMS(sql.NullInt64{Int64: ms(derefTime(e.AcknowledgedAt)), Valid: e.AcknowledgedAt != nil})
+	r.e.ClosedAt = fromNullMS(sql.NullInt64{Int64: ms(derefTime(e.ClosedAt)), Valid: e.ClosedAt != nil})
+	r.e.ContextSufficient = copyBool(e.ContextSufficient)
+	r.e.Necessary = copyBool(e.Necessary)
+	return r
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func copyBool(b *bool) *bool {
+	if b == nil {
+		return nil
+	}
+	v := *b
+	return &v
+}
+
+// escalation decodes the row into a new Escalation that shares nothing with the row or other
+// escalations.
+func (r *escRow) escalation() (*escalated.Escalation, error) {
+	e := r.e
+	e.ContextSufficient = copyBool(r.e.ContextSufficient)
+	e.Necessary = copyBool(r.e.Necessary)
+	if r.e.AcknowledgedAt != nil {
+		t := *r.e.AcknowledgedAt
+		e.AcknowledgedAt = &t
+	}
+	if r.e.ClosedAt != nil {
+		t := *r.e.ClosedAt
+		e.ClosedAt = &t
+	}
+	if r.pkg.Valid {
+		if r.ready != nil {
+			e.Package = r.ready.Swap(nil)
+		}
+		if e.Package == nil {
+			p, err := r.decodePackage()
+			if err != nil {
+				return nil, err
+			}
+			e.Package = p
+		}
+	}
 	return &e, nil
+}
+
+func (r *escRow) decodePackage() (*escalated.Package, error) {
+	p := &escalated.Package{}
+	if err := json.Unmarshal([]byte(r.pkg.String), p); err != nil {
+		return nil, fmt.Errorf("decode package of escalation %s: %w", r.e.ID, err)
+	}
+	return p, nil
+}
+
+// prepareAhead decodes the package for the next read of the row, off the writer goroutine:
+// the writer is the one serial part of every write, the decoding is not.
+func (r *escRow) prepareAhead() {
+	if !r.pkg.Valid {
+		return
+	}
+	if r.ready == nil {
+		r.ready = new(atomic.Pointer[escalated.Package])
+	}
+	go func() {
+		if p, err := r.decodePackage(); err == nil {
+			r.ready.CompareAndSwap(nil, p)
+		}
+	}()
 }
 
 // CreateEscalation inserts e; conflict when the id is taken, not_found when its ticket does not
@@ -72,22 +171,36 @@ func (t *tx) CreateEscalation(ctx context.Context, e *escalated.Escalation) erro
 	if err != nil {
 		return err
 	}
+	pkg := args[20]
 	_, err = t.exec(ctx, sqlInsertEscalation,
 		append([]any{e.ID}, args...)...)
+	if err == nil {
+		t.cache.stageEsc(e.ID, writtenEscRow(e, pkg))
+	}
 	return writeErr(err, "create escalation "+e.ID,
 		"escalation "+e.ID+" already exists",
 		"ticket "+e.TicketID+" not found")
 }
 
-// GetEscalation returns one escalation with its package.
+// GetEscalation returns one escalation with its package. The writer answers from its cache
+// when it holds the row (cache.go).
 func (t *tx) GetEscalation(ctx context.Context, id string) (*escalated.Escalation, error) {
-	e, err := scanEscalation(t.queryRow(ctx, sqlGetEscalation, id))
+	if _, err := t.ctx(ctx); err != nil {
+		return nil, err
+	}
+	if r := t.cache.getEsc(id); r != nil {
+		e, err := r.escalation()
+		r.prepareAhead() // for the next read
+		return e, err
+	}
+	r, err := scanEscRow(t.queryRow(ctx, sqlGetEscalation, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("escalation", id)
 	} else if err != nil {
 		return nil, fmt.Errorf("get escalation %s: %w", id, err)
 	}
-	return e, nil
+	t.cache.stageEsc(id, r)
+	return r.escalation()
 }
 
 const sqlUpdateEscalation = `UPDATE escalations SET
@@ -103,6 +216,8 @@ func (t *tx) UpdateEscalation(ctx context.Context, e *escalated.Escalation) erro
 	if err != nil {
 		return err
 	}
+	pkg := args[20]
+	old := t.cache.peekEsc(e.ID) // the row being replaced, if cached (the write drops it)
 	// Drop ticket_id (first) and created_at (third from the end): neither changes after create.
 	n := len(args)
 	args = append(append(args[1:n-3:n-3], args[n-2:]...), e.ID, e.Version-1)
@@ -110,7 +225,17 @@ func (t *tx) UpdateEscalation(ctx context.Context, e *escalated.Escalation) erro
 	if err != nil {
 		return writeErr(err, "update escalation "+e.ID, "", "")
 	}
-	return t.checkVersioned(ctx, res, "escalations", "escalation", e.ID, e.Version-1)
+	if err := t.checkVersioned(ctx, res, "escalations", "escalation", e.ID, e.Version-1); err != nil {
+		return err
+	}
+	// The row is now what was bound, with the ticket and creation time the UPDATE left alone:
+	// those come from the row it replaced, when the cache knew it (else the next read reads it).
+	if old != nil && old.e.Version == e.Version-1 {
+		w := writtenEscRow(e, pkg)
+		w.e.TicketID, w.e.CreatedAt = old.e.TicketID, old.e.CreatedAt
+		t.cache.stageEsc(e.ID, w)
+	}
+	return nil
 }
 
 // ListEscalations returns a page of escalations, newest first.
