@@ -185,7 +185,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, named bool) {
 					if !ok {
 						return // the store closed: the node is shutting down
 					}
-					if c.Type == store.ChangeDeadline {
+					if c.Type == store.ChangeDeadline || c.Type == store.ChangeDelivery {
 						continue
 					}
 					drainChanges(changes)

@@ -21,8 +21,8 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultWorkers     = 16
-	DefaultLease       = time.Minute
+	DefaultWorkers = 16
+	DefaultLease   = time.Minute
 	// DefaultMaxAttempts is high enough that MaxAge decides when a delivery to a receiver
 	// that is down gives up: at the 10-minute cap with full jitter, attempts come about 5
 	// minutes apart on average, about 300 in 24 hours. At 12 (the first default) a delivery
@@ -91,8 +91,12 @@ type Config struct {
 
 // Dispatcher sends pending deliveries. Run drives it; every node runs one.
 type Dispatcher struct {
-	store     store.Store
-	channels  func() []Channel
+	store    store.Store
+	channels func() []Channel
+	// announced says the store has announced a queued delivery (store.ChangeDelivery), which
+	// shows it announces every one: from then on only those wake the dispatcher, not every
+	// history event. A store that never does leaves it false. Touched only by Run's goroutine.
+	announced bool
 	senders   map[string]Sender
 	clock     clockwork.Clock
 	log       *slog.Logger
@@ -306,15 +310,25 @@ func (d *Dispatcher) sleep(ctx context.Context, changes <-chan store.Change, fin
 				}
 				return n, errors.New("dispatcher: the store ended the change subscription (store closed?)")
 			}
-			if c.Type == store.ChangeDeadline && !c.Lagged {
-				continue // a scheduled deadline enqueues nothing
+			if !c.Lagged {
+				switch {
+				case c.Type == store.ChangeDelivery:
+					d.announced = true
+				case c.Type == store.ChangeDeadline:
+					continue // a scheduled deadline enqueues nothing
+				case d.announced:
+					// The store announces every delivery it queues (it just announced one),
+					// so a history event without one queued nothing: no claim for it.
+					continue
+				}
 			}
 			// Announcements come in bursts (one per event of a change): the next claim reads
 			// the store after all the waiting ones committed, so they need no cycle of their own.
 			for {
 				select {
-				case _, ok := <-changes:
+				case c, ok := <-changes:
 					if ok {
+						d.announced = d.announced || c.Type == store.ChangeDelivery
 						continue
 					}
 				default:

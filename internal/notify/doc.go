@@ -25,6 +25,10 @@
 // other channels do not wait.
 //
 // The dispatcher never polls on a fixed period: it sleeps until the earliest due delivery and
-// wakes early for every committed history event (which may have enqueued deliveries), for a
-// retry requested through the API on this node, and when one of its sends finishes.
+// wakes early when a delivery is queued (store.ChangeDelivery, from any node), for a retry
+// requested through the API on this node, and when one of its sends finishes. With a store
+// that does not announce queued deliveries (memstore) it wakes for every committed history
+// event instead, since any of them may have queued one; a store that does announce them shows
+// it with its first announcement, after which history events alone wake nothing (each claim
+// is a write through the store's single writer).
 package notify

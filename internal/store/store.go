@@ -29,7 +29,7 @@ type Store interface {
 	// order per ticket, until ctx is done or the store closes; then the channel is closed. A
 	// subscriber that falls more than SubscriberBuffer changes behind misses changes rather than
 	// slowing writers down, and is told so by a Change with Lagged set. Subscribers that want
-	// only history events skip changes of Type ChangeDeadline.
+	// only history events skip changes of Type ChangeDeadline and ChangeDelivery.
 	Subscribe(ctx context.Context) (<-chan Change, error)
 	Close() error
 }
@@ -60,6 +60,14 @@ type Change struct {
 // ChangeDeadline is the Change.Type announcing that ScheduleDeadline committed. It is not a
 // history event type: no event with this type is stored.
 const ChangeDeadline = "deadline.scheduled"
+
+// ChangeDelivery is the Change.Type announcing that EnqueueDelivery or RetryDelivery committed
+// a pending delivery of the ticket (Seq 0, Due zero); a transaction announces it at least once
+// per ticket whose deliveries it queued. The SQLite and PostgreSQL stores announce every one,
+// which lets the outbox dispatcher claim only when something was queued instead of after
+// every commit; a store that never announces it (memstore) leaves the dispatcher waking for
+// every history event, as it must then. Not a history event type.
+const ChangeDelivery = "delivery.queued"
 
 // SubscriberBuffer is how many changes a subscriber may fall behind before it misses some.
 const SubscriberBuffer = 4096

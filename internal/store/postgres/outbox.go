@@ -53,6 +53,16 @@ func attemptsText(log []store.Attempt) (string, error) {
 	return jsonText(log)
 }
 
+// sqlEnqueueDelivery inserts the delivery and queues the store.ChangeDelivery of its ticket in
+// the same statement, as sqlAppendEvent does for events.
+// dialect: $n placeholders (SQLite: ?); the payload is bytea (SQLite: TEXT); pg_notify on the
+// schema's channel ($17) through a data-modifying CTE (SQLite: the store publishes to its hub
+// after the commit). PostgreSQL folds identical notifications of one transaction into one:
+// one per ticket, which is all the dispatcher needs.
+const sqlEnqueueDelivery = `WITH d AS (INSERT INTO deliveries (` + deliveryColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING ticket_id)
+	SELECT pg_notify($17, json_build_object('ticket_id', d.ticket_id, 'type', '` + store.ChangeDelivery + `')::text) FROM d`
+
 // EnqueueDelivery inserts d; conflict when the id is taken, not_found when its ticket does not
 // exist.
 func (t *tx) EnqueueDelivery(ctx context.Context, d *store.Delivery) error {
@@ -63,12 +73,10 @@ func (t *tx) EnqueueDelivery(ctx context.Context, d *store.Delivery) error {
 	if !json.Valid(d.Payload) {
 		return escalated.Errorf(escalated.EINVALID, "delivery %s: payload is not JSON", d.ID)
 	}
-	// dialect: $n placeholders (SQLite: ?); the payload is bytea (SQLite: TEXT).
-	_, err = t.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+	_, err = t.exec(ctx, sqlEnqueueDelivery,
 		d.ID, d.TicketID, d.Seq, d.Channel, d.EventType, d.EventID, d.Payload, string(d.State),
 		d.Attempts, ts(d.NextAttemptAt), d.LastStatus, d.LastError, ts(d.CreatedAt), ts(d.QueuedAt),
-		tsPtr(d.DeliveredAt), log)
+		tsPtr(d.DeliveredAt), log, t.channel)
 	return writeErr(err, "enqueue delivery "+d.ID, "delivery "+d.ID+" already exists",
 		"ticket "+d.TicketID+" not found")
 }
@@ -176,6 +184,12 @@ func (t *tx) RetryDelivery(ctx context.Context, id string, now time.Time) (*stor
 	}
 	if err := t.UpdateDelivery(ctx, d); err != nil {
 		return nil, err
+	}
+	// Every node's dispatcher hears that the delivery is pending again once this commits.
+	// dialect: pg_notify (SQLite: the store publishes to its hub after the commit).
+	if _, err := t.exec(ctx, `SELECT pg_notify($1, json_build_object('ticket_id', $2::text, 'type', '`+store.ChangeDelivery+`')::text)`,
+		t.channel, d.TicketID); err != nil {
+		return nil, fmt.Errorf("announce retried delivery %s: %w", id, interpretError(err))
 	}
 	return d, nil
 }

@@ -73,8 +73,20 @@ func (t *tx) EnqueueDelivery(ctx context.Context, d *store.Delivery) error {
 		d.ID, d.TicketID, d.Seq, d.Channel, d.EventType, d.EventID, string(d.Payload), string(d.State),
 		d.Attempts, ms(d.NextAttemptAt), d.LastStatus, d.LastError, ms(d.CreatedAt), ms(d.QueuedAt),
 		msPtr(d.DeliveredAt), log)
+	if err == nil {
+		t.announceDelivery(d.TicketID)
+	}
 	return writeErr(err, "enqueue delivery "+d.ID, "delivery "+d.ID+" already exists",
 		"ticket "+d.TicketID+" not found")
+}
+
+// announceDelivery queues the store.ChangeDelivery of ticketID for after the commit, once per
+// run of deliveries of one ticket (a change queues one per event and channel).
+func (t *tx) announceDelivery(ticketID string) {
+	if n := len(t.changes); n > 0 && t.changes[n-1].Type == store.ChangeDelivery && t.changes[n-1].TicketID == ticketID {
+		return
+	}
+	t.changes = append(t.changes, store.Change{TicketID: ticketID, Type: store.ChangeDelivery})
 }
 
 // headOfLine keeps a pending delivery only when no earlier pending delivery of its ticket and
@@ -199,6 +211,7 @@ func (t *tx) RetryDelivery(ctx context.Context, id string, now time.Time) (*stor
 	if err := t.UpdateDelivery(ctx, d); err != nil {
 		return nil, err
 	}
+	t.announceDelivery(d.TicketID)
 	return d, nil
 }
 
