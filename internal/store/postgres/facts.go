@@ -79,7 +79,7 @@ func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
 	if err != nil {
 		return writeErr(err, "save ticket fact "+f.TicketID, "", "")
 	}
-	t.cells = append(t.cells, store.TicketDelta(old, f, shards)...)
+	t.cells.Ticket(old, f, shards)
 	return nil
 }
 
@@ -147,7 +147,7 @@ func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) er
 	if err != nil {
 		return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
 	}
-	t.cells = append(t.cells, store.EscalationDelta(old, f, shards)...)
+	t.cells.Escalation(old, f, shards)
 	return nil
 }
 
@@ -211,7 +211,7 @@ func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
 	for i, old := range rows {
 		f := *old
 		f.CustomerTier = tier
-		t.cells = append(t.cells, store.TicketDelta(old, &f, shards)...)
+		t.cells.Ticket(old, &f, shards)
 		ids[i] = old.TicketID
 	}
 	// The rows read and locked above, whatever committed since.

@@ -78,15 +78,14 @@ func rows(n, width, first int, types ...string) string {
 
 // flushCells applies the transaction's rollup deltas, merged, just before it commits.
 func (t *tx) flushCells(ctx context.Context) error {
-	if len(t.cells) == 0 {
+	deltas := t.cells.Cells()
+	if len(deltas) == 0 {
 		return nil
 	}
-	deltas := store.MergeCells(t.cells)
-	t.cells = nil
 	return t.applyCells(ctx, deltas)
 }
 
-// applyCells adds deltas (merged and sorted by cell: store.MergeCells) to the cells.
+// applyCells adds deltas (merged and sorted by cell: store.Deltas) to the cells.
 // dialect: concurrent transactions add to the same cells here (SQLite has one writer), so each
 // batch first makes sure its rows exist, then locks them in cell order, byte-wise as Go sorts
 // them (each transaction applies its deltas once, at commit, so all take cells in that one
@@ -213,7 +212,7 @@ func (t *tx) RebuildRollups(ctx context.Context) error {
 		return fmt.Errorf("lock analytics tables: %w", err)
 	}
 	// What this transaction saved before is in the rows the rebuild reads.
-	t.cells = nil
+	t.cells.Reset()
 	if _, err := t.exec(ctx, `DELETE FROM report_cells`); err != nil {
 		return writeErr(err, "clear report cells", "", "")
 	}

@@ -29,7 +29,7 @@ type tx struct {
 	// cells are the report rollup deltas of the transaction's fact saves, applied together,
 	// merged and in cell order, just before it commits (flushCells): the cells it locks are
 	// then taken in one order by every transaction, and held only for the commit.
-	cells []store.Cell
+	cells store.Deltas
 	// retry holds the deadlock or serialization failure that aborted this transaction, if a
 	// statement hit one: Update then runs fn again whatever fn made of the error.
 	retry error

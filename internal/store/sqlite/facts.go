@@ -76,7 +76,7 @@ func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
 	if err != nil {
 		return writeErr(err, "save ticket fact "+f.TicketID, "", "")
 	}
-	t.cells = append(t.cells, store.TicketDelta(old, f, shards)...)
+	t.cells.Ticket(old, f, shards)
 	return nil
 }
 
@@ -135,7 +135,7 @@ func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) er
 	if err != nil {
 		return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
 	}
-	t.cells = append(t.cells, store.EscalationDelta(old, f, shards)...)
+	t.cells.Escalation(old, f, shards)
 	return nil
 }
 
@@ -193,18 +193,14 @@ func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	deltas := make([][]store.Cell, 0, len(rows))
-	for _, old := range rows {
-		f := *old
-		f.CustomerTier = tier
-		deltas = append(deltas, store.TicketDelta(old, &f, shards))
-	}
 	_, err = t.exec(ctx, `UPDATE ticket_facts SET customer_tier = ? WHERE account_id = ? AND customer_tier <> ?`, tier, accountID, tier)
 	if err != nil {
 		return writeErr(err, "set customer tier of account "+accountID, "", "")
 	}
-	for _, d := range deltas {
-		t.cells = append(t.cells, d...)
+	for _, old := range rows { // as read before the UPDATE
+		f := *old
+		f.CustomerTier = tier
+		t.cells.Ticket(old, &f, shards)
 	}
 	return nil
 }

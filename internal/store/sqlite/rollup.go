@@ -29,11 +29,10 @@ func cellArgs(c *store.Cell) []any {
 
 // flushCells applies the caller's rollup deltas, merged, when its function has returned.
 func (t *tx) flushCells(ctx context.Context) error {
-	if len(t.cells) == 0 {
+	deltas := t.cells.Cells()
+	if len(deltas) == 0 {
 		return nil
 	}
-	deltas := store.MergeCells(t.cells)
-	t.cells = nil
 	return t.applyCells(ctx, deltas)
 }
 
@@ -47,7 +46,7 @@ const (
 	sqlDeleteCell = `DELETE FROM report_cells WHERE scope = ? AND dim = ? AND day = ? AND key = ? AND shard = ?`
 )
 
-// applyCells adds deltas (merged and sorted: store.MergeCells) to the cells, reading, adding
+// applyCells adds deltas (merged and sorted: store.Deltas) to the cells, reading, adding
 // and writing back each in the caller's transaction, which on SQLite is the only writer. A cell
 // that comes to count nothing is deleted: a report would skip it anyway.
 func (t *tx) applyCells(ctx context.Context, deltas []store.Cell) error {
@@ -145,7 +144,7 @@ func (t *tx) RebuildRollups(ctx context.Context) error {
 		return writeErr(err, "clear report cells", "", "")
 	}
 	// What this caller saved before is in the rows the rebuild reads.
-	t.cells = nil
+	t.cells.Reset()
 	var first, last sql.NullInt64
 	err := t.queryRow(ctx, `SELECT MIN(d), MAX(d) FROM (
 		SELECT MIN(created_at) AS d FROM ticket_facts UNION ALL SELECT MAX(created_at) FROM ticket_facts

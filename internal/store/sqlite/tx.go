@@ -36,7 +36,7 @@ type tx struct {
 	// when its function returns (flushCells): a change saves its ticket's row and its
 	// escalations' rows, often the same row twice, and one read and one write of the cells
 	// they touch costs less than one per save.
-	cells []store.Cell
+	cells store.Deltas
 }
 
 var _ store.Tx = (*tx)(nil)
