@@ -21,6 +21,9 @@ func (t *tx) UpsertAccount(ctx context.Context, a *escalated.Account) error {
 	}
 	_, err = t.exec(ctx, sqlUpsertAccount,
 		a.ID, a.Name, a.Tier, attrs)
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "upsert account "+a.ID, "", "")
 }
 
@@ -50,6 +53,9 @@ const sqlUpsertCustomer = `INSERT INTO customers (id, name, email, account_id) V
 func (t *tx) UpsertCustomer(ctx context.Context, c *escalated.Customer) error {
 	_, err := t.exec(ctx, sqlUpsertCustomer,
 		c.ID, c.Name, c.Email, c.AccountID)
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "upsert customer "+c.ID, "", "")
 }
 

@@ -24,6 +24,9 @@ func (t *tx) AppendAudit(ctx context.Context, a *escalated.AuditRecord) error {
 	}
 	_, err = t.exec(ctx, sqlInsertAudit,
 		a.ID, a.Actor, a.Action, a.ObjectKind, a.ObjectID, details, ms(a.CreatedAt))
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "append audit "+a.ID, "audit record "+a.ID+" already exists", "")
 }
 
@@ -218,6 +221,9 @@ func (t *tx) ListPolicies(ctx context.Context) ([]*escalated.PolicyVersion, erro
 // SaveDecision stores d as its ticket's latest decision.
 func (t *tx) SaveDecision(ctx context.Context, d *escalated.Decision) error {
 	_, err := t.exec(ctx, sqlSaveDecision, d.TicketID, d.Seq, d.Event, d.PolicyVersion, string(d.Trace), ms(d.CreatedAt))
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "save decision for ticket "+d.TicketID, "", "ticket "+d.TicketID+" not found")
 }
 

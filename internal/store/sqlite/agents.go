@@ -18,6 +18,9 @@ const sqlPutAgentState = `INSERT INTO agent_state (agent_id, status, capacity, u
 // PutAgentState stores s, replacing the agent's previous state.
 func (t *tx) PutAgentState(ctx context.Context, s *store.AgentState) error {
 	_, err := t.exec(ctx, sqlPutAgentState, s.AgentID, s.Status, s.Capacity, ms(s.UpdatedAt))
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "put agent state "+s.AgentID, "", "")
 }
 
@@ -97,6 +100,9 @@ const sqlSetLastAssigned = `INSERT INTO team_routing (team, last_agent, updated_
 // SetLastAssigned records the agent the team assigned last.
 func (t *tx) SetLastAssigned(ctx context.Context, team, agent string, at time.Time) error {
 	_, err := t.exec(ctx, sqlSetLastAssigned, team, agent, ms(at))
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "set last assigned in team "+team, "", "")
 }
 

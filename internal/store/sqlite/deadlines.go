@@ -44,6 +44,9 @@ func (t *tx) ScheduleDeadline(ctx context.Context, d *store.Deadline) error {
 		t.changes = append(t.changes, store.Change{TicketID: d.TicketID, Type: store.ChangeDeadline,
 			Due: fromMS(ms(d.DueAt))})
 	}
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "schedule deadline "+d.ID, "deadline "+d.ID+" already exists",
 		"ticket "+d.TicketID+" not found")
 }

@@ -177,6 +177,9 @@ func (t *tx) CreateEscalation(ctx context.Context, e *escalated.Escalation) erro
 	if err == nil {
 		t.cache.stageEsc(e.ID, writtenEscRow(e, pkg))
 	}
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "create escalation "+e.ID,
 		"escalation "+e.ID+" already exists",
 		"ticket "+e.TicketID+" not found")

@@ -63,6 +63,9 @@ func (t *tx) AddMessage(ctx context.Context, m *escalated.Message) error {
 		return err
 	}
 	_, err = t.exec(ctx, sqlInsertMessage, args...)
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "add message "+m.ID,
 		"message "+m.ID+" already exists",
 		"ticket "+m.TicketID+" not found")
@@ -109,6 +112,9 @@ func (t *tx) AppendEvent(ctx context.Context, e *escalated.Event) error {
 		e.ID, e.TicketID, e.Seq, e.Type, e.Actor, data, msgID, ms(e.CreatedAt), e.Team, e.FromTeam)
 	if err == nil && t.write {
 		t.changes = append(t.changes, store.Change{TicketID: e.TicketID, Seq: e.Seq, Type: e.Type})
+	}
+	if err == nil {
+		return nil // the messages below are built only for an error
 	}
 	return writeErr(err, "append event "+e.ID,
 		fmt.Sprintf("event %s or seq %d of ticket %s already exists", e.ID, e.Seq, e.TicketID),

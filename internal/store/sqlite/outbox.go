@@ -76,6 +76,9 @@ func (t *tx) EnqueueDelivery(ctx context.Context, d *store.Delivery) error {
 	if err == nil {
 		t.announceDelivery(d.TicketID)
 	}
+	if err == nil {
+		return nil // the messages below are built only for an error
+	}
 	return writeErr(err, "enqueue delivery "+d.ID, "delivery "+d.ID+" already exists",
 		"ticket "+d.TicketID+" not found")
 }
