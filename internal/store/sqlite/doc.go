@@ -61,6 +61,18 @@
 // fn must not call Update on the same DB: the writer is busy running fn, so the nested call
 // would wait for itself forever.
 //
+// # Caches
+//
+// Everything a write does runs on the writer goroutine, so its CPU per event caps throughput;
+// three caches keep repeated work off it, each correct whatever else writes the file:
+//
+//   - every connection keeps the statements it ran compiled, by text (stmtcache.go);
+//   - the writer keeps hot tickets' and escalations' rows (cache.go), dropped by the
+//     pre-update hook when any statement changes them and all at once when PRAGMA
+//     data_version shows another connection committed; a row enters only when the fn that read
+//     or wrote it is released, and a broken or failed batch empties the cache;
+//   - rows a write leaves behind are decoded ahead, off the writer, for the next read.
+//
 // # Close
 //
 // Close stops accepting requests (Update then returns an internal "store closed" error), lets

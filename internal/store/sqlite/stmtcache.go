@@ -156,8 +156,10 @@ func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.
 	return c.mc().PrepareContext(ctx, query)
 }
 
-// Begin is driver.Conn's; database/sql calls BeginTx.
-func (c *cachingConn) Begin() (driver.Tx, error) { return c.conn.Begin() } //nolint:staticcheck // required by driver.Conn
+// Begin is required by driver.Conn; database/sql calls BeginTx.
+func (c *cachingConn) Begin() (driver.Tx, error) {
+	return c.mc().BeginTx(context.Background(), driver.TxOptions{})
+}
 
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return c.mc().BeginTx(ctx, opts)
