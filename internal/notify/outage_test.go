@@ -7,6 +7,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/notify"
 	"github.com/escalated/escalated/internal/notify/webhook"
 	"github.com/escalated/escalated/internal/store"
@@ -20,7 +21,9 @@ func TestReceiverDownForAnHour(t *testing.T) {
 	s := openStore(t, "")
 	// Ahead of the real clock, so deliveries enqueued on the real clock are due at once.
 	clock := clockwork.NewFakeClockAt(time.Now().Add(time.Second))
-	up := clock.Now().Add(time.Hour)
+	// Whole milliseconds, as the stores keep a delivery's times: a delivery sent at up is logged
+	// at up, not a fraction of a millisecond before it.
+	up := escalated.Truncate(clock.Now().Add(time.Hour))
 	rc := startReceiver(t, func(n int, r received, w http.ResponseWriter) {
 		if clock.Now().Before(up) {
 			http.Error(w, "down", http.StatusServiceUnavailable)
