@@ -30,8 +30,11 @@ const DefaultTicketCache = 4096
 //     released (release); a fn that rolls back leaves nothing behind (rollback), and a batch
 //     that fails to commit or breaks empties the cache (reset).
 //
-// UpdateTicket's version check stays in place regardless, so even a bug here could only turn
-// a write into a conflict, never overwrite someone else's change.
+// One case is not a drop but a rebuild: UpdateTicket makes the cached row from the copy the fn
+// read plus what it wrote, which is only right when its own UPDATE was the one change to a
+// ticket row since that read (ticketWrites counts them); otherwise the row is dropped.
+// UpdateTicket's version check stays in place regardless; it catches every change made through
+// the store, which always moves the version.
 //
 // The writer goroutine is the only user in practice; the mutex keeps the cache safe when a
 // rare writer-connection job (migrations, bulk loads) runs in another goroutine.
@@ -39,6 +42,10 @@ type ticketCache struct {
 	mu   sync.Mutex
 	max  int
 	rows map[string]*ticketRow
+	// ticketWrites counts the ticket rows the writer connection changed, whatever the
+	// statement: a fn's own UpdateTicket may rebuild the cached row from the copy it read only
+	// if its UPDATE was the one change since that read (tickets.go wroteRow).
+	ticketWrites uint64
 	// gen counts customer and account changes; customers and accounts hold, per id, the gen
 	// of its last change. A row read at gen g is stale once its customer or account changed
 	// after g.
@@ -57,6 +64,16 @@ type ticketCache struct {
 	known       bool
 
 	hits, misses atomic.Int64
+}
+
+// writes returns how many ticket rows the writer has changed so far (0 without a cache).
+func (c *ticketCache) writes() uint64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ticketWrites
 }
 
 func newTicketCache(max int) *ticketCache {
@@ -270,6 +287,7 @@ func (c *ticketCache) preUpdate(d sqlite.SQLitePreUpdateData) {
 		return
 	}
 	if dropTicket {
+		c.ticketWrites++
 		for _, id := range ids {
 			delete(c.rows, id)
 			c.staged[id] = nil

@@ -14,6 +14,13 @@ import (
 // built per call (list filters), which then take turns.
 const DefaultStmtCache = 256
 
+// maxCachedText is the longest statement text a connection keeps compiled. The store's own
+// statements are well under it; longer texts are built per call (multi-row INSERTs of a bulk
+// load or a rollup rebuild, hundreds of rows of placeholders), run once, and would pin tens of
+// megabytes on the writer connection for the life of the process (measured in review: 256 such
+// INSERTs, +47 MB).
+const maxCachedText = 4096
+
 // A cachingConn keeps every statement it ran compiled, keyed by its text, so that running the
 // same text again skips SQLite's parser and planner (sqlite3_prepare was about a third of the
 // writer's CPU in the deadline catch-up, and a fifth per message). It wraps one modernc
@@ -35,11 +42,13 @@ type cachingConn struct {
 	conn  driver.Conn // the modernc connection
 	max   int
 	stmts map[string]*cachedStmt
+	clock uint64 // counts uses, for least-recently-used eviction
 }
 
 type cachedStmt struct {
 	st   driver.Stmt // a modernc statement: StmtExecContext and StmtQueryContext
 	busy bool        // rows of it are open
+	used uint64      // the connection's clock at its last use
 }
 
 var (
@@ -79,11 +88,16 @@ func (c *cachingConn) mc() moderncConn { return c.conn.(moderncConn) }
 // stmt returns the cached statement for query, compiling and caching it first if needed, or
 // nil when the cached one is busy.
 func (c *cachingConn) stmt(ctx context.Context, query string) (*cachedStmt, error) {
+	c.clock++
 	if cs := c.stmts[query]; cs != nil {
 		if cs.busy {
 			return nil, nil
 		}
+		cs.used = c.clock
 		return cs, nil
+	}
+	if len(query) > maxCachedText {
+		return nil, nil // built for one call: run it uncached
 	}
 	if len(c.stmts) >= c.max && !c.evictOne() {
 		return nil, nil // every cached statement is busy: run this one uncached
@@ -92,22 +106,28 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (*cachedStmt, erro
 	if err != nil {
 		return nil, err
 	}
-	cs := &cachedStmt{st: st}
+	cs := &cachedStmt{st: st, used: c.clock}
 	c.stmts[query] = cs
 	return cs, nil
 }
 
-// evictOne finalizes one idle statement (map order picks it, which is random enough), and
-// reports whether there was one.
+// evictOne finalizes the least recently used idle statement, and reports whether there was
+// one. Texts built per call (IN lists of varying length) take turns there, while the hot
+// statements, used on every write, stay.
 func (c *cachingConn) evictOne() bool {
+	var victim string
+	var oldest *cachedStmt
 	for q, cs := range c.stmts {
-		if !cs.busy {
-			delete(c.stmts, q)
-			cs.st.Close()
-			return true
+		if !cs.busy && (oldest == nil || cs.used < oldest.used) {
+			victim, oldest = q, cs
 		}
 	}
-	return false
+	if oldest == nil {
+		return false
+	}
+	delete(c.stmts, victim)
+	oldest.st.Close()
+	return true
 }
 
 // ExecContext runs query on its cached statement.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -198,6 +199,31 @@ func TestStmtCacheBound(t *testing.T) {
 		if c != 5 {
 			t.Fatalf("busy query read %d rows, want 5", c)
 		}
+	}
+}
+
+// The least recently used statement is evicted, so a statement used on every write stays
+// while texts built per call take turns; a text built for one call (longer than
+// maxCachedText) is never kept.
+func TestStmtCacheEvictsLeastRecentlyUsed(t *testing.T) {
+	t.Parallel()
+	db, cached := openCaching(t, 3)
+	mustExec(t, db, `CREATE TABLE t (a INTEGER)`)
+	const hot = `INSERT INTO t (a) VALUES (?)`
+	for i := range 20 {
+		mustExec(t, db, hot, i)
+		mustExec(t, db, `INSERT INTO t (a) VALUES (`+strings.Repeat("1+", i)+`0)`)
+		if !cached()[hot] {
+			t.Fatalf("round %d: the statement used on every call was evicted: %v", i, cached())
+		}
+	}
+	long := `INSERT INTO t (a) VALUES (0)` + strings.Repeat(`, (0)`, maxCachedText/5)
+	mustExec(t, db, long)
+	if cached()[long] {
+		t.Errorf("a %d-byte statement was cached; the limit is %d", len(long), maxCachedText)
+	}
+	if !cached()[hot] {
+		t.Errorf("the hot statement was evicted for a text that is not cached")
 	}
 }
 

@@ -175,7 +175,7 @@ func (t *tx) GetTicket(ctx context.Context, id string) (*escalated.Ticket, error
 		s := t.see(id)
 		s.key, s.hasKey = keyOf(tk), true
 		if t.cache != nil {
-			s.row = r
+			s.row, s.writes = r, t.cache.writes()
 		}
 	}
 	return tk, nil
@@ -187,6 +187,10 @@ type seenTicket struct {
 	key    indexKey // valid when hasKey
 	hasKey bool
 	row    *ticketRow // the row as this fn last read or wrote it, or nil
+	// writes is the cache's count of changed ticket rows when row was read or written: a
+	// different count at the next UpdateTicket means some other statement changed a ticket
+	// in between, and row may be stale.
+	writes uint64
 }
 
 // seenOf returns what the tx knows about ticket id, or nil.
@@ -255,6 +259,7 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 	same := next
 	same.version = prev
 	unindexed := false
+	before := t.cache.writes()
 	if read := t.seenOf(tk.ID); read != nil && read.hasKey && read.key == same {
 		unindexed = true
 		res, err = t.exec(ctx, sqlUpdateTicketUnindexed, tk.Subject, string(tk.Channel), tk.IssueType, args[5], tk.Language,
@@ -275,7 +280,15 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 	// Only a write that happened may vouch for the row's indexed columns.
 	st := t.see(tk.ID)
 	st.key, st.hasKey = next, true
+	if t.cache != nil && (st.writes != before || t.cache.writes() != before+1) {
+		// Another statement changed a ticket row between the read and this UPDATE: the copy
+		// read may be stale, so the row is read again next time instead of rebuilt from it.
+		st.row = nil
+		t.cache.stage(tk.ID, nil)
+		return nil
+	}
 	t.wroteRow(tk, prev, unindexed, args[5].(string), args[12].(string), args[19].(string))
+	st.writes = t.cache.writes()
 	return nil
 }
 
