@@ -452,7 +452,26 @@ func (e *Engine) fireDue(ctx context.Context) (res result, err error) {
 		return res, err
 	}
 	// Several claimers: each claims and fires batches until a claim comes back short; the
-	// first store error stops the others after their current batch.
+	// first store error stops the others after their current batch. A short claim does not
+	// mean nothing is due any more when claimers contend: a claim skips the deadlines (and
+	// tickets) another claimer's transaction holds, and that one may roll back. So rounds
+	// repeat until one makes no progress (nothing fired, no new failure).
+	for {
+		fired, failed := res.fired, f.size()
+		if err := e.claimRound(ctx, f, &res); err != nil {
+			res.failures, res.failedIDs = f.failures, f.failedIDs
+			return res, err
+		}
+		if res.fired == fired && f.size() == failed {
+			break
+		}
+	}
+	res.failures, res.failedIDs = f.failures, f.failedIDs
+	return res, nil
+}
+
+// claimRound runs e.claimers claim loops at once and adds what they fired to res.
+func (e *Engine) claimRound(ctx context.Context, f *failedSet, res *result) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -482,8 +501,7 @@ func (e *Engine) fireDue(ctx context.Context) (res result, err error) {
 			res.lastNow = r.lastNow
 		}
 	}
-	res.failures, res.failedIDs = f.failures, f.failedIDs
-	return res, first
+	return first
 }
 
 // failedSet is the deadlines one FireDue passes over, shared by its claimers.
