@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -25,12 +26,13 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	format := fs.String("format", "table", "table or json")
 	out := fs.String("out", "", "write the table to this file (default: standard output)")
 	quiet := fs.Bool("quiet", false, "no progress lines on standard error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return usageError{"usage: escalated bench [--scale 1] [--only " + strings.Join(bench.Figures, ",") + "] [--postgres URL] [--dir DIR] [--keep] [--format table|json] [--out FILE] [--quiet]"}
+		return usageError{"usage: escalated bench [--scale 1] [--only " + strings.Join(bench.Figures, ",") + "] [--postgres URL] [--dir DIR] [--keep] [--format table|json] [--out FILE] [--quiet] [--cpuprofile FILE]"}
 	}
 	if *format != "table" && *format != "json" {
 		return usageError{fmt.Sprintf("--format %q: give table or json", *format)}
@@ -68,6 +70,17 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		case <-finished:
 		}
 	}()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := bench.Run(ctx, o)
 	if err != nil {
 		return err

@@ -90,37 +90,8 @@ func copyEscalation(e *escalated.Escalation) *escalated.Escalation {
 	return &c
 }
 
-func copyPackage(p *escalated.Package) *escalated.Package {
-	if p == nil {
-		return nil
-	}
-	c := *p
-	c.Ticket.Tags = slices.Clone(p.Ticket.Tags)
-	c.OriginalMessage = copyPtr(p.OriginalMessage)
-	c.Conversation = slices.Clone(p.Conversation)
-	c.BotSteps = slices.Clone(p.BotSteps)
-	c.Account = copyAccount(p.Account)
-	c.Customer = copyCustomer(p.Customer)
-	if p.SLA != nil {
-		c.SLA = make([]escalated.ClockStatus, len(p.SLA))
-		for i, s := range p.SLA {
-			s.DueAt, s.WarningAt = copyPtr(s.DueAt), copyPtr(s.WarningAt)
-			s.StoppedAt, s.EscalationID = copyPtr(s.StoppedAt), copyPtr(s.EscalationID)
-			c.SLA[i] = s
-		}
-	}
-	if p.Signals != nil {
-		s := *p.Signals
-		s.SentimentTrend = slices.Clone(s.SentimentTrend)
-		s.Keywords = slices.Clone(s.Keywords)
-		c.Signals = &s
-	}
-	c.PriorEscalations = slices.Clone(p.PriorEscalations)
-	c.EscalatedBy = copyPtr(p.EscalatedBy)
-	c.Recommendation = copyRecommendation(p.Recommendation)
-	c.Missing = slices.Clone(p.Missing)
-	return &c
-}
+// copyPackage is the domain's own deep copy, which the SQLite store uses too.
+func copyPackage(p *escalated.Package) *escalated.Package { return p.Clone() }
 
 func copyRecommendation(r *escalated.Recommendation) *escalated.Recommendation {
 	if r == nil {
