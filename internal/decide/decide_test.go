@@ -26,26 +26,11 @@ func mustPolicy(t testing.TB, rules string) *policy.Policy {
 	return pol
 }
 
-var t0 = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+var t0 = policybench.Now // the sample events' time
 
-// sampleEnv is a pro customer's frontline ticket with a customer message that mentions a lawyer.
-func sampleEnv() policy.Env {
-	return policy.Env{
-		Ticket: policy.TicketEnv{
-			ID: "tkt_1", Subject: "Refund", Status: "open", Priority: "normal", Channel: "email",
-			IssueType: "refund", Tags: []string{"billing"}, Language: "en", Team: "frontline", Tier: "t1",
-			TierLevel: 1, CustomFields: map[string]any{"plan": "gold"}, Messages: 3, CreatedAt: t0.Add(-2 * time.Hour),
-			AgeMinutes: 120,
-		},
-		Account:  policy.AccountEnv{ID: "globex", Name: "Globex", Tier: "pro", Attributes: map[string]any{"arr": 50000}},
-		Customer: policy.CustomerEnv{ID: "c1", Name: "Kim", Email: "kim@example.test"},
-		Message: policy.MessageEnv{ID: "msg_1", Author: "customer", Body: "My lawyer will hear of this",
-			Keywords: []string{"legal"}, Sentiment: -0.7},
-		Signals: policy.SignalsEnv{Sentiment: -0.7, Trend: []float64{-0.2, -0.7}, Keywords: []string{"legal"}, Frustration: 0.6},
-		Event:   policy.EventEnv{Type: "message.added", Actor: "token:web"},
-		Now:     t0,
-	}
-}
+// sampleEnv is a pro customer's frontline ticket with a customer message that mentions a lawyer
+// (the rule benchmark's heavy event, at t0).
+func sampleEnv() policy.Env { return policybench.HeavyEnv() }
 
 func input(pol *policy.Policy, event string) Input {
 	return Input{Policy: pol, Event: event, Env: sampleEnv()}

@@ -110,12 +110,7 @@ func (c *ticketCache) getEsc(id string) *escRow {
 	if c == nil {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, staged := c.stagedEscs[id]
-	if !staged {
-		r = c.escs[id]
-	}
+	r := c.peekEsc(id)
 	if r == nil {
 		c.misses.Add(1)
 		return nil
