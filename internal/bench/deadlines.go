@@ -885,12 +885,6 @@ func (c cpuMeter) selfSeconds() float64 {
 	return s - c.self
 }
 
-// othersCores is the cores the rest of the machine (other processes) used since start.
-func (c cpuMeter) othersCores() float64 {
-	_, _, o := c.cores()
-	return o
-}
-
 // loadavg is the first three fields of /proc/loadavg, for the record.
 func loadavg() string {
 	raw, err := os.ReadFile("/proc/loadavg")
