@@ -8,7 +8,10 @@ import (
 // Hub fans committed changes out to subscribers. Both stores use it: SQLite publishes after its
 // own commits, PostgreSQL after each notification its listener receives (so a node hears its
 // own changes the same way it hears other nodes'). Publishing never blocks: a subscriber whose
-// buffer is full loses changes and gets a Lagged marker once it has room again.
+// buffer is full loses changes, and a Lagged marker is queued behind what it has at once, in a
+// slot kept for it. Queued later, on the next publish with room, the marker could wait for an
+// unrelated commit: a dispatcher that skips history events and missed a delivery's
+// announcement slept until then (found in review).
 type Hub struct {
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
@@ -16,7 +19,10 @@ type Hub struct {
 }
 
 type subscriber struct {
-	ch     chan Change
+	// ch holds up to SubscriberBuffer changes plus the Lagged marker's slot.
+	ch chan Change
+	// lagged: changes were dropped and the marker is queued after the last change delivered;
+	// more drops need no second marker until a change is delivered after it.
 	lagged bool
 }
 
@@ -25,7 +31,7 @@ func NewHub() *Hub { return &Hub{subs: map[*subscriber]struct{}{}} }
 
 // Subscribe registers a subscriber until ctx is done or the hub closes.
 func (h *Hub) Subscribe(ctx context.Context) (<-chan Change, error) {
-	s := &subscriber{ch: make(chan Change, SubscriberBuffer)}
+	s := &subscriber{ch: make(chan Change, SubscriberBuffer+1)}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -54,19 +60,17 @@ func (h *Hub) Publish(changes ...Change) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// Only Publish sends, under mu, so a length below SubscriberBuffer guarantees room for the
+	// change, and at most one marker ever takes the spare slot.
 	for s := range h.subs {
 		for _, c := range changes {
-			if s.lagged {
-				select {
-				case s.ch <- Change{Lagged: true}:
-					s.lagged = false
-				default:
-					continue
-				}
+			if len(s.ch) < SubscriberBuffer {
+				s.ch <- c
+				s.lagged = false
+				continue
 			}
-			select {
-			case s.ch <- c:
-			default:
+			if !s.lagged {
+				s.ch <- Change{Lagged: true}
 				s.lagged = true
 			}
 		}
