@@ -455,8 +455,10 @@ func (e *Engine) fireDue(ctx context.Context) (res result, err error) {
 	// first store error stops the others after their current batch. A short claim does not
 	// mean nothing is due any more when claimers contend: a claim skips the deadlines (and
 	// tickets) another claimer's transaction holds, and that one may roll back. So rounds
-	// repeat until one makes no progress (nothing fired, no new failure).
-	for {
+	// repeat until one makes no progress (nothing fired, no new failure), at most maxRounds:
+	// firings that keep scheduling deadlines already due would otherwise keep FireDue from
+	// ever returning to Run (found in review; the ticket service's chains end after a few).
+	for round := 0; round < maxRounds; round++ {
 		fired, failed := res.fired, f.size()
 		if err := e.claimRound(ctx, f, &res); err != nil {
 			res.failures, res.failedIDs = f.failures, f.failedIDs
@@ -503,6 +505,10 @@ func (e *Engine) claimRound(ctx context.Context, f *failedSet, res *result) erro
 	}
 	return first
 }
+
+// maxRounds bounds the claim rounds of one FireDue with several claimers; Run calls FireDue
+// again shortly when something is still due.
+const maxRounds = 8
 
 // failedSet is the deadlines one FireDue passes over, shared by its claimers.
 type failedSet struct {

@@ -361,8 +361,10 @@ func (d *Dispatcher) Backoff(n int) time.Duration {
 }
 
 // attempt sends one claimed delivery and stores the outcome. When ctx ends mid-send (the node is
-// shutting down) nothing is recorded and the lease is released, so the delivery goes out again
-// at once on whichever node runs next.
+// shutting down) nothing is recorded and the lease is released, so the delivery is due again at
+// once: a node that starts claims it first thing; another node already running picks it up at
+// its next claim (the release announces nothing), at the latest when its timer for the next due
+// delivery fires.
 func (d *Dispatcher) attempt(ctx context.Context, dl *store.Delivery) {
 	out := d.send(ctx, dl)
 	if ctx.Err() != nil && out.Err != nil {
