@@ -79,16 +79,20 @@ func TestDispatcherClaimsOnlyWhenADeliveryIsQueued(t *testing.T) {
 		cs := &countingStore{Store: s}
 		clock := clockwork.NewFakeClockAt(time.Now().Add(time.Second))
 		rc := startReceiver(t, func(n int, _ received, w http.ResponseWriter) {
-			if n == 1 {
-				w.WriteHeader(http.StatusBadRequest) // the second delivery fails, for good
+			if n == 2 {
+				w.WriteHeader(http.StatusBadRequest) // the third delivery fails, for good
 			}
 		})
 		startDispatcher(t, notify.Config{Store: cs, Channels: channels(opsChannel(rc.URL)), Clock: clock,
 			Senders: map[string]notify.Sender{notify.TypeWebhook: webhook.New(webhook.WithEnv(env), webhook.WithClock(clock.Now))}})
 		tk := createTicket(t, s)
+		// The first delivery may be queued before the dispatcher's subscription exists (Run
+		// subscribes in its own goroutine; it then claims it at start, unannounced); the
+		// second is queued while it runs, so its announcement is heard.
 		waitState(t, s, enqueue(t, s, tk, "ops", 1).ID, store.DeliveryDelivered)
+		waitState(t, s, enqueue(t, s, tk, "ops", 2).ID, store.DeliveryDelivered)
 		before := cs.settle()
-		appendEvents(t, s, tk, 2, 30)
+		appendEvents(t, s, tk, 3, 30)
 		if after := cs.settle(); after != before {
 			t.Fatalf("30 commits that queued no delivery cost the dispatcher %d writes, want none", after-before)
 		}
