@@ -54,11 +54,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := done(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}()
+	defer closeOutput(done, &err)
 	// The first Ctrl-C stops the run after the benchmark in progress gives up and prints what
 	// finished; from then on the signals' default applies, so a second one ends the process.
 	finished := make(chan struct{})

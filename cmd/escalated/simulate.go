@@ -65,11 +65,7 @@ func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := done(); err == nil {
-			err = cerr
-		}
-	}()
+	defer closeOutput(done, &err)
 	start := time.Now()
 	res, err := run(*draft)
 	if err != nil {
@@ -122,11 +118,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := done(); err == nil {
-			err = cerr
-		}
-	}()
+	defer closeOutput(done, &err)
 	tickets, events, err := app.Export(ctx, *db, from, w, logger("warn", stderr))
 	if err != nil {
 		return err
@@ -163,11 +155,7 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := done(); err == nil {
-			err = cerr
-		}
-	}()
+	defer closeOutput(done, &err)
 	hw := history.NewWriter(w)
 	for _, e := range events {
 		if err := hw.Write(e); err != nil {
@@ -179,6 +167,14 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	}
 	fmt.Fprintf(stderr, "wrote %d events\n", len(events))
 	return nil
+}
+
+// closeOutput runs done (closing an output file) and keeps its error unless err already holds
+// one: a failed close is a failed write.
+func closeOutput(done func() error, err *error) {
+	if cerr := done(); *err == nil {
+		*err = cerr
+	}
 }
 
 // output is where a command writes its result: the file path (created or truncated), or stdout

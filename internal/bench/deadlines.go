@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	_ "embed"
@@ -786,17 +785,18 @@ func fileSize(db string) string {
 }
 
 // rssMiB is the process's resident set (VmRSS) in MiB, 0 when /proc is not there.
-func rssMiB() float64 {
-	f, err := os.Open("/proc/self/status")
+func rssMiB() float64 { return float64(statusKB("VmRSS")) / 1024 }
+
+// statusKB is a kB field of /proc/self/status (VmRSS, VmHWM), 0 where /proc has none.
+func statusKB(field string) uint64 {
+	raw, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb / 1024
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb
 		}
 	}
 	return 0
@@ -899,19 +899,7 @@ func loadavg() string {
 }
 
 // peakRSS is the process's peak resident memory (VmHWM) in bytes, 0 where /proc has none.
-func peakRSS() uint64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
+func peakRSS() uint64 { return statusKB("VmHWM") << 10 }
 
 // resetPeakRSS resets the kernel's record of the peak resident memory (VmHWM), so that
 // peakRSS measures from here on and not an earlier benchmark's peak (Linux; elsewhere a no-op).
