@@ -124,7 +124,13 @@ func (s *Service) writeFacts(ctx context.Context, tx store.Tx, ch *change) error
 			}
 		}
 	}
-	active := t.ActiveEscalation
+	// The operation wrote its notes before the policy reacted, so they count on the escalation
+	// that held the ticket then, also when a rule's escalation in the same change superseded it
+	// (as the rebuild counts them).
+	holder := t.ActiveEscalation
+	for holder != "" && ch.escCreated[holder] {
+		holder = superseded(ch, holder)
+	}
 	seen := false
 	for id := range ch.escWritten {
 		e := ch.escs[id]
@@ -138,7 +144,7 @@ func (s *Service) writeFacts(ctx context.Context, tx store.Tx, ch *change) error
 		if pingPong[id] {
 			f.PingPong = true
 		}
-		if id == active && notes > 0 && !ch.escCreated[id] {
+		if id == holder && notes > 0 {
 			f.InternalNotes += notes
 			seen = true
 		}
@@ -146,8 +152,8 @@ func (s *Service) writeFacts(ctx context.Context, tx store.Tx, ch *change) error
 			return err
 		}
 	}
-	if active != "" && notes > 0 && !seen && !ch.escWritten[active] {
-		f, err := tx.GetEscalationFact(ctx, active)
+	if holder != "" && notes > 0 && !seen {
+		f, err := tx.GetEscalationFact(ctx, holder)
 		if escalated.ErrorCode(err) == escalated.ENOTFOUND {
 			return nil // escalated before analytics existed
 		} else if err != nil {
@@ -157,6 +163,17 @@ func (s *Service) writeFacts(ctx context.Context, tx store.Tx, ch *change) error
 		return tx.SaveEscalationFact(ctx, f)
 	}
 	return nil
+}
+
+// superseded returns the escalation the change closed in favour of the one it created, id
+// ("" when id superseded none).
+func superseded(ch *change, id string) string {
+	for prev := range ch.escWritten {
+		if e := ch.escs[prev]; e != nil && e.NextID == id {
+			return prev
+		}
+	}
+	return ""
 }
 
 // escalationFact builds e's analytics row. An escalation made earlier keeps the attributes it
