@@ -188,17 +188,23 @@ func (s *Service) storeQuery(q Query) (store.ReportQuery, error) {
 
 // options are the service's thresholds with the request's overrides.
 func (s *Service) options(q Query) Options {
-	o := s.opts
-	if r := q.Options; r != nil {
-		if r.QuickSolve > 0 {
-			o.QuickSolve = r.QuickSolve
-		}
-		if r.HighFrustration > 0 {
-			o.HighFrustration = r.HighFrustration
-		}
-		o.Insights = r.Insights.over(o.Insights)
+	if q.Options == nil {
+		return s.opts
 	}
-	return o
+	return q.Options.Over(s.opts)
+}
+
+// Over returns d with the thresholds o sets (its non-zero fields): a request's over the node's,
+// a flag over the environment.
+func (o Options) Over(d Options) Options {
+	if o.QuickSolve > 0 {
+		d.QuickSolve = o.QuickSolve
+	}
+	if o.HighFrustration > 0 {
+		d.HighFrustration = o.HighFrustration
+	}
+	d.Insights = o.Insights.over(d.Insights)
+	return d
 }
 
 // Build turns a store's counts into the report: rates, shares, seconds. Pure.
@@ -285,17 +291,30 @@ func ParseTime(s string, ref time.Time) (time.Time, error) {
 var OptionParams = []string{"quick_solve", "high_frustration", "min_sample", "concentration", "agent_ratio",
 	"unnecessary", "context_insufficient", "account_breaches", "frustrated"}
 
+// What each kind of threshold allows, said in one place for a request's parameters
+// (ParseOptions) and a node's settings (Options.Validate).
+const (
+	ruleDuration = "must be a duration such as 10m or 1h"
+	ruleFraction = "must be a number above 0 and at most 1"
+	ruleCount    = "must be a whole number from 1 to 1000000"
+	ruleRatio    = "must be a number above 1 (a multiple of the team median) and at most 100"
+)
+
+func fractionOK(f float64) bool { return f > 0 && f <= 1 } // false for NaN
+func countOK(n int) bool        { return n >= 1 && n <= 1_000_000 }
+func ratioOK(f float64) bool    { return f > 1 && f <= 100 }
+
 // ParseOptions reads threshold overrides from get (a query string or flags); nil when none is
 // given. Each bad value is a field error naming its parameter and what is allowed.
 func ParseOptions(get func(string) string) (*Options, error) {
 	fe := escalated.FieldErrors{}
 	var o Options
 	set := false
-	fraction := func(name string, dst *float64) {
+	float := func(name string, dst *float64, ok func(float64) bool, rule string) {
 		if v := get(name); v != "" {
 			f, err := strconv.ParseFloat(v, 64)
-			if err != nil || math.IsNaN(f) || f <= 0 || f > 1 {
-				fe.Add(name, "must be a number above 0 and at most 1")
+			if err != nil || !ok(f) {
+				fe.Add(name, rule)
 				return
 			}
 			*dst, set = f, true
@@ -304,8 +323,8 @@ func ParseOptions(get func(string) string) (*Options, error) {
 	count := func(name string, dst *int) {
 		if v := get(name); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1_000_000 {
-				fe.Add(name, "must be a whole number from 1 to 1000000")
+			if err != nil || !countOK(n) {
+				fe.Add(name, ruleCount)
 				return
 			}
 			*dst, set = n, true
@@ -314,24 +333,17 @@ func ParseOptions(get func(string) string) (*Options, error) {
 	if v := get("quick_solve"); v != "" {
 		d, err := policy.ParseDuration(v)
 		if err != nil || d <= 0 {
-			fe.Add("quick_solve", "must be a duration such as 10m or 1h")
+			fe.Add("quick_solve", ruleDuration)
 		} else {
 			o.QuickSolve, set = d, true
 		}
 	}
-	fraction("high_frustration", &o.HighFrustration)
+	float("high_frustration", &o.HighFrustration, fractionOK, ruleFraction)
 	count("min_sample", &o.Insights.MinSample)
-	fraction("concentration", &o.Insights.Concentration)
-	if v := get("agent_ratio"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || f <= 1 || f > 100 {
-			fe.Add("agent_ratio", "must be a number above 1 (a multiple of the team median) and at most 100")
-		} else {
-			o.Insights.AgentRatio, set = f, true
-		}
-	}
-	fraction("unnecessary", &o.Insights.Unnecessary)
-	fraction("context_insufficient", &o.Insights.ContextInsufficient)
+	float("concentration", &o.Insights.Concentration, fractionOK, ruleFraction)
+	float("agent_ratio", &o.Insights.AgentRatio, ratioOK, ruleRatio)
+	float("unnecessary", &o.Insights.Unnecessary, fractionOK, ruleFraction)
+	float("context_insufficient", &o.Insights.ContextInsufficient, fractionOK, ruleFraction)
 	count("account_breaches", &o.Insights.AccountBreaches)
 	count("frustrated", &o.Insights.Frustrated)
 	if err := fe.Err(); err != nil {
@@ -341,4 +353,34 @@ func ParseOptions(get func(string) string) (*Options, error) {
 		return nil, nil
 	}
 	return &o, nil
+}
+
+// Validate checks thresholds given in code or configuration (a node's defaults) against what a
+// request may give; zero fields are unset and take the defaults. Each field error names the
+// parameter (OptionParams) it would be in a request.
+func (o Options) Validate() error {
+	fe := escalated.FieldErrors{}
+	if o.QuickSolve < 0 {
+		fe.Add("quick_solve", ruleDuration)
+	}
+	float := func(name string, v float64, ok func(float64) bool, rule string) {
+		if v != 0 && !ok(v) {
+			fe.Add(name, rule)
+		}
+	}
+	count := func(name string, n int) {
+		if n != 0 && !countOK(n) {
+			fe.Add(name, ruleCount)
+		}
+	}
+	in := o.Insights
+	float("high_frustration", o.HighFrustration, fractionOK, ruleFraction)
+	count("min_sample", in.MinSample)
+	float("concentration", in.Concentration, fractionOK, ruleFraction)
+	float("agent_ratio", in.AgentRatio, ratioOK, ruleRatio)
+	float("unnecessary", in.Unnecessary, fractionOK, ruleFraction)
+	float("context_insufficient", in.ContextInsufficient, fractionOK, ruleFraction)
+	count("account_breaches", in.AccountBreaches)
+	count("frustrated", in.Frustrated)
+	return fe.Err()
 }

@@ -161,7 +161,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.Metrics.MustRegister(a.Dispatcher.Collectors()...)
 	a.Deliveries = notify.NewService(st, now, a.Dispatcher.Kick)
-	a.Analytics = analytics.New(st, now, a.livePolicy, analytics.Options{})
+	a.Analytics = analytics.New(st, now, a.livePolicy, cfg.Analytics)
 	proxies, err := clientip.ParsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		st.Close()

@@ -3,6 +3,8 @@
 package config
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/analytics"
 	"github.com/escalated/escalated/internal/clientip"
 )
 
@@ -73,6 +76,10 @@ type Config struct {
 	// whose X-Forwarded-For header names the client for the limits kept per address; "" trusts
 	// none, and every client is its peer address (see internal/clientip).
 	TrustedProxies string
+	// Analytics are the node's default thresholds of reports and insights, for the API and the
+	// console dashboard alike; zero fields keep the built-in ones, and a request's own
+	// thresholds override these. Set with AnalyticsFlags.
+	Analytics analytics.Options
 }
 
 // SMTP are the email relay settings. Email channels fail their deliveries, saying so, while
@@ -159,10 +166,68 @@ func (c Config) Validate() error {
 	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
 		fe.Add("trusted-proxies", err.Error())
 	}
+	for param, problem := range escalated.ErrorFields(c.Analytics.Validate()) {
+		fe.Add(AnalyticsFlag(param), problem)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		fe.Add("log-level", "must be one of debug, info, warn, error")
 	}
 	return fe.Err()
+}
+
+// AnalyticsFlag is the serve flag (without dashes) of a report threshold named as in a request
+// (analytics.OptionParams): analytics-min-sample for min_sample. The prefix keeps a node's
+// defaults apart from the per-request flags of `escalated report` (--min-sample).
+func AnalyticsFlag(param string) string { return "analytics-" + strings.ReplaceAll(param, "_", "-") }
+
+// AnalyticsEnv is the environment variable of a report threshold: ESCALATED_ANALYTICS_MIN_SAMPLE
+// for min_sample.
+func AnalyticsEnv(param string) string { return "ESCALATED_ANALYTICS_" + strings.ToUpper(param) }
+
+// AnalyticsFlags registers on fs a flag per report threshold (AnalyticsFlag of each of
+// analytics.OptionParams) that sets c.Analytics. Each starts from its environment variable
+// (AnalyticsEnv) as getenv reads it, so a flag overrides the environment. A bad variable is an
+// error naming it and what is allowed; a bad flag fails fs.Parse the same way.
+func (c *Config) AnalyticsFlags(fs *flag.FlagSet, getenv func(string) string) error {
+	fe := escalated.FieldErrors{}
+	for _, param := range analytics.OptionParams {
+		v := &analyticsValue{opts: &c.Analytics, param: param}
+		if s := getenv(AnalyticsEnv(param)); s != "" {
+			if err := v.Set(s); err != nil {
+				fe.Add(AnalyticsEnv(param), fmt.Sprintf("%s (got %q)", err, s))
+			}
+		}
+		fs.Var(v, AnalyticsFlag(param), fmt.Sprintf("node default of the report and insight threshold %s, which a request's own overrides (see docs/analytics.md; env %s)",
+			param, AnalyticsEnv(param)))
+	}
+	return fe.Err()
+}
+
+// analyticsValue is one threshold as a flag. It parses with analytics.ParseOptions, so a
+// setting allows exactly what the request parameter of the same name allows.
+type analyticsValue struct {
+	opts  *analytics.Options
+	param string
+	raw   string
+}
+
+func (v *analyticsValue) String() string { return v.raw }
+
+func (v *analyticsValue) Set(s string) error {
+	o, err := analytics.ParseOptions(func(name string) string {
+		if name == v.param {
+			return s
+		}
+		return ""
+	})
+	if err != nil {
+		return errors.New(escalated.ErrorFields(err)[v.param])
+	}
+	if o == nil {
+		return errors.New("needs a value; leave the setting out for the default")
+	}
+	*v.opts, v.raw = o.Over(*v.opts), s
+	return nil
 }
