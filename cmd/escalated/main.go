@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -513,11 +514,24 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("report takes no arguments besides insights (got %q)", strings.Join(pos, " "))}
 	}
-	if insights && (*groupBy != "" || *transition != "" || *format == "csv") {
-		return usageError{"report insights takes --since, --until, --team, --format table|json and --db"}
+	if insights {
+		// Insights rank findings over every dimension and have no csv form: name the flag.
+		switch {
+		case *groupBy != "":
+			return usageError{"report insights takes no --group-by (it looks at every dimension); it takes --since, --until, --team, --format table|json, the thresholds and --db"}
+		case *transition != "":
+			return usageError{"report insights takes no --transition; it takes --since, --until, --team, --format table|json, the thresholds and --db"}
+		case *format == "csv":
+			return usageError{`--format "csv": report insights writes table or json`}
+		}
 	}
 	if *groupBy == "" && !insights {
 		return usageError{"report needs --group-by: " + strings.Join(store.GroupBys, ", ")}
+	}
+	// Checked before the database is opened, so that a mistyped dimension is named as such and
+	// not hidden behind a problem with the database.
+	if !insights && !slices.Contains(store.GroupBys, *groupBy) {
+		return usageError{fmt.Sprintf("--group-by %q: use one of %s", *groupBy, strings.Join(store.GroupBys, ", "))}
 	}
 	if !slices.Contains(analytics.Formats, *format) {
 		return usageError{fmt.Sprintf("--format %q: use table, csv or json", *format)}
@@ -535,12 +549,27 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{"--since: " + err.Error()}
 	}
 	if q.Options, err = analytics.ParseOptions(func(name string) string { return *thresholds[name] }); err != nil {
-		return usageError{err.Error()}
+		return usageError{thresholdFlagsError(err)}
 	}
 	if insights {
 		return app.ReportInsights(ctx, *db, q, *format, stdout, logger("warn", stderr))
 	}
 	return app.Report(ctx, *db, q, *format, stdout, logger("warn", stderr))
+}
+
+// thresholdFlagsError names the flags of the thresholds analytics.ParseOptions refused (it names
+// their parameters, quick_solve for --quick-solve), each with what it allows.
+func thresholdFlagsError(err error) string {
+	fields := escalated.ErrorFields(err)
+	if len(fields) == 0 {
+		return err.Error()
+	}
+	names := slices.Sorted(maps.Keys(fields))
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = "--" + strings.ReplaceAll(name, "_", "-") + ": " + fields[name]
+	}
+	return strings.Join(parts, "; ")
 }
 
 func facts(ctx context.Context, args []string, stdout, stderr io.Writer) error {

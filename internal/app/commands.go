@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -115,7 +116,9 @@ func RevokeToken(ctx context.Context, db, id string, log *slog.Logger) (*escalat
 	return access.NewService(st, time.Now, log).RevokeToken(ctx, id, "cli:token-revoke")
 }
 
-// Migrate opens the database, applying any pending migrations, and reports the schema version.
+// Migrate opens the database as a node does, applying any pending migrations and computing
+// the report rollups if they are missing (what a report refuses to do), and writes the schema
+// version.
 func Migrate(ctx context.Context, db string, w io.Writer, log *slog.Logger) error {
 	st, err := OpenStore(ctx, db, log)
 	if err != nil {
@@ -195,10 +198,11 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// Report writes an escalation report of the database in format. It only reads (View), so it
-// is safe beside running nodes.
+// Report writes an escalation report of the database in format. It opens the database
+// read-only (openReadOnly): it never migrates it or computes its rollups, so it is safe beside
+// running nodes, also older ones, and works with a read-only PostgreSQL role or standby.
 func Report(ctx context.Context, db string, q analytics.Query, format string, w io.Writer, log *slog.Logger) error {
-	st, err := openExisting(ctx, db, log)
+	st, err := openReadOnly(ctx, db, log)
 	if err != nil {
 		return err
 	}
@@ -213,9 +217,9 @@ func Report(ctx context.Context, db string, q analytics.Query, format string, w 
 }
 
 // ReportInsights writes the ranked insights of the database's window. It reads the policy
-// stored last (for team and tier names) and only reads, like Report.
+// stored last (for team and tier names), and opens the database read-only like Report.
 func ReportInsights(ctx context.Context, db string, q analytics.Query, format string, w io.Writer, log *slog.Logger) error {
-	st, err := openExisting(ctx, db, log)
+	st, err := openReadOnly(ctx, db, log)
 	if err != nil {
 		return err
 	}
@@ -241,15 +245,88 @@ func ReportInsights(ctx context.Context, db string, q analytics.Query, format st
 	return analytics.WriteInsights(w, ins, format)
 }
 
-// openExisting opens a database a report reads: a SQLite file that is not there is an error,
-// not a new empty database reported on (a mistyped --db would otherwise say "no escalations").
+// openExisting opens a database a command changes, migrating it like a node (OpenStore): a
+// SQLite file that is not there is an error, not a new empty database (a mistyped --db would
+// otherwise change a database no node uses).
 func openExisting(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
-	if kind, path, err := config.ParseDB(db); err == nil && kind == config.SQLite {
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("no database at %s: %w (give the --db a node runs with)", path, err)
-		}
+	if err := sqliteMustExist(db); err != nil {
+		return nil, err
 	}
 	return OpenStore(ctx, db, log)
+}
+
+// sqliteMustExist refuses a sqlite: db whose file is not there.
+func sqliteMustExist(db string) error {
+	if kind, path, err := config.ParseDB(db); err == nil && kind == config.SQLite {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("no database at %s: %w (give the --db a node runs with)", path, err)
+		}
+	}
+	return nil
+}
+
+// openReadOnly opens an existing database for reading only (sqlite.ReadOnly,
+// postgres.ReadOnly): it creates, migrates and computes nothing, so a report beside running
+// nodes never changes their schema under them, never holds their writes up while it computes
+// rollups, and runs with a read-only PostgreSQL role or on a standby. A database this build
+// cannot read as it is (another schema version, rollups not computed yet) is refused with what
+// to run instead; a missing SQLite file is refused rather than reported on as empty (a mistyped
+// --db would otherwise say "no escalations").
+func openReadOnly(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	kind, target, err := config.ParseDB(db)
+	if err != nil {
+		return nil, err
+	}
+	var st store.Store
+	switch kind {
+	case config.SQLite:
+		if err := sqliteMustExist(db); err != nil {
+			return nil, err
+		}
+		var s *sqlite.DB
+		if s, err = sqlite.Open(ctx, target, sqlite.WithLogger(log), sqlite.ReadOnly()); err == nil {
+			st = s
+		}
+	case config.Postgres:
+		var s *postgres.DB
+		if s, err = postgres.Open(ctx, target, postgres.WithLogger(log), postgres.ReadOnly()); err == nil {
+			st = s
+		}
+	default:
+		return nil, escalated.Invalid("db", "use sqlite:PATH or postgres://...")
+	}
+	var se *store.SchemaError
+	switch {
+	case errors.As(err, &se) && kind == config.Postgres:
+		return nil, schemaRefusal(redact(db), se)
+	case errors.As(err, &se):
+		return nil, schemaRefusal(db, se)
+	case err != nil && kind == config.Postgres:
+		return nil, fmt.Errorf("open postgres %s read-only: %w", redact(target), err)
+	case err != nil:
+		return nil, fmt.Errorf("open sqlite %s read-only: %w", target, err)
+	}
+	return st, nil
+}
+
+// schemaRefusal says why a read-only command does not read the database db as it is, and what
+// brings it up to date: escalated migrate, which does what a node does when it starts.
+func schemaRefusal(db string, se *store.SchemaError) error {
+	migrate := fmt.Sprintf("escalated migrate --db %s", shellQuote(db))
+	switch {
+	case se.Version < se.Want:
+		return escalated.Errorf(escalated.ECONFLICT, "database %s is at schema version %d and this escalated reads version %d: "+
+			"a report opens the database read-only and never migrates it (nodes of the older version may be running on it). "+
+			"Once every node runs this version, upgrade the schema with %q (see docs/operations.md, Upgrades) and report again; "+
+			"until then report with the escalated the nodes run", db, se.Version, se.Want, migrate)
+	case se.Version > se.Want:
+		return escalated.Errorf(escalated.ECONFLICT, "database %s is at schema version %d, newer than this escalated's %d: "+
+			"report with the escalated the nodes run (or upgrade this one)", db, se.Version, se.Want)
+	}
+	return escalated.Errorf(escalated.ECONFLICT, "database %s (schema version %d) has no report rollups yet: "+
+		"a node computes them once when it starts on a database from before schema version 11, and on this one that "+
+		"has not happened or did not finish; a report never computes them (nodes' writes wait meanwhile, about 40 s per "+
+		"million tickets). Start a node of this version on it, or run %q, then report again", db, se.Version, migrate)
 }
 
 // RebuildFacts recomputes the analytics rows of every ticket from its history (see

@@ -49,3 +49,28 @@ func Migrations(fsys fs.FS, glob string) ([]Migration, error) {
 	}
 	return ms, nil
 }
+
+// SchemaError is what a read-only open (sqlite.ReadOnly, postgres.ReadOnly) returns for a
+// database it cannot read as it is: one at another schema version than this build's, or one
+// whose report rollups have not been computed yet. A read-only open changes nothing, so it cannot
+// bring the database up to date itself; the caller says how to.
+type SchemaError struct {
+	// Database names the SQLite file or the PostgreSQL schema.
+	Database string
+	// Version is the database's schema version; Want is this build's (its newest migration).
+	Version, Want int
+	// RollupsPending is set when the version is this build's but the one-time computation of the
+	// report rollups, which a read-write open runs after migrating past version 11, has not run
+	// (or did not finish).
+	RollupsPending bool
+}
+
+func (e *SchemaError) Error() string {
+	switch {
+	case e.Version < e.Want:
+		return fmt.Sprintf("%s is at schema version %d, older than this build's %d", e.Database, e.Version, e.Want)
+	case e.Version > e.Want:
+		return fmt.Sprintf("%s is at schema version %d, newer than this build's %d", e.Database, e.Version, e.Want)
+	}
+	return fmt.Sprintf("%s has no report rollups yet (schema version %d)", e.Database, e.Version)
+}

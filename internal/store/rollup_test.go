@@ -73,3 +73,67 @@ func TestDeltasMergeLikeMergeCells(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockCells: the account dimension's cells hold 32 aligned days each, with each day's
+// counts inside; their values decode to what was encoded, days that come to count nothing
+// leave the value, and a value cut short or with bytes left over is an error, not counts.
+func TestBlockCells(t *testing.T) {
+	t.Parallel()
+	for day, want := range map[int64]int64{0: 0, 31: 0, 32: 32, 20_513: 20_512, -1: -32, -32: -32, -33: -64} {
+		if got := blockOf(day); got != want {
+			t.Errorf("blockOf(%d) = %d, want %d", day, got, want)
+		}
+	}
+	at := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC) // day 20,515: the 4th day of block 20,512
+	ticket := &TicketFact{TicketID: "tkt_1", CreatedAt: at, AccountID: "acme", IssueType: "login", MaxFrustration: 0.8}
+	later := &TicketFact{TicketID: "tkt_2", CreatedAt: at.Add(40 * 24 * time.Hour), AccountID: "acme", IssueType: "login"}
+	cells := AllCells([]*TicketFact{ticket, later}, nil, 1)
+	var blocks []Cell
+	for _, c := range cells {
+		if c.Dim == GroupAccount {
+			blocks = append(blocks, c)
+		} else if c.Days != nil {
+			t.Errorf("cell %+v of a daily dimension has days", c.CellID)
+		}
+	}
+	if len(blocks) != 2 || blocks[0].Day != 20_512 || blocks[1].Day != 20_544 {
+		t.Fatalf("account cells %+v, want blocks 20512 and 20544 of the empty scope", blocks)
+	}
+	if d := blocks[0].Days[20_515]; len(blocks[0].Days) != 1 || d == nil || d.Tickets != 1 || d.Opened != 1 {
+		t.Fatalf("block 20512 holds %+v, want one ticket on day 20515", blocks[0].Days)
+	}
+	enc := blocks[0].Encode()
+	back, err := DecodeCounts(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, blocks[0].Counts) {
+		t.Errorf("decoded %+v, encoded %+v", back, blocks[0].Counts)
+	}
+	// Undoing the ticket empties the block: the day leaves, and the cell counts nothing.
+	undo := EscalationDelta(nil, nil, 1)
+	undo = append(undo, TicketDelta(ticket, nil, 1)...)
+	c := Cell{CellID: blocks[0].CellID}
+	if err := c.AddEncoded(enc, PartAll); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range undo {
+		if d.CellID == c.CellID {
+			c.Add(&d.Counts, PartAll)
+		}
+	}
+	if !c.Zero() || len(c.Days) != 0 {
+		t.Errorf("after undoing its only ticket the block holds %+v", c.Days)
+	}
+	for _, bad := range [][]byte{enc[:len(enc)-1], append(append([]byte{}, enc...), 0), enc[:3]} {
+		if _, err := DecodeCounts(bad); err == nil {
+			t.Errorf("DecodeCounts(%x) took a malformed block value", bad)
+		}
+	}
+	// A daily cell's value never starts with the block mark.
+	for _, n := range []int64{0, 1, 63, 64, -65, 1 << 40} {
+		if v := (&Counts{Tickets: n}).Encode(); v[0] == blockMark[0] && v[1] == blockMark[1] {
+			t.Errorf("a daily value of %d tickets starts with the block mark: %x", n, v)
+		}
+	}
+}

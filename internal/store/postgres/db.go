@@ -35,6 +35,7 @@ type config struct {
 	logger   *slog.Logger
 	schema   string
 	maxConns int32
+	readOnly bool
 	// listenIdle is how long the listener waits for a notification before it pings its
 	// connection (listenIdleCheck; tests shorten it).
 	listenIdle time.Duration
@@ -56,6 +57,17 @@ func WithLogger(l *slog.Logger) Option {
 // deployments can share one database this way.
 func WithSchema(name string) Option {
 	return func(c *config) { c.schema = name }
+}
+
+// ReadOnly opens an existing schema for View only, for commands that run beside nodes
+// (reports): nothing is created, migrated or computed, Update refuses, and every connection
+// runs with default_transaction_read_only, so a read-only role or a hot standby serves as well
+// as the primary. There is no listener either (a standby refuses LISTEN): Subscribe hears
+// nothing. Open refuses with a *store.SchemaError a schema at another version than this build's
+// or without its report rollups: bringing it up to date is a write, which a reader must not make
+// behind the back of nodes that may be older.
+func ReadOnly() Option {
+	return func(c *config) { c.readOnly = true }
 }
 
 // WithMaxConns sets the size of the connection pool (default: pgxpool's, max(4, CPUs), or the
@@ -82,6 +94,8 @@ type DB struct {
 
 	// createSchema is set when WithSchema named the schema: Migrate then creates it if missing.
 	createSchema bool
+	// readOnly is set by ReadOnly: start checks the schema instead of migrating and listening.
+	readOnly bool
 
 	hub         *store.Hub
 	listener    *listener
@@ -94,8 +108,8 @@ type DB struct {
 var _ store.Store = (*DB)(nil)
 
 // Open connects to the database at url (a postgres:// URL or a libpq key=value string), applies
-// pending migrations under an advisory lock, and starts listening for changes. Close releases
-// it.
+// pending migrations under an advisory lock, and starts listening for changes (with ReadOnly:
+// only checks the schema). Close releases it.
 func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	cfg := config{logger: slog.New(slog.DiscardHandler), listenIdle: listenIdleCheck}
 	for _, o := range opts {
@@ -120,12 +134,15 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if cfg.maxConns > 0 {
 		pcfg.MaxConns = cfg.maxConns
 	}
+	if cfg.readOnly {
+		pcfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres pool: %w", err)
 	}
 	db := &DB{log: cfg.logger, pool: pool, hub: store.NewHub(), maxAttempts: MaxAttempts,
-		schema: cfg.schema, createSchema: cfg.schema != ""}
+		schema: cfg.schema, createSchema: cfg.schema != "" && !cfg.readOnly, readOnly: cfg.readOnly}
 	if err := db.start(ctx, cfg.listenIdle); err != nil {
 		pool.Close()
 		return nil, err
@@ -149,18 +166,46 @@ func (db *DB) start(ctx context.Context, listenIdle time.Duration) error {
 		}
 		db.schema = *cur
 	}
+	db.channel = channelName(db.schema)
+	if db.readOnly {
+		return db.checkCurrent(ctx)
+	}
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
 	if err := db.ensureRollups(ctx); err != nil {
 		return err
 	}
-	db.channel = channelName(db.schema)
 	l, err := startListener(ctx, db, listenIdle)
 	if err != nil {
 		return err
 	}
 	db.listener = l
+	return nil
+}
+
+// checkCurrent refuses, for a read-only open, a schema this build cannot read as it is: at
+// another version, or without the report rollups ensureRollups would compute.
+func (db *DB) checkCurrent(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var v int
+	if err := db.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return fmt.Errorf("read the schema version of schema %s (does it hold escalated's tables?): %w", db.schema, err)
+	}
+	where := "schema " + db.schema
+	if v != len(ms) {
+		return &store.SchemaError{Database: where, Version: v, Want: len(ms)}
+	}
+	var built bool
+	if err := db.pool.QueryRow(ctx, `SELECT built FROM rollup_state`).Scan(&built); err != nil {
+		return fmt.Errorf("read rollup state of schema %s: %w", db.schema, err)
+	}
+	if !built {
+		return &store.SchemaError{Database: where, Version: v, Want: len(ms), RollupsPending: true}
+	}
 	return nil
 }
 
@@ -264,6 +309,11 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	if db.closed.Load() {
 		return errClosed()
+	}
+	if db.readOnly {
+		// A write transaction would override default_transaction_read_only (it begins READ
+		// WRITE), and only the primary would refuse it as its role's privileges say.
+		return escalated.Errorf(escalated.EINTERNAL, "store opened read-only: no writes")
 	}
 	for attempt := 1; ; attempt++ {
 		retry, err := db.updateOnce(ctx, fn)

@@ -30,6 +30,7 @@ type config struct {
 	maxBatch    int
 	readers     int
 	scratch     bool
+	readOnly    bool
 	ticketCache int
 	stmtCache   int
 }
@@ -39,6 +40,15 @@ type config struct {
 // read it and delete it; never for a database that holds anything of value.
 func Scratch() Option {
 	return func(c *config) { c.scratch = true }
+}
+
+// ReadOnly opens an existing database for View only, for commands that run beside nodes
+// (reports): nothing is created, migrated or computed, and every connection is opened read-only
+// (mode=ro), so Update fails. Open then refuses with a *store.SchemaError a database at another
+// schema version than this build's or without its report rollups: bringing it up to date is a
+// write, which a reader must not make behind the back of nodes that may be older.
+func ReadOnly() Option {
+	return func(c *config) { c.readOnly = true }
 }
 
 // WithLogger sets the logger for migrations, recovered panics and close errors. The default
@@ -125,7 +135,8 @@ type DB struct {
 var _ store.Store = (*DB)(nil)
 
 // Open opens (creating if needed) the database file at path, applies pending migrations and
-// starts the writer goroutine. Close releases it.
+// starts the writer goroutine (with ReadOnly: opens the existing file as it is, and checks it).
+// Close releases it.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	cfg := config{
 		logger:      slog.New(slog.DiscardHandler),
@@ -142,10 +153,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	}
 
 	var cache *ticketCache
-	if cfg.ticketCache > 0 {
+	if cfg.ticketCache > 0 && !cfg.readOnly {
 		cache = newTicketCache(cfg.ticketCache)
 	}
-	writer := sql.OpenDB(newConnector(dsn(path, cfg.scratch, "_txlock=immediate"), cfg.stmtCache, cache))
+	writerDSN := dsn(path, cfg.scratch, "_txlock=immediate")
+	readerDSN := dsn(path, cfg.scratch, "_pragma=query_only(1)")
+	if cfg.readOnly {
+		// Without dsn's pragmas: journal_mode(WAL) would write to a file in rollback-journal
+		// mode (a restored backup), and mode=ro never creates the file.
+		writerDSN = plainDSN(path, "mode=ro", "_pragma=busy_timeout(5000)", "_pragma=query_only(1)")
+		readerDSN = writerDSN
+	}
+	writer := sql.OpenDB(newConnector(writerDSN, cfg.stmtCache, cache))
 	// One connection: SQLite has one writer at a time anyway, and owning it in-process means
 	// writes queue in Go (cheaply, in order) instead of spinning on SQLITE_BUSY.
 	writer.SetMaxOpenConns(1)
@@ -153,7 +172,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	readers := sql.OpenDB(newConnector(dsn(path, cfg.scratch, "_pragma=query_only(1)"), cfg.stmtCache, nil))
+	readers := sql.OpenDB(newConnector(readerDSN, cfg.stmtCache, nil))
 	readers.SetMaxOpenConns(cfg.readers)
 	readers.SetMaxIdleConns(cfg.readers)
 	readers.SetConnMaxIdleTime(0)
@@ -170,8 +189,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		stopped:  make(chan struct{}),
 	}
 	// Migrate before the readers' first connection: query_only connections must find the file
-	// already in WAL mode with its schema in place.
-	if err := db.Migrate(ctx); err != nil {
+	// already in WAL mode with its schema in place. A read-only open checks the file instead.
+	check := db.Migrate
+	if cfg.readOnly {
+		check = db.checkCurrent
+	}
+	if err := check(ctx); err != nil {
 		writer.Close()
 		readers.Close()
 		return nil, err
@@ -182,11 +205,38 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
 	}
 	go db.run()
+	if cfg.readOnly {
+		return db, nil
+	}
 	if err := db.ensureRollups(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// checkCurrent refuses, for a read-only open, a database this build cannot read as it is: at
+// another schema version, or without the report rollups ensureRollups would compute.
+func (db *DB) checkCurrent(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var v int
+	if err := db.readers.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return fmt.Errorf("read the schema version of %s (is it an escalated database?): %w", db.path, err)
+	}
+	if v != len(ms) {
+		return &store.SchemaError{Database: db.path, Version: v, Want: len(ms)}
+	}
+	var built bool
+	if err := db.readers.QueryRowContext(ctx, `SELECT built FROM rollup_state`).Scan(&built); err != nil {
+		return fmt.Errorf("read rollup state of %s: %w", db.path, err)
+	}
+	if !built {
+		return &store.SchemaError{Database: db.path, Version: v, Want: len(ms), RollupsPending: true}
+	}
+	return nil
 }
 
 // ensureRollups computes the report rollups of a database whose facts predate them

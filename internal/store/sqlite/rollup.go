@@ -88,7 +88,7 @@ func (t *tx) RollupCells(ctx context.Context, scope, dim string, from, to int64,
 	var (
 		key    string
 		day    int64
-		counts []byte
+		counts sql.RawBytes // fn's counts are only valid during the call: no copy
 	)
 	for rows.Next() {
 		if err := rows.Scan(&key, &day, &counts); err != nil {

@@ -977,7 +977,15 @@ var (
 func testRollupsMatchFacts(t *testing.T, f *fx) {
 	r := rand.New(rand.NewPCG(11, 5))
 	day0 := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
-	at := func() time.Time { return day0.Add(time.Duration(r.Int64N(int64(5 * 24 * time.Hour)))) }
+	// Most rows fall in five days; a third spread over 70 days, so that the account
+	// dimension's 32-day block cells (day0 is the 15th day of its block) meet windows that
+	// begin and end inside blocks and span several.
+	at := func() time.Time {
+		if r.IntN(3) == 0 {
+			return day0.Add(-20*24*time.Hour + time.Duration(r.Int64N(int64(70*24*time.Hour))))
+		}
+		return day0.Add(time.Duration(r.Int64N(int64(5 * 24 * time.Hour))))
+	}
 	teams := []string{"support", "billing", "platform", "finance"}
 	tiers := map[string]string{"support": "t1", "billing": "t1", "platform": "t2", "finance": "t3"}
 	one := func(xs ...string) string { return xs[r.IntN(len(xs))] }
@@ -1057,12 +1065,16 @@ func testRollupsMatchFacts(t *testing.T, f *fx) {
 		src.Escalations = append(src.Escalations, e)
 	}
 	windows := [][2]time.Time{
-		{day0, day0.Add(5 * 24 * time.Hour)},                                  // whole days
-		{day0.Add(7*time.Hour + 3*time.Minute), day0.Add(100 * time.Hour)},    // partial days at both ends
-		{day0.Add(30 * time.Hour), day0.Add(40 * time.Hour)},                  // within one day
-		{day0.Add(-time.Hour), day0.Add(6 * 24 * time.Hour)},                  // wider than the history
-		{day0.Add(50 * time.Hour), day0.Add(50 * time.Hour)},                  // empty
-		{day0.Add(24*time.Hour - time.Millisecond), day0.Add(48 * time.Hour)}, // one millisecond of a day
+		{day0, day0.Add(5 * 24 * time.Hour)},                                     // whole days
+		{day0.Add(7*time.Hour + 3*time.Minute), day0.Add(100 * time.Hour)},       // partial days at both ends
+		{day0.Add(30 * time.Hour), day0.Add(40 * time.Hour)},                     // within one day
+		{day0.Add(-time.Hour), day0.Add(6 * 24 * time.Hour)},                     // wider than the history
+		{day0.Add(50 * time.Hour), day0.Add(50 * time.Hour)},                     // empty
+		{day0.Add(24*time.Hour - time.Millisecond), day0.Add(48 * time.Hour)},    // one millisecond of a day
+		{day0.Add(-19*24*time.Hour + 5*time.Hour), day0.Add(3 * 24 * time.Hour)}, // from the block before day0's
+		{day0.Add(-20 * 24 * time.Hour), day0.Add(50 * 24 * time.Hour)},          // three blocks, whole days
+		{day0.Add(18*24*time.Hour + 3*time.Hour), day0.Add(40 * 24 * time.Hour)}, // inside the next block
+		{day0.Add(-14 * 24 * time.Hour), day0.Add(18 * 24 * time.Hour)},          // exactly day0's block
 	}
 	filters := []store.ReportQuery{{}, {Team: "platform"}, {Team: "support"}, {Transition: "t1 -> t2"},
 		{Team: "finance", Transition: "t2 -> t3"}}
