@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/analytics"
 	"github.com/escalated/escalated/internal/store"
 	"github.com/escalated/escalated/internal/store/postgres"
 	"github.com/escalated/escalated/internal/store/sqlite"
@@ -129,6 +131,19 @@ func reportRows(t T, o Options, db reportStore, name string, after func(context.
 			}
 		}
 	}
+	// Insights over the same 30 days: every report their findings need (transitions, the issue
+	// types of each transition with enough escalations, agents, receiving teams, accounts,
+	// outcomes), as GET /v1/insights runs them in one read.
+	svc := analytics.New(db, func() time.Time { return reportsEnd }, nil, analytics.Options{})
+	actx := escalated.WithPrincipal(ctx, escalated.Principal{Name: "bench", Role: escalated.RoleSupervisor})
+	var findings int
+	insights := timeReport(t, reps, func() error {
+		ins, err := svc.Insights(actx, analytics.Query{})
+		if err == nil {
+			findings = len(ins.Items)
+		}
+		return err
+	})
 	base := timeReport(t, reps, func() error { _, err := db.ScanReport(ctx, reportsEnd.Add(-30*24*time.Hour), reportsEnd); return err })
 	size := fmt.Sprintf("%s tickets, %s escalations", count(float64(tickets)), count(float64(escs)))
 	baseText := fmt.Sprintf("scan of the window's rows %.1f ms", ms(base))
@@ -138,6 +153,12 @@ func reportRows(t T, o Options, db reportStore, name string, after func(context.
 		Baseline: baseText, BaselineValue: ms(base), Ratio: ms(worst.took) / ms(base), Met: o.sized(worst.took < 100*time.Millisecond),
 		Note: fmt.Sprintf("%s over %d days; median of %d runs of each of %d reports; slowest: %s", size, reportDays, reps, 2*len(store.GroupBys), worst.name),
 	}}
+	rows = append(rows, Row{
+		Figure: "insights, 30 days, " + name, Target: "(context)",
+		Value: ms(insights), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(insights)),
+		Baseline: baseText, BaselineValue: ms(base), Ratio: ms(insights) / ms(base), Met: "n/a",
+		Note: fmt.Sprintf("every report the findings need, in one read (the account report among them), %d findings in all; median of %d runs", findings, reps),
+	})
 	for _, a := range account {
 		rows = append(rows, Row{
 			Figure: "report by account (" + a.name + "), 30 days, " + name, Target: "< 100 ms",
