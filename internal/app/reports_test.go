@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/analytics"
@@ -135,4 +138,214 @@ func TestReportCommand(t *testing.T) {
 			}
 		}
 	}
+}
+
+// outcomesPolicy is testdata/policy.yaml's organisation cut down for the outcome measures: a
+// ticket tagged breach has a 1-second first-response target (nothing escalates on the breach),
+// billing and integrations may hand tickets to each other, and a customer writing on a
+// bounce-tagged ticket that integrations holds makes a rule send it to billing.
+const outcomesPolicy = `version: 1
+intake: frontline
+tiers:
+  - {id: t1, name: Frontline, level: 1}
+  - {id: t2, name: Specialists, level: 2}
+teams:
+  - {id: frontline, tier: t1}
+  - {id: billing, tier: t2}
+  - {id: integrations, tier: t2}
+agents:
+  - {id: ana, name: Ana Silva, teams: [frontline], sees: ["*"]}
+  - {id: bea, name: Bea Lund, teams: [billing]}
+  - {id: ben, name: Ben Okafor, teams: [integrations]}
+paths:
+  - {from: frontline, to: [billing, integrations]}
+  - {from: billing, to: integrations}
+  - {from: integrations, to: billing}
+escalation:
+  note_min_length: 20
+  max_per_ticket: 5
+sla:
+  - id: breach
+    when: '"breach" in ticket.tags'
+    targets: {first_response: 1s, resolution: 72h, acknowledge: 1h}
+  - id: default
+    targets: {first_response: 4h, resolution: 72h, acknowledge: 1h}
+rules:
+  - id: bounce-back
+    on: [message.added]
+    when: ticket.team == "integrations" && "bounce" in ticket.tags && message.author == "customer"
+    do:
+      - escalate: {to: billing, reason: other, note: "Billing owns the refunds of this account."}
+`
+
+// TestReportOutcomes: every outcome measure of GET /v1/reports/escalations over a scripted
+// history of eleven tickets, with the numbers worked out by hand:
+//
+//	plain      open, untouched
+//	fcr        answered and solved in frontline: first contact resolution (1 of 11 = 0.0909)
+//	twice      solved in frontline, reopened, solved again, never escalated: not first contact
+//	breach     first response breached (1 s), then escalated: breached before escalation
+//	reopened   solved in frontline, reopened by the customer, escalated: reopened after tier-1 solve
+//	           (twice was reopened too, but never escalated)
+//	angry      three furious customer messages, never escalated: high frustration never escalated
+//	angry-back as furious, escalated and returned as unnecessary: escalated, so not counted above
+//	needed     escalated and returned as necessary: not unnecessary
+//	quick      escalated, acknowledged and resolved at once without a note: solved quickly without a note
+//	noted      the same with an internal note while billing held it: not counted
+//	bounce     frontline -> billing -> integrations, then the rule sends it back to billing
+//	           minutes after billing let it go: one ping-pong
+//
+// Escalations: breach 1, reopened 1, angry-back 1, needed 1, quick 1, noted 1, bounce 3 = 9.
+func TestReportOutcomes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outcomes.yaml")
+	if err := os.WriteFile(path, []byte(outcomesPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	onBothStoresWith(t, path, func(t *testing.T, s *testServer) {
+		open := func(tags []string, body string) string {
+			tk := newTicket(0)
+			tk["tags"] = tags
+			tk["message"] = map[string]any{"author": map[string]any{"kind": "customer"}, "body": body}
+			return s.do(agent, "POST", "/v1/tickets", tk).must(t, 201).str("id")
+		}
+		say := func(id, kind, by, body string, internal bool) {
+			author := map[string]any{"kind": kind}
+			if by != "" {
+				author["id"] = by
+			}
+			s.do(agent, "POST", "/v1/tickets/"+id+"/messages", map[string]any{"author": author, "body": body, "internal": internal}).must(t, 201)
+		}
+		escalate := func(id, to, by string) string {
+			return s.do(agent, "POST", "/v1/tickets/"+id+"/escalations", map[string]any{"to": to, "reason": "complexity", "note": longNote, "by": by}).must(t, 201).str("id")
+		}
+		ack := func(esc, by string) {
+			s.do(agent, "POST", "/v1/escalations/"+esc+"/acknowledge", map[string]any{"by": by}).must(t, 200)
+		}
+		resolve := func(esc, by string) {
+			s.do(agent, "POST", "/v1/escalations/"+esc+"/resolve", map[string]any{"by": by, "resolution": "Rotated the key for them."}).must(t, 200)
+		}
+		solve := func(id string) {
+			s.do(agent, "PATCH", "/v1/tickets/"+id, map[string]any{"status": "solved"}).must(t, 200)
+		}
+		const calm = "Our API key is rejected with 401 since this morning."
+		furious := []string{
+			"This is the worst service ever. I am furious and disgusted!",
+			"Still broken. This is terrible, horrible and useless!",
+			"I want to speak to a human right now. This is awful!",
+		}
+
+		breach := open([]string{"breach"}, calm) // first, so its second runs out meanwhile
+		plain := open(nil, calm)
+		fcr := open(nil, calm)
+		say(fcr, "agent", "ana", "Regenerate the key under Settings > API; that fixes it.", false)
+		solve(fcr)
+
+		twice := open(nil, calm)
+		solve(twice)
+		say(twice, "customer", "", "It happened again.", false)
+		solve(twice)
+
+		reopened := open(nil, calm)
+		say(reopened, "agent", "ana", "Regenerate the key under Settings > API.", false)
+		solve(reopened)
+		say(reopened, "customer", "", "It happened again.", false)
+		if tk := s.do(agent, "GET", "/v1/tickets/"+reopened, nil); tk.str("status") != "open" {
+			t.Fatalf("the customer's reply did not reopen: %s", tk.Raw)
+		}
+		escalate(reopened, "billing", "ana")
+
+		angry := open(nil, furious[0])
+		angryBack := open(nil, furious[0])
+		for _, id := range []string{angry, angryBack} {
+			for _, m := range furious[1:] {
+				say(id, "customer", "", m, false)
+			}
+			say(id, "agent", "ana", "I am so sorry, this is awful; looking at it now.", false)
+		}
+		back := escalate(angryBack, "integrations", "ana")
+		ack(back, "ben")
+		s.do(agent, "POST", "/v1/escalations/"+back+"/return", map[string]any{"by": "ben", "reason": "Frontline can rotate keys itself.", "necessary": false}).must(t, 200)
+
+		needed := open(nil, calm)
+		nd := escalate(needed, "integrations", "ana")
+		ack(nd, "ben")
+		s.do(agent, "POST", "/v1/escalations/"+nd+"/return", map[string]any{"by": "ben", "reason": "Rotated the key; frontline can take it from here.", "necessary": true}).must(t, 200)
+
+		quick := open(nil, calm)
+		q := escalate(quick, "billing", "ana")
+		ack(q, "bea")
+		resolve(q, "bea")
+		noted := open(nil, calm)
+		n := escalate(noted, "billing", "ana")
+		ack(n, "bea")
+		say(noted, "agent", "bea", "Checked the gateway logs: the key was revoked by mistake.", true)
+		resolve(n, "bea")
+
+		bounce := open([]string{"bounce"}, calm)
+		b1 := escalate(bounce, "billing", "ana")
+		ack(b1, "bea")
+		b2 := escalate(bounce, "integrations", "bea")
+		ack(b2, "ben")
+		say(bounce, "customer", "", "Any news on this?", false)
+		if tk := s.do(agent, "GET", "/v1/tickets/"+bounce, nil); tk.str("team") != "billing" || len(list(tk.Body["escalations"])) != 3 {
+			t.Fatalf("the rule did not send the ticket back to billing: %s", tk.Raw)
+		}
+
+		s.waitFor(t, breach, 20*time.Second, func(d map[string]any) bool {
+			for _, h := range list(d["history"]) {
+				if e, _ := h.(map[string]any); e["type"] == escalated.EventSLABreached {
+					return true
+				}
+			}
+			return false
+		})
+		escalate(breach, "integrations", "ana")
+
+		// The frustration threshold sits between the furious tickets and the others.
+		const high = 0.6
+		for id, furious := range map[string]bool{plain: false, fcr: false, twice: false, needed: false, breach: false, reopened: false, angry: true, angryBack: true, quick: false, noted: false, bounce: false} {
+			f, _ := get(s.do(agent, "GET", "/v1/tickets/"+id, nil).must(t, 200).Body, "signals.frustration").(float64)
+			if (f >= high) != furious {
+				t.Fatalf("ticket %s has frustration %v; the test needs it %s %v", id, f, map[bool]string{true: "at least", false: "below"}[furious], high)
+			}
+		}
+
+		want := map[string]any{
+			"tickets":                                   11.0,
+			"first_contact_resolved":                    1.0,
+			"first_contact_resolution":                  0.0909,
+			"breached_before_escalation":                1.0,
+			"reopened_after_tier1_solve_then_escalated": 1.0,
+			"high_frustration_never_escalated":          1.0,
+			"escalations":                               9.0,
+			"returned_unnecessary":                      1.0,
+			"solved_quickly_without_note":               1.0,
+			"ping_pongs":                                1.0,
+			"quick_solve_seconds":                       600.0,
+			"high_frustration":                          high,
+		}
+		check := func(query string, want map[string]any) {
+			t.Helper()
+			r := s.do(escalated.RoleReadonly, "GET", "/v1/reports/escalations?group_by=issue_type&since=1d&"+query, nil).must(t, 200)
+			got, _ := r.Body["outcomes"].(map[string]any)
+			if reflect.DeepEqual(got, want) {
+				return
+			}
+			for k := range want {
+				if got[k] != want[k] {
+					t.Errorf("%s: outcomes.%s = %v, want %v", query, k, got[k], want[k])
+				}
+			}
+			for k := range got {
+				if _, ok := want[k]; !ok {
+					t.Errorf("%s: outcomes.%s = %v is not checked here", query, k, got[k])
+				}
+			}
+		}
+		check("high_frustration=0.6", want)
+		// Quick means within whole minutes of quick_solve: under a minute, none is quick (the
+		// resolution took a few milliseconds, which count as the minute they began).
+		want["solved_quickly_without_note"], want["quick_solve_seconds"] = 0.0, 30.0
+		check("high_frustration=0.6&quick_solve=30s", want)
+	})
 }
