@@ -498,6 +498,12 @@ func (s *Server) ticketAction(w http.ResponseWriter, r *http.Request) {
 			_, err = s.cfg.Tickets.AcknowledgeWith(ctx, escID, ticket.AckInput{By: p.ID, ContextSufficient: sufficient})
 		}
 	case "return":
+		// Both answers are checked before the service is asked, so that a form missing both
+		// shows both errors at once, each in the form's words.
+		fe := escalated.FieldErrors{}
+		if strings.TrimSpace(form["return_reason"]) == "" {
+			fe.Add("reason", "say why the escalation goes back")
+		}
 		var necessary *bool
 		switch form["necessary"] {
 		case "yes":
@@ -505,13 +511,17 @@ func (s *Server) ticketAction(w http.ResponseWriter, r *http.Request) {
 		case "no":
 			necessary = ptr(false)
 		default:
-			err = escalated.Invalid("necessary", "say whether the escalation was necessary")
+			fe.Add("necessary", "say whether the escalation was necessary: yes or no")
 		}
-		if err == nil {
+		if err = fe.Err(); err == nil {
 			_, err = s.cfg.Tickets.Return(ctx, escID, ticket.ReturnInput{By: p.ID, Reason: form["return_reason"], Necessary: necessary})
 		}
 	case "resolve":
 		if escID != "" {
+			if strings.TrimSpace(form["resolution"]) == "" {
+				err = escalated.Invalid("resolution", "say how the issue was resolved")
+				break
+			}
 			_, err = s.cfg.Tickets.Resolve(ctx, escID, p.ID, form["resolution"])
 		} else {
 			solved := escalated.StatusSolved

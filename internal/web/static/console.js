@@ -65,21 +65,25 @@ function liveQueue() {
 }
 
 // The escalation note's minimum length, checked before the form goes (the server checks too).
+// The textarea's minlength makes the browser refuse a short note it saw typed, with a bubble of
+// its own: that refusal ("invalid") is shown in the page instead. A note the server sent back,
+// or one padded with spaces, passes the browser's check and is caught on submit.
 function noteLength() {
   const note = document.getElementById("esc-note");
   const err = document.getElementById("esc-note-err");
   if (!note || !err || !note.dataset.minlength) return;
   const min = Number(note.dataset.minlength);
-  note.form.addEventListener("submit", (ev) => {
+  const refuse = (ev) => {
     const n = note.value.trim().length;
-    if (n < min) {
-      ev.preventDefault();
-      err.hidden = false;
-      err.textContent = "The note needs at least " + min + " characters (it has " + n + "): tell the receiving team what you tried and what you need.";
-      note.setAttribute("aria-invalid", "true");
-      note.focus();
-    }
-  });
+    if (n >= min) return;
+    ev.preventDefault();
+    err.hidden = false;
+    err.textContent = "The note needs at least " + min + " characters (it has " + n + "): tell the receiving team what you tried and what you need.";
+    note.setAttribute("aria-invalid", "true");
+    note.focus();
+  };
+  note.addEventListener("invalid", refuse);
+  note.form.addEventListener("submit", refuse);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
