@@ -505,7 +505,7 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	format := fs.String("format", "table", "table, csv or json")
 	thresholds := map[string]*string{}
 	for _, name := range analytics.OptionParams {
-		thresholds[name] = fs.String(strings.ReplaceAll(name, "_", "-"), "", "threshold "+name+" (see docs/analytics.md; default the built-in one)")
+		thresholds[name] = fs.String(strings.ReplaceAll(name, "_", "-"), "", "threshold "+name+" (see docs/analytics.md; default "+config.AnalyticsEnv(name)+", else the built-in one)")
 	}
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -551,6 +551,17 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if q.Options, err = analytics.ParseOptions(func(name string) string { return *thresholds[name] }); err != nil {
 		return usageError{thresholdFlagsError(err)}
 	}
+	// The node defaults (ESCALATED_ANALYTICS_*) apply as they do to a node's API, so that the
+	// command answers as a node with the same environment would; its own flags override them.
+	var env config.Config
+	if err := env.AnalyticsFlags(flag.NewFlagSet("report-env", flag.ContinueOnError), os.Getenv); err != nil {
+		return usageError{err.Error()}
+	}
+	opts := env.Analytics
+	if q.Options != nil {
+		opts = q.Options.Over(opts)
+	}
+	q.Options = &opts
 	if insights {
 		return app.ReportInsights(ctx, *db, q, *format, stdout, logger("warn", stderr))
 	}

@@ -91,3 +91,40 @@ func TestReportOlderSchema(t *testing.T) {
 		t.Fatalf("report after migrate: exit %d: %s%s", code, out, errOut)
 	}
 }
+
+// TestReportNodeDefaults: `escalated report` takes the node's default thresholds from the
+// environment (ESCALATED_ANALYTICS_*) as a node's API does, its own flags override them, and
+// a bad variable is refused by name. Not parallel: it sets the environment.
+func TestReportNodeDefaults(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "env.db")
+	if code, out, errOut := runCLI(t, "migrate", "--db", db); code != 0 {
+		t.Fatalf("migrate: exit %d: %s%s", code, out, errOut)
+	}
+	quick := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, append([]string{"report", "--group-by", "team", "--format", "json", "--db", db}, args...)...)
+		if code != 0 {
+			t.Fatalf("report %v: exit %d: %s", args, code, errOut)
+		}
+		i := strings.Index(out, `"quick_solve_seconds"`)
+		if i < 0 {
+			t.Fatalf("no quick_solve_seconds in %s", out)
+		}
+		return strings.SplitN(strings.TrimSpace(out[i+len(`"quick_solve_seconds"`)+1:]), ",", 2)[0]
+	}
+	if got := quick(); got != "600" {
+		t.Errorf("built-in quick solve: %s seconds, want 600", got)
+	}
+	t.Setenv("ESCALATED_ANALYTICS_QUICK_SOLVE", "4m")
+	if got := quick(); got != "240" {
+		t.Errorf("quick solve with ESCALATED_ANALYTICS_QUICK_SOLVE=4m: %s seconds, want 240", got)
+	}
+	if got := quick("--quick-solve", "2m"); got != "120" {
+		t.Errorf("quick solve with the variable and --quick-solve 2m: %s seconds, want 120", got)
+	}
+	t.Setenv("ESCALATED_ANALYTICS_QUICK_SOLVE", "soon")
+	code, _, errOut := runCLI(t, "report", "--group-by", "team", "--db", db)
+	if code != 2 || !strings.Contains(errOut, "ESCALATED_ANALYTICS_QUICK_SOLVE") {
+		t.Errorf("a bad ESCALATED_ANALYTICS_QUICK_SOLVE: exit %d, stderr %q; want exit 2 naming the variable", code, errOut)
+	}
+}
