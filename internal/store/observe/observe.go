@@ -92,7 +92,10 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 // failed counts err when it is the store's fault rather than the request's: conflicts, missing
 // objects, refused input, a caller's cancellation and a deliberate rollback (store.Rollback)
 // are outcomes, not store errors. What fn returned counts only when it is one of those store
-// failures passed on (a Tx method's I/O error, say), which carries no request error code.
+// failures passed on (a Tx method's I/O error, say), which carries no request error code or
+// the internal one. Unavailable counts too: it is what the stores answer when the database
+// cannot be written (disk full, read-only file, I/O error) or reached (PostgreSQL down), the
+// failures this metric is watched for.
 func (s *Store) failed(op string, err, fnErr error) {
 	var rb store.Rollback
 	if errors.As(err, &rb) || (fnErr != nil && errors.As(fnErr, &rb)) {
@@ -106,7 +109,7 @@ func (s *Store) failed(op string, err, fnErr error) {
 		return
 	}
 	var e *escalated.Error
-	if errors.As(err, &e) && e.Code != escalated.EINTERNAL {
+	if errors.As(err, &e) && e.Code != escalated.EINTERNAL && e.Code != escalated.EUNAVAILABLE {
 		return
 	}
 	s.errs.WithLabelValues(op).Inc()
