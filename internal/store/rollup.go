@@ -84,7 +84,14 @@ type Counts struct {
 	// out days that count nothing; the fields above stay zero in a block cell. Nil in every
 	// other cell.
 	Days map[int64]*Counts
+	// pending holds histogram entries (bucket, count) of a report's sums not yet added to the
+	// histograms above, in hists' order: the days of block cells append theirs, a tenth of
+	// the cost of a map insert, and the report sorts them once (see medianAndP90).
+	pending [4][]histEntry
 }
+
+// histEntry is a histogram bucket and its count.
+type histEntry struct{ bucket, n int64 }
 
 // Block cells. An account has a few tickets a day, so a daily cell of the account dimension
 // counts about one ticket, and a 30-day report by account read about as many cells as there
@@ -756,8 +763,9 @@ func (c *Counts) encodeSparse() []byte {
 	return out
 }
 
-// addSparse adds the parts of what encodeSparse wrote to c.
-func (c *Counts) addSparse(b []byte, parts int) error {
+// addSparse adds the parts of what encodeSparse wrote to c; with pend, histogram entries go to
+// c.pending instead of the histograms.
+func (c *Counts) addSparse(b []byte, parts int, pend bool) error {
 	mask, n := binary.Uvarint(b)
 	if n <= 0 || mask >= 1<<20 {
 		return errCounts
@@ -777,10 +785,13 @@ func (c *Counts) addSparse(b []byte, parts int) error {
 		if mask&(1<<(len(counters)+i)) == 0 {
 			continue
 		}
-		if parts&histPart[i] != 0 {
-			r.hist(h)
-		} else {
+		switch {
+		case parts&histPart[i] == 0:
 			r.hist(nil)
+		case pend:
+			r.pend(&c.pending[i])
+		default:
+			r.hist(h)
 		}
 	}
 	if r.err == nil && len(r.b) > 0 {
@@ -908,6 +919,24 @@ func (r *countsReader) hist(h *Hist) {
 	}
 }
 
+// pend appends the next histogram's entries to p.
+func (r *countsReader) pend(p *[]histEntry) {
+	if r.err != nil {
+		return
+	}
+	n, m := binary.Uvarint(r.b)
+	if m <= 0 || n > uint64(len(r.b)) {
+		r.err = errCounts
+		return
+	}
+	r.b = r.b[m:]
+	prev := int64(0)
+	for range n {
+		prev += r.varint()
+		*p = append(*p, histEntry{prev, r.varint()})
+	}
+}
+
 // AddEncoded adds the parts of an encoded value (Encode; empty for all zeros) to c.
 func (c *Counts) AddEncoded(b []byte, parts int) error {
 	if len(b) == 0 {
@@ -915,7 +944,7 @@ func (c *Counts) AddEncoded(b []byte, parts int) error {
 	}
 	if block, err := eachDay(b, func(day int64, v []byte) error {
 		dc := c.day(day)
-		if err := dc.addSparse(v, parts); err != nil {
+		if err := dc.addSparse(v, parts, false); err != nil {
 			return err
 		}
 		if dc.zero() {
@@ -1047,7 +1076,7 @@ func (g *gatherer) addCell(key string, day int64, counts []byte, parts int) erro
 		if sum == nil || g.byDay {
 			sum = g.at(key, d)
 		}
-		return sum.addSparse(v, parts)
+		return sum.addSparse(v, parts, true)
 	})
 	if block {
 		return err
@@ -1149,7 +1178,9 @@ func BuildReport(ctx context.Context, src RollupSource, q ReportQuery) ([]Report
 		return nil, err
 	}
 	groups := make([]ReportGroup, 0, len(g.sums))
-	buf := new([]int64)
+	var buf []histEntry
+	// The groups' percentiles, allocated together: a report by account has 80,000.
+	durs := make([]time.Duration, 0, 4*len(g.sums))
 	for k, c := range g.sums {
 		if c.Tickets == 0 && c.Escalations == 0 {
 			continue
@@ -1160,8 +1191,8 @@ func BuildReport(ctx context.Context, src RollupSource, q ReportQuery) ([]Report
 			Unnecessary: int(c.Unnecessary), ResolvedAtTarget: int(c.ResolvedAtTarget), ReEscalated: int(c.ReEscalated),
 			ContextInsufficient: int(c.ContextInsufficient), CompletenessSum: float64(c.CompletenessMicros) / 1e6,
 		}
-		r.TimeToEscalateP50, r.TimeToEscalateP90 = medianAndP90(c.TimeToEscalate, buf)
-		r.TimeToAckP50, r.TimeToAckP90 = medianAndP90(c.TimeToAck, buf)
+		r.TimeToEscalateP50, r.TimeToEscalateP90 = medianAndP90(c.TimeToEscalate, c.pending[1], &buf, &durs)
+		r.TimeToAckP50, r.TimeToAckP90 = medianAndP90(c.TimeToAck, c.pending[2], &buf, &durs)
 		groups = append(groups, r)
 	}
 	slices.SortFunc(groups, func(a, b ReportGroup) int {
@@ -1170,34 +1201,49 @@ func BuildReport(ctx context.Context, src RollupSource, q ReportQuery) ([]Report
 	return groups, nil
 }
 
-// medianAndP90 are the values at ranks ceil(n/2) and ceil(9n/10) of a duration histogram's n
-// values in ascending order (bucket values: see DurationBucket), nil when it is empty; the
-// buckets are sorted once for both (a report by account asks for them of 20,000 groups). buf
-// is scratch space.
-func medianAndP90(h Hist, buf *[]int64) (p50, p90 *time.Duration) {
-	keys := (*buf)[:0]
+// medianAndP90 are the values at ranks ceil(n/2) and ceil(9n/10) of the n values of a duration
+// histogram, h and its pending entries together, in ascending order (bucket values: see
+// DurationBucket), nil when it is empty; the entries are sorted once for both (a report by
+// account asks for them of 20,000 groups). buf is scratch space; the values are appended to
+// durs, whose capacity must hold them.
+func medianAndP90(h Hist, pending []histEntry, buf *[]histEntry, durs *[]time.Duration) (p50, p90 *time.Duration) {
+	es := append((*buf)[:0], pending...)
+	for b, n := range h {
+		es = append(es, histEntry{b, n})
+	}
+	slices.SortFunc(es, func(a, b histEntry) int { return cmp.Compare(a.bucket, b.bucket) })
+	// Add up the entries of each bucket, keeping the buckets that count something.
+	out := es[:0]
 	var n int64
-	for k, c := range h {
-		if c > 0 {
-			n += c
-			keys = append(keys, k)
+	for i, e := range es {
+		if i > 0 && len(out) > 0 && out[len(out)-1].bucket == e.bucket {
+			out[len(out)-1].n += e.n
+		} else {
+			out = append(out, e)
 		}
 	}
-	*buf = keys
+	kept := out[:0]
+	for _, e := range out {
+		if e.n > 0 {
+			kept = append(kept, e)
+			n += e.n
+		}
+	}
+	*buf = es
 	if n == 0 {
 		return nil, nil
 	}
-	slices.Sort(keys)
 	at := func(num, den int64) *time.Duration {
 		rank := max(1, (num*n+den-1)/den)
-		for _, k := range keys {
-			if rank -= h[k]; rank <= 0 {
-				d := time.Duration(k) * time.Millisecond
-				return &d
+		v := kept[len(kept)-1].bucket
+		for _, e := range kept {
+			if rank -= e.n; rank <= 0 {
+				v = e.bucket
+				break
 			}
 		}
-		d := time.Duration(keys[len(keys)-1]) * time.Millisecond
-		return &d
+		*durs = append(*durs, time.Duration(v)*time.Millisecond)
+		return &(*durs)[len(*durs)-1]
 	}
 	return at(1, 2), at(9, 10)
 }
