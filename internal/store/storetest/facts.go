@@ -1075,6 +1075,7 @@ func testRollupsMatchFacts(t *testing.T, f *fx) {
 		{day0.Add(-20 * 24 * time.Hour), day0.Add(50 * 24 * time.Hour)},          // three blocks, whole days
 		{day0.Add(18*24*time.Hour + 3*time.Hour), day0.Add(40 * 24 * time.Hour)}, // inside the next block
 		{day0.Add(-14 * 24 * time.Hour), day0.Add(18 * 24 * time.Hour)},          // exactly day0's block
+		{day0.Add(time.Hour), day0.Add(5*24*time.Hour - time.Hour)},              // two of the five busy days as edges
 	}
 	filters := []store.ReportQuery{{}, {Team: "platform"}, {Team: "support"}, {Transition: "t1 -> t2"},
 		{Team: "finance", Transition: "t2 -> t3"}}
