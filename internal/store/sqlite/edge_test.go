@@ -22,7 +22,10 @@ func TestEdgeColumnsCountLikeWholeRows(t *testing.T) {
 	one := func(xs ...string) string { return xs[r.IntN(len(xs))] }
 	day := time.Date(2027, 5, 3, 0, 0, 0, 0, time.UTC)
 	at := func() time.Time { return day.Add(time.Duration(r.Int64N(int64(24 * time.Hour)))) }
-	dur := func(max time.Duration) *time.Duration { d := time.Duration(r.Int64N(int64(max))).Truncate(time.Millisecond); return &d }
+	dur := func(max time.Duration) *time.Duration {
+		d := time.Duration(r.Int64N(int64(max))).Truncate(time.Millisecond)
+		return &d
+	}
 	err := db.Update(ctx, func(tx store.Tx) error {
 		for i := range 300 {
 			tf := &store.TicketFact{TicketID: fmt.Sprintf("tkt_%03d", i), CreatedAt: at(), IssueType: one("login", "api"),
