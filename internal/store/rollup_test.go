@@ -1,8 +1,11 @@
 package store
 
 import (
+	"context"
+	"maps"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -136,4 +139,66 @@ func TestBlockCells(t *testing.T) {
 			t.Errorf("a daily value of %d tickets starts with the block mark: %x", n, v)
 		}
 	}
+}
+
+// TestBlockCellEdges: tickets without an account keep daily cells (a block of them would hold
+// a month of every such ticket); a block cell that also has counts of its own (a day's cell
+// kept before block cells, on the block's first day) writes them as that day's; and a block
+// value naming a day outside the block of its row, or days out of order, is refused.
+func TestBlockCellEdges(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC) // day 20,515 of block 20,512
+	for _, c := range AllCells([]*TicketFact{{TicketID: "tkt_1", CreatedAt: at, IssueType: "login"}}, nil, 1) {
+		if c.Dim == GroupAccount && (c.Key != "" || c.Day != 20_515 || c.Days != nil) {
+			t.Errorf("the cell of a ticket without an account is %+v, want the daily cell of day 20515", c.CellID)
+		}
+	}
+
+	old := Cell{CellID: CellID{Dim: GroupAccount, Key: "acme", Day: 20_512}, Counts: Counts{Tickets: 5, Opened: 5}}
+	delta := TicketDelta(nil, &TicketFact{TicketID: "tkt_2", CreatedAt: at, AccountID: "acme"}, 1)
+	for _, d := range delta {
+		if d.CellID == old.CellID {
+			old.Add(&d.Counts, PartAll)
+		}
+	}
+	back, err := DecodeCounts(old.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Days) != 2 || back.Days[20_512] == nil || back.Days[20_512].Tickets != 5 || back.Days[20_515].Tickets != 1 || back.Tickets != 0 {
+		t.Errorf("a first day's daily cell with a change of day 20515 encodes as %+v, days %+v", back, back.Days)
+	}
+
+	src := &cellsOnly{}
+	for _, bad := range []map[int64]*Counts{
+		{20_544: {Tickets: 1}},                       // the next block's day
+		{20_511: {Tickets: 1}, 20_512: {Tickets: 1}}, // the day before the block
+	} {
+		src.value = (&Counts{Days: bad}).Encode()
+		q := ReportQuery{GroupBy: GroupAccount, Since: dayStart(20_512), Until: dayStart(20_544)}
+		if _, err := BuildReport(context.Background(), src, q); err == nil {
+			t.Errorf("a block row of day 20512 holding days %v was read", slices.Sorted(maps.Keys(bad)))
+		}
+	}
+	// Days out of order: the second day's difference is not above zero.
+	v := append(append([]byte{}, blockMark...), 2, 0x80, 0x80, 0x05 /* day 40960 */)
+	v = append(v, 1, 0) // its counts: an empty mask
+	v = append(v, 0 /* dd 0 */, 1, 0)
+	if _, err := DecodeCounts(v); err == nil {
+		t.Error("a block value with a day twice was read")
+	}
+}
+
+// cellsOnly is a RollupSource of one account row of block 20,512 holding value, and no facts.
+type cellsOnly struct{ value []byte }
+
+func (s *cellsOnly) RollupCells(_ context.Context, scope, dim string, from, to int64, fn func(string, int64, []byte) error) error {
+	if scope == "" && dim == GroupAccount && from <= 20_512 && 20_512 < to {
+		return fn("acme", 20_512, s.value)
+	}
+	return nil
+}
+
+func (s *cellsOnly) FactsCreated(context.Context, time.Time, time.Time) ([]*TicketFact, []*EscalationFact, error) {
+	return nil, nil, nil
 }

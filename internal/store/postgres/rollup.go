@@ -28,7 +28,7 @@ const shards = 8
 const cellBatch = 1000
 
 func cellArgs(c *store.Cell) []any {
-	return []any{c.Scope, c.Dim, c.Day, c.Key, c.Shard, c.Counts.Encode()}
+	return []any{c.Scope, c.Dim, c.Day, c.Key, c.Shard, c.Encode()}
 }
 
 func scanCell(s scanner) (store.Cell, error) {

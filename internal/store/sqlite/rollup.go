@@ -24,7 +24,7 @@ const shards = 1
 const cellBatch = 400
 
 func cellArgs(c *store.Cell) []any {
-	return []any{c.Scope, c.Dim, c.Day, c.Key, c.Shard, c.Counts.Encode()}
+	return []any{c.Scope, c.Dim, c.Day, c.Key, c.Shard, c.Encode()}
 }
 
 // flushCells applies the caller's rollup deltas, merged, when its function has returned.
