@@ -181,6 +181,24 @@ func (t *tx) FactsCreated(ctx context.Context, from, to time.Time) ([]*store.Tic
 	return tf, ef, nil
 }
 
+var _ store.EdgeFactSource = (*tx)(nil)
+
+// FactsCreatedFor is FactsCreated reading only store.EdgeColumns(dim).
+func (t *tx) FactsCreatedFor(ctx context.Context, from, to time.Time, dim string) ([]*store.TicketFact, []*store.EscalationFact, error) {
+	tcols, ecols := store.EdgeColumns(dim)
+	tf, err := list(ctx, t, `SELECT `+strings.Join(tcols, ", ")+` FROM ticket_facts WHERE created_at >= $1 AND created_at < $2`,
+		[]any{ts(from), ts(to)}, scanColumns(tcols, ticketFactField))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read ticket facts: %w", err)
+	}
+	ef, err := list(ctx, t, `SELECT `+strings.Join(ecols, ", ")+` FROM escalation_facts WHERE created_at >= $1 AND created_at < $2`,
+		[]any{ts(from), ts(to)}, scanColumns(ecols, escalationFactField))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read escalation facts: %w", err)
+	}
+	return tf, ef, nil
+}
+
 // ReportGroups aggregates the facts of q's window by q.GroupBy from the rollups.
 func (t *tx) ReportGroups(ctx context.Context, q store.ReportQuery) ([]store.ReportGroup, error) {
 	groups, err := store.BuildReport(ctx, t, q)
