@@ -173,7 +173,15 @@ func (s *Service) escalateTx(ctx context.Context, tx store.Tx, ch *change, live 
 	if rec == nil {
 		rec = t.Recommendation
 	}
-	if e.Package, err = s.buildPackage(ctx, tx, live, t, e, rec, now); err != nil {
+	// The package lists the prior escalations as they now are: read again only when closing
+	// the superseded one changed a row since the ping-pong check read them (routing writes
+	// none).
+	if prev != nil {
+		if prior, err = ticketEscalations(ctx, tx, t.ID); err != nil {
+			return nil, err
+		}
+	}
+	if e.Package, err = s.buildPackage(ctx, tx, live, t, e, prior, rec, now); err != nil {
 		return nil, err
 	}
 	ch.wroteEscalation(e.ID)
@@ -271,14 +279,11 @@ func allowedFrom(pol *policy.Policy, t *escalated.Ticket) string {
 	return strings.Join(ids, ", ")
 }
 
-// buildPackage assembles the handoff package from what the ticket holds now.
-func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *escalated.Ticket, e *escalated.Escalation, rec *escalated.Recommendation, at time.Time) (*escalated.Package, error) {
+// buildPackage assembles the handoff package from what the ticket holds now; prior are the
+// ticket's escalations as stored, oldest first.
+func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *escalated.Ticket, e *escalated.Escalation, prior []*escalated.Escalation, rec *escalated.Recommendation, at time.Time) (*escalated.Package, error) {
 	pol := live.Policy
 	msgs, err := tx.ListMessages(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
-	prior, err := ticketEscalations(ctx, tx, t.ID)
 	if err != nil {
 		return nil, err
 	}
