@@ -239,7 +239,7 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 	if _, err := sqlTx.ExecContext(bg, sqlSavepoint); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	t := &tx{q: sqlTx, write: true, cache: db.cache}
+	t := &tx{q: sqlTx, write: true, cache: db.cache, resolvedSeen: &db.resolvedSeen}
 	fnErr = db.call(r, t)
 	if fnErr == nil {
 		fnErr = t.flushCells(bg)

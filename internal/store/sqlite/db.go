@@ -130,6 +130,12 @@ type DB struct {
 	// unwritable is set while writes fail because the file cannot be written (disk full,
 	// read-only, I/O error), so that the log says so once, and again once a commit succeeds.
 	unwritable atomic.Bool
+
+	// resolvedSeen is set once a transaction found a row in resolved_tickets. Until then each
+	// SimilarResolved first asks whether there is any (search.go): on a database without
+	// resolved tickets, as after a fresh install, an FTS5 match costs each escalation far more
+	// than that look. Once set it stays: the look is skipped and the search runs.
+	resolvedSeen atomic.Bool
 }
 
 var _ store.Store = (*DB)(nil)
@@ -325,7 +331,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	// The rollback ends the snapshot; a read transaction has nothing to commit.
 	defer sqlTx.Rollback()
-	t := &tx{q: sqlTx}
+	t := &tx{q: sqlTx, resolvedSeen: &db.resolvedSeen}
 	defer t.finish()
 	return fn(t)
 }

@@ -65,6 +65,20 @@ func (t *tx) SimilarResolved(ctx context.Context, text, exclude string, n int) (
 	if match == "" || n < 1 {
 		return []store.SimilarTicket{}, nil
 	}
+	if t.resolvedSeen == nil || !t.resolvedSeen.Load() {
+		// No resolved ticket, no match: one look at the table (which sees this transaction's
+		// own writes) spares the FTS5 query. A row found means the look is not needed again.
+		var found bool
+		if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM resolved_tickets)`).Scan(&found); err != nil {
+			return nil, fmt.Errorf("similar resolved tickets: %w", err)
+		}
+		if !found {
+			return []store.SimilarTicket{}, nil
+		}
+		if t.resolvedSeen != nil {
+			t.resolvedSeen.Store(true)
+		}
+	}
 	out, err := list(ctx, t, sqlSimilarResolved, []any{match, exclude, min(n, store.MaxLimit)},
 		func(s scanner) (store.SimilarTicket, error) {
 			var (

@@ -37,6 +37,8 @@ type tx struct {
 	// escalations' rows, often the same row twice, and one read and one write of the cells
 	// they touch costs less than one per save.
 	cells store.Deltas
+	// resolvedSeen is the DB's: whether resolved_tickets is known to have had a row.
+	resolvedSeen *atomic.Bool
 }
 
 var _ store.Tx = (*tx)(nil)
