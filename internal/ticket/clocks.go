@@ -474,6 +474,10 @@ func (s *Service) fireClock(ctx context.Context, tx store.Tx, ch *change, live *
 		data["escalation_id"] = d.EscalationID
 	}
 	ch.event(d.Kind, data)
+	// What the policy's reaction reads from the store (messages, history, escalations, open
+	// counts by status and assignee) the firing did not change: its row waits for the
+	// reaction's, and a breach that escalates updates the ticket (and its indexes) once.
+	ch.rowAfterReact = true
 	if err := s.commit(ctx, tx, ch, live); err != nil {
 		return fmt.Errorf("fire %s %s of %s: %w", d.Kind, d.Target, d.TicketID, err)
 	}

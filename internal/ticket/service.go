@@ -202,6 +202,11 @@ type change struct {
 	// escWritten are the escalations the change created or updated (their facts follow);
 	// escCreated those it created, which have no analytics row to read yet.
 	escWritten, escCreated map[string]bool
+	// rowAfterReact leaves the ticket row out of the write before the policy reacts, for the
+	// write after (commit): set by a change whose own edits before the reaction are ones
+	// nothing in it reads back from the store (a clock firing moves only the clocks, in
+	// tickets.extra, and the version), so the row is written once instead of twice.
+	rowAfterReact bool
 }
 
 func newChange(t *escalated.Ticket, actor string, now time.Time) *change {
@@ -251,6 +256,7 @@ func (c *change) write(ctx context.Context, tx store.Tx) error {
 		c.t.UpdatedAt = c.now
 		err = tx.CreateTicket(ctx, c.t)
 		c.inserted = true
+	case c.rowAfterReact:
 	case c.t.Version != c.prev:
 		c.t.UpdatedAt = c.now
 		err = tx.UpdateTicket(ctx, c.t, c.prev)
@@ -258,7 +264,9 @@ func (c *change) write(ctx context.Context, tx store.Tx) error {
 	if err != nil {
 		return err
 	}
-	c.prev = c.t.Version
+	if !c.rowAfterReact {
+		c.prev = c.t.Version
+	}
 	for ; c.msgsOut < len(c.msgs); c.msgsOut++ {
 		if err := tx.AddMessage(ctx, c.msgs[c.msgsOut]); err != nil {
 			return err
@@ -308,6 +316,7 @@ func (s *Service) commit(ctx context.Context, tx store.Tx, ch *change, live *Liv
 	}
 	s.syncClocks(ch, live)
 	ch.trackAnalytics(live)
+	ch.rowAfterReact = false
 	if err := ch.write(ctx, tx); err != nil {
 		return err
 	}
