@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/escalated/escalated"
@@ -216,8 +217,8 @@ func (t *tx) see(id string) *seenTicket {
 }
 
 // indexKey is what a ticket's secondary indexes are built from. UpdateTicket compares it with
-// the values read in the same transaction: when none changed it runs an UPDATE that leaves these
-// columns out of SET, so SQLite does not rewrite the seven index entries. That halves the cost
+// the values read in the same transaction and runs an UPDATE that leaves the unchanged ones out
+// of SET, so SQLite does not rewrite their index entries. When none changed that halves the cost
 // of the commonest write, a new message on a ticket.
 type indexKey struct {
 	version                                int64
@@ -236,8 +237,41 @@ func keyOf(t *escalated.Ticket) indexKey {
 const sqlUpdateTicketUnindexed = `UPDATE tickets SET
 		subject = ?, channel = ?, issue_type = ?, tags = ?, language = ?, customer_id = ?, custom_fields = ?,
 		reopen_count = ?, reassignment_count = ?, customer_contact_count = ?, message_count = ?,
-		active_escalation = ?, extra = ?, version = ?, updated_at = ?
-		WHERE id = ? AND version = ?`
+		active_escalation = ?, extra = ?, version = ?, updated_at = ?`
+
+// indexedColumns are the columns of indexKey that an index or a partial index's WHERE reads,
+// in the order of movedIndexed's bits. SQLite rewrites an index's entry when its UPDATE names
+// one of its columns, whether or not the value changes.
+var indexedColumns = [...]string{"status", "priority", "account_id", "team", "tier", "assignee", "escalation_count"}
+
+// sqlUpdateTicketMoved[m] is sqlUpdateTicketUnindexed that also sets the indexed columns of
+// the bits of m (see movedIndexed), in indexedColumns order.
+var sqlUpdateTicketMoved = func() (out [1 << len(indexedColumns)]string) {
+	for m := range out {
+		var b strings.Builder
+		b.WriteString(sqlUpdateTicketUnindexed)
+		for i, c := range indexedColumns {
+			if m&(1<<i) != 0 {
+				b.WriteString(", " + c + " = ?")
+			}
+		}
+		b.WriteString(" WHERE id = ? AND version = ?")
+		out[m] = b.String()
+	}
+	return out
+}()
+
+// movedIndexed has a bit set for each indexed column whose value differs between a and b.
+func movedIndexed(a, b indexKey) int {
+	m := 0
+	for i, moved := range [...]bool{a.status != b.status, a.priority != b.priority, a.accountID != b.accountID,
+		a.team != b.team, a.tier != b.tier, a.assignee != b.assignee, a.escalations != b.escalations} {
+		if moved {
+			m |= 1 << i
+		}
+	}
+	return m
+}
 
 const sqlUpdateTicket = `UPDATE tickets SET
 		subject = ?, status = ?, priority = ?, channel = ?, issue_type = ?, tags = ?, language = ?,
@@ -256,15 +290,24 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 	}
 	var res sql.Result
 	next := keyOf(tk)
-	same := next
-	same.version = prev
 	unindexed := false
 	before := t.cache.writes()
-	if read := t.seenOf(tk.ID); read != nil && read.hasKey && read.key == same {
-		unindexed = true
-		res, err = t.exec(ctx, sqlUpdateTicketUnindexed, tk.Subject, string(tk.Channel), tk.IssueType, args[5], tk.Language,
+	if read := t.seenOf(tk.ID); read != nil && read.hasKey && read.key.version == prev {
+		// The row is as read: SET names only the indexed columns whose value moves, so SQLite
+		// rewrites only the index entries built from them (an escalation moves team, tier and
+		// the escalation count, not status, priority or account).
+		moved := movedIndexed(read.key, next)
+		unindexed = moved == 0
+		a := make([]any, 0, 24)
+		a = append(a, tk.Subject, string(tk.Channel), tk.IssueType, args[5], tk.Language,
 			tk.CustomerID, args[12], tk.Counters.Reopens, tk.Counters.Reassignments, tk.Counters.CustomerContacts,
-			tk.Counters.Messages, tk.ActiveEscalation, args[19], tk.Version, ms(tk.UpdatedAt), tk.ID, prev)
+			tk.Counters.Messages, tk.ActiveEscalation, args[19], tk.Version, ms(tk.UpdatedAt))
+		for i, v := range [...]any{string(tk.Status), string(tk.Priority), tk.AccountID, tk.Team, tk.Tier, tk.Assignee, tk.Counters.Escalations} {
+			if moved&(1<<i) != 0 {
+				a = append(a, v)
+			}
+		}
+		res, err = t.exec(ctx, sqlUpdateTicketMoved[moved], append(a, tk.ID, prev)...)
 	} else {
 		args = append(args[:len(args)-2], ms(tk.UpdatedAt), tk.ID, prev)
 		res, err = t.exec(ctx, sqlUpdateTicket, args...)
@@ -301,8 +344,8 @@ func (t *tx) forget(id string) {
 }
 
 // wroteRow stages the row UpdateTicket just wrote: the row this fn read at version prev with
-// the columns the UPDATE set (unindexed: sqlUpdateTicketUnindexed, else sqlUpdateTicket)
-// replaced by what it bound. The customer and account columns come from the read, so when the
+// the columns the UPDATE set replaced by what it bound (unindexed: no indexed column; else
+// all, those an UPDATE of sqlUpdateTicketMoved left out being equal to the read ones). The customer and account columns come from the read, so when the
 // ticket moved to another customer or account the row is dropped instead (the next read joins
 // the new ones).
 func (t *tx) wroteRow(tk *escalated.Ticket, prev int64, unindexed bool, tags, fields, extra string) {
