@@ -194,72 +194,17 @@ func scanEscalationFact(s scanner) (*store.EscalationFact, error) {
 	return &f, nil
 }
 
-// scanColumns scans rows of the named columns into a new T, field finding where each goes: a
-// pointer to scan into, and what to do with it after the scan (see ticketFactField).
-func scanColumns[T any](cols []string, field func(*T, string) (any, func())) func(scanner) (*T, error) {
-	return func(s scanner) (*T, error) {
-		v := new(T)
-		dest := make([]any, len(cols))
-		after := make([]func(), 0, 4)
-		for i, c := range cols {
-			d, then := field(v, c)
-			if d == nil {
-				return nil, fmt.Errorf("fact column %q: no field", c)
-			}
-			dest[i] = d
-			if then != nil {
-				after = append(after, then)
-			}
-		}
-		if err := s.Scan(dest...); err != nil {
-			return nil, err
-		}
-		for _, fn := range after {
-			fn()
-		}
-		return v, nil
-	}
-}
-
-// ticketFactField is where column col of ticket_facts goes in f, for scanColumns: the
-// per-column form of scanTicketFact. dialect: times are timestamptz, read as UTC (SQLite:
-// milliseconds), so the mapping is this store's own; a column added to the table belongs here
-// too when store.EdgeColumns may name it.
+// ticketFactField and escalationFactField read the time and duration columns as this store
+// keeps them (store.ScanColumns; the rest is store.TicketFactField's). dialect: times are
+// timestamptz, read as UTC, durations whole milliseconds in bigint columns (SQLite:
+// milliseconds for both).
 func ticketFactField(f *store.TicketFact, col string) (any, func()) {
-	switch col {
-	case "created_at":
+	if col == "created_at" {
 		return &f.CreatedAt, func() { f.CreatedAt = fromTS(f.CreatedAt) }
-	case "intake_team":
-		return &f.IntakeTeam, nil
-	case "escalations":
-		return &f.Escalations, nil
-	case "breaches_before_escalation":
-		return &f.BreachesBeforeEscalation, nil
-	case "solved":
-		return &f.Solved, nil
-	case "reopens":
-		return &f.Reopens, nil
-	case "reopened_after_t1_solve":
-		return &f.ReopenedAfterT1Solve, nil
-	case "max_frustration":
-		return &f.MaxFrustration, nil
-	case "issue_type":
-		return &f.IssueType, nil
-	case "customer_tier":
-		return &f.CustomerTier, nil
-	case "channel":
-		return &f.Channel, nil
-	case "account_id":
-		return &f.AccountID, nil
-	case "first_agent":
-		return &f.FirstAgent, nil
 	}
-	return nil, nil
+	return store.TicketFactField(f, col), nil
 }
 
-// escalationFactField is where column col of escalation_facts goes in f, for scanColumns: the
-// per-column form of scanEscalationFact. dialect: times are timestamptz, read as UTC, and
-// durations whole milliseconds in bigint columns (SQLite: milliseconds for both).
 func escalationFactField(f *store.EscalationFact, col string) (any, func()) {
 	switch col {
 	case "created_at":
@@ -275,44 +220,8 @@ func escalationFactField(f *store.EscalationFact, col string) (any, func()) {
 	case "resolved_after":
 		var v *int64
 		return &v, func() { f.ResolvedAfter = fromMSDur(v) }
-	case "from_team":
-		return &f.FromTeam, nil
-	case "to_team":
-		return &f.ToTeam, nil
-	case "from_tier":
-		return &f.FromTier, nil
-	case "to_tier":
-		return &f.ToTier, nil
-	case "returned":
-		return &f.Returned, nil
-	case "unnecessary":
-		return &f.Unnecessary, nil
-	case "resolved_at_target":
-		return &f.ResolvedAtTarget, nil
-	case "re_escalated":
-		return &f.ReEscalated, nil
-	case "context_insufficient":
-		return &f.ContextInsufficient, nil
-	case "ping_pong":
-		return &f.PingPong, nil
-	case "completeness":
-		return &f.Completeness, nil
-	case "internal_notes":
-		return &f.InternalNotes, nil
-	case "issue_type":
-		return &f.IssueType, nil
-	case "customer_tier":
-		return &f.CustomerTier, nil
-	case "channel":
-		return &f.Channel, nil
-	case "account_id":
-		return &f.AccountID, nil
-	case "by_agent":
-		return &f.ByAgent, nil
-	case "rule_id":
-		return &f.RuleID, nil
 	}
-	return nil, nil
+	return store.EscalationFactField(f, col), nil
 }
 
 // SetAccountTier sets the customer tier of the account's ticket rows (those not at it yet),

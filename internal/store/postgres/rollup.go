@@ -187,12 +187,12 @@ var _ store.EdgeFactSource = (*tx)(nil)
 func (t *tx) FactsCreatedFor(ctx context.Context, from, to time.Time, dim string) ([]*store.TicketFact, []*store.EscalationFact, error) {
 	tcols, ecols := store.EdgeColumns(dim)
 	tf, err := list(ctx, t, `SELECT `+strings.Join(tcols, ", ")+` FROM ticket_facts WHERE created_at >= $1 AND created_at < $2`,
-		[]any{ts(from), ts(to)}, scanColumns(tcols, ticketFactField))
+		[]any{ts(from), ts(to)}, store.ScanColumns(tcols, ticketFactField))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read ticket facts: %w", err)
 	}
 	ef, err := list(ctx, t, `SELECT `+strings.Join(ecols, ", ")+` FROM escalation_facts WHERE created_at >= $1 AND created_at < $2`,
-		[]any{ts(from), ts(to)}, scanColumns(ecols, escalationFactField))
+		[]any{ts(from), ts(to)}, store.ScanColumns(ecols, escalationFactField))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read escalation facts: %w", err)
 	}

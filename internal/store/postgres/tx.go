@@ -111,9 +111,7 @@ func (t *tx) lockAndQueryRow(ctx context.Context, lock string, lockArgs []any, q
 }
 
 // scanner is a pgx.Row or pgx.Rows positioned on a row.
-type scanner interface {
-	Scan(dest ...any) error
-}
+type scanner = store.RowScanner
 
 type errRow struct{ err error }
 

@@ -124,77 +124,26 @@ func (t *tx) FactsCreated(ctx context.Context, from, to time.Time) ([]*store.Tic
 func (t *tx) FactsCreatedFor(ctx context.Context, from, to time.Time, dim string) ([]*store.TicketFact, []*store.EscalationFact, error) {
 	tcols, ecols := store.EdgeColumns(dim)
 	ts, err := list(ctx, t, `SELECT `+strings.Join(tcols, ", ")+` FROM ticket_facts WHERE created_at >= ? AND created_at < ?`,
-		[]any{ms(from), ms(to)}, scanColumns(tcols, ticketFactField))
+		[]any{ms(from), ms(to)}, store.ScanColumns(tcols, ticketFactField))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read ticket facts: %w", err)
 	}
 	es, err := list(ctx, t, `SELECT `+strings.Join(ecols, ", ")+` FROM escalation_facts WHERE created_at >= ? AND created_at < ?`,
-		[]any{ms(from), ms(to)}, scanColumns(ecols, escalationFactField))
+		[]any{ms(from), ms(to)}, store.ScanColumns(ecols, escalationFactField))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read escalation facts: %w", err)
 	}
 	return ts, es, nil
 }
 
-// scanColumns scans rows of the named columns into a new T, field finding where each goes: a
-// pointer to scan into, and what to do with it after the scan (times and durations are stored
-// as milliseconds).
-func scanColumns[T any](cols []string, field func(*T, string) (any, func())) func(scanner) (*T, error) {
-	return func(s scanner) (*T, error) {
-		v := new(T)
-		dest := make([]any, len(cols))
-		after := make([]func(), 0, 4)
-		for i, c := range cols {
-			d, then := field(v, c)
-			if d == nil {
-				return nil, fmt.Errorf("fact column %q: no field", c)
-			}
-			dest[i] = d
-			if then != nil {
-				after = append(after, then)
-			}
-		}
-		if err := s.Scan(dest...); err != nil {
-			return nil, err
-		}
-		for _, fn := range after {
-			fn()
-		}
-		return v, nil
-	}
-}
-
+// ticketFactField and escalationFactField read the time columns as this store keeps them,
+// milliseconds (store.ScanColumns; the rest is store.TicketFactField's).
 func ticketFactField(f *store.TicketFact, col string) (any, func()) {
-	switch col {
-	case "created_at":
+	if col == "created_at" {
 		var v int64
 		return &v, func() { f.CreatedAt = fromMS(v) }
-	case "intake_team":
-		return &f.IntakeTeam, nil
-	case "escalations":
-		return &f.Escalations, nil
-	case "breaches_before_escalation":
-		return &f.BreachesBeforeEscalation, nil
-	case "solved":
-		return &f.Solved, nil
-	case "reopens":
-		return &f.Reopens, nil
-	case "reopened_after_t1_solve":
-		return &f.ReopenedAfterT1Solve, nil
-	case "max_frustration":
-		return &f.MaxFrustration, nil
-	case "issue_type":
-		return &f.IssueType, nil
-	case "customer_tier":
-		return &f.CustomerTier, nil
-	case "channel":
-		return &f.Channel, nil
-	case "account_id":
-		return &f.AccountID, nil
-	case "first_agent":
-		return &f.FirstAgent, nil
 	}
-	return nil, nil
+	return store.TicketFactField(f, col), nil
 }
 
 func escalationFactField(f *store.EscalationFact, col string) (any, func()) {
@@ -214,44 +163,8 @@ func escalationFactField(f *store.EscalationFact, col string) (any, func()) {
 	case "resolved_after":
 		var v sql.NullInt64
 		return &v, func() { f.ResolvedAfter = fromNullDur(v) }
-	case "from_team":
-		return &f.FromTeam, nil
-	case "to_team":
-		return &f.ToTeam, nil
-	case "from_tier":
-		return &f.FromTier, nil
-	case "to_tier":
-		return &f.ToTier, nil
-	case "returned":
-		return &f.Returned, nil
-	case "unnecessary":
-		return &f.Unnecessary, nil
-	case "resolved_at_target":
-		return &f.ResolvedAtTarget, nil
-	case "re_escalated":
-		return &f.ReEscalated, nil
-	case "context_insufficient":
-		return &f.ContextInsufficient, nil
-	case "ping_pong":
-		return &f.PingPong, nil
-	case "completeness":
-		return &f.Completeness, nil
-	case "internal_notes":
-		return &f.InternalNotes, nil
-	case "issue_type":
-		return &f.IssueType, nil
-	case "customer_tier":
-		return &f.CustomerTier, nil
-	case "channel":
-		return &f.Channel, nil
-	case "account_id":
-		return &f.AccountID, nil
-	case "by_agent":
-		return &f.ByAgent, nil
-	case "rule_id":
-		return &f.RuleID, nil
 	}
-	return nil, nil
+	return store.EscalationFactField(f, col), nil
 }
 
 // ReportGroups aggregates the facts of q's window by q.GroupBy from the rollups.

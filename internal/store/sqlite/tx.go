@@ -84,9 +84,7 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) scanner {
 }
 
 // scanner is a *sql.Row or *sql.Rows positioned on a row.
-type scanner interface {
-	Scan(dest ...any) error
-}
+type scanner = store.RowScanner
 
 type errRow struct{ err error }
 
