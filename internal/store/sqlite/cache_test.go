@@ -403,8 +403,8 @@ func TestCacheStatementBetweenReadAndWrite(t *testing.T) {
 	if got.Team != want.Team {
 		t.Errorf("writer reads team %q, file holds %q", got.Team, want.Team)
 	}
-	// The next ordinary write (an indexed column changes, so the full UPDATE runs) starts from
-	// the cached row and puts the old team back: the raw change is lost, no conflict raised.
+	// The next ordinary write keeps the raw change: it starts from the row the writer read
+	// above (checked to be the file's) and sets the status, the one indexed column it moves.
 	f.write(func(tk *escalated.Ticket) { tk.Status = escalated.StatusOpen })
 	if st := f.stored(); st.Team != "raw" {
 		t.Errorf("after the next write the file holds team %q: the raw write was lost", st.Team)
