@@ -928,8 +928,8 @@ func (r *countsReader) varint() int64 {
 	return v
 }
 
-// hist adds the next histogram to h when h is not nil, or skips it.
-func (r *countsReader) hist(h *Hist) {
+// entries calls fn (when not nil) with each bucket and count of the next histogram.
+func (r *countsReader) entries(fn func(bucket, n int64)) {
 	if r.err != nil {
 		return
 	}
@@ -943,28 +943,24 @@ func (r *countsReader) hist(h *Hist) {
 	for range n {
 		prev += r.varint()
 		v := r.varint()
-		if h != nil {
-			h.add(prev, v)
+		if fn != nil {
+			fn(prev, v)
 		}
 	}
 }
 
+// hist adds the next histogram to h when h is not nil, or skips it.
+func (r *countsReader) hist(h *Hist) {
+	if h == nil {
+		r.entries(nil)
+		return
+	}
+	r.entries(h.add)
+}
+
 // pend appends the next histogram's entries to p.
 func (r *countsReader) pend(p *[]histEntry) {
-	if r.err != nil {
-		return
-	}
-	n, m := binary.Uvarint(r.b)
-	if m <= 0 || n > uint64(len(r.b)) {
-		r.err = errCounts
-		return
-	}
-	r.b = r.b[m:]
-	prev := int64(0)
-	for range n {
-		prev += r.varint()
-		*p = append(*p, histEntry{prev, r.varint()})
-	}
+	r.entries(func(bucket, n int64) { *p = append(*p, histEntry{bucket, n}) })
 }
 
 // AddEncoded adds the parts of an encoded value (Encode; empty for all zeros) to c.
@@ -1048,7 +1044,7 @@ func EdgeColumns(dim string) (tickets, escalations []string) {
 		"time_to_escalate", "time_to_ack", "returned", "unnecessary", "resolved_at_target", "re_escalated",
 		"context_insufficient", "ping_pong", "completeness"}
 	switch dim {
-	case dimAll, GroupDay, GroupWeek:
+	case dimAll:
 		tickets = append(tickets, "solved", "reopens", "reopened_after_t1_solve", "max_frustration")
 		escalations = append(escalations, "resolved_after", "internal_notes")
 	case GroupIssueType, GroupCustomerTier, GroupChannel, GroupAccount:
@@ -1094,7 +1090,8 @@ type gatherer struct {
 }
 
 func newGatherer(ctx context.Context, src RollupSource, q ReportQuery, dim string, group func(string, int64) string) *gatherer {
-	g := &gatherer{ctx: ctx, src: src, q: q, dim: dim, group: group, sums: map[string]*Counts{}, facts: map[[2]time.Time]*[2]any{}}
+	g := &gatherer{ctx: ctx, src: src, q: q, dim: dim, group: group, sums: map[string]*Counts{}, facts: map[[2]time.Time]*[2]any{},
+		byDay: q.GroupBy == GroupDay || q.GroupBy == GroupWeek}
 	if !q.Since.Before(q.Until) {
 		return g
 	}
@@ -1249,7 +1246,6 @@ func BuildReport(ctx context.Context, src RollupSource, q ReportQuery) ([]Report
 		}
 	}
 	g := newGatherer(ctx, src, q, dim, group)
-	g.byDay = q.GroupBy == GroupDay || q.GroupBy == GroupWeek
 	if err := g.gatherScopes(); err != nil {
 		return nil, err
 	}
@@ -1292,7 +1288,7 @@ func medianAndP90(h Hist, pending []histEntry, buf *[]histEntry, durs *[]time.Du
 	out := es[:0]
 	var n int64
 	for i, e := range es {
-		if i > 0 && len(out) > 0 && out[len(out)-1].bucket == e.bucket {
+		if i > 0 && out[len(out)-1].bucket == e.bucket {
 			out[len(out)-1].n += e.n
 		} else {
 			out = append(out, e)
