@@ -25,6 +25,9 @@ func TestServeRateFlags(t *testing.T) {
 		{"env burst, flag rate", map[string]string{"ESCALATED_RATE_BURST": "0"}, []string{"--rate-limit", "3"}, "--rate-limit 3 --rate-burst 0"},
 		{"bad trusted proxy", nil, []string{"--trusted-proxies", "10.0.0.0/8,lb.internal"}, `"lb.internal" is neither an IP address nor a CIDR prefix`},
 		{"bad env trusted proxy", map[string]string{"ESCALATED_TRUSTED_PROXIES": "300.1.1.1"}, nil, `"300.1.1.1"`},
+		{"negative sqlite cache", nil, []string{"--sqlite-cache-mb", "-1"}, "--sqlite-cache-mb -1 (or ESCALATED_SQLITE_CACHE_MB) is out of range: give 1 to 65536 MiB, or 0 for the default (64)"},
+		{"huge sqlite cache", map[string]string{"ESCALATED_SQLITE_CACHE_MB": "70000"}, nil, "--sqlite-cache-mb 70000"},
+		{"bad env sqlite cache", map[string]string{"ESCALATED_SQLITE_CACHE_MB": "1G"}, nil, `ESCALATED_SQLITE_CACHE_MB="1G": give a whole number of MiB, e.g. 64`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
@@ -43,6 +46,10 @@ func TestServeRateFlags(t *testing.T) {
 		cfg := config.Default()
 		if err := rateFromEnv(&cfg); err != nil || cfg.RateLimit != 7.5 || cfg.RateBurst != 30 {
 			t.Fatalf("rateFromEnv: %v %v %d", err, cfg.RateLimit, cfg.RateBurst)
+		}
+		t.Setenv("ESCALATED_SQLITE_CACHE_MB", "64")
+		if err := sqliteCacheFromEnv(&cfg); err != nil || cfg.SQLiteCacheMB != 64 {
+			t.Fatalf("sqliteCacheFromEnv: %v %d", err, cfg.SQLiteCacheMB)
 		}
 	})
 }

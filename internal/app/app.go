@@ -75,15 +75,28 @@ type App struct {
 	stopDispatcher context.CancelFunc
 }
 
+// DefaultSQLiteCacheMB is the page cache of a SQLite node's writer connection in MiB when the
+// configuration leaves it at 0.
+const DefaultSQLiteCacheMB = sqlite.DefaultPageCache
+
 // OpenStore opens the database a DB setting names, creating and migrating it when needed.
 func OpenStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	return openStore(ctx, db, log, 0)
+}
+
+// openStore is OpenStore with a SQLite writer page cache of cacheMB MiB (0: the default).
+func openStore(ctx context.Context, db string, log *slog.Logger, cacheMB int) (store.Store, error) {
 	kind, target, err := config.ParseDB(db)
 	if err != nil {
 		return nil, err
 	}
 	switch kind {
 	case config.SQLite:
-		st, err := sqlite.Open(ctx, target, sqlite.WithLogger(log))
+		opts := []sqlite.Option{sqlite.WithLogger(log)}
+		if cacheMB > 0 {
+			opts = append(opts, sqlite.WithPageCache(cacheMB))
+		}
+		st, err := sqlite.Open(ctx, target, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", target, err)
 		}
@@ -132,7 +145,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	if now == nil {
 		now = time.Now
 	}
-	st, err := OpenStore(ctx, cfg.DB, log)
+	st, err := openStore(ctx, cfg.DB, log, cfg.SQLiteCacheMB)
 	if err != nil {
 		return nil, err
 	}

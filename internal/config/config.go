@@ -48,6 +48,10 @@ const (
 	DefaultRateBurst = 200
 )
 
+// MaxSQLiteCacheMB bounds SQLiteCacheMB: a larger page cache than the machine's memory is a
+// typo, and SQLite would take it at its word.
+const MaxSQLiteCacheMB = 1 << 16
+
 // Config configures one node.
 type Config struct {
 	// DB is "sqlite:PATH" (a bare path means SQLite too) or a postgres:// URL.
@@ -76,6 +80,9 @@ type Config struct {
 	// whose X-Forwarded-For header names the client for the limits kept per address; "" trusts
 	// none, and every client is its peer address (see internal/clientip).
 	TrustedProxies string
+	// SQLiteCacheMB is the page cache of a SQLite database's writer connection in MiB; 0 keeps
+	// the store's default (sqlite.DefaultPageCache). Ignored on PostgreSQL.
+	SQLiteCacheMB int
 	// Analytics are the node's default thresholds of reports and insights, for the API and the
 	// console dashboard alike; zero fields keep the built-in ones, and a request's own
 	// thresholds override these. Set with AnalyticsFlags.
@@ -162,6 +169,9 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimit > 0 && c.RateBurst < 1 {
 		fe.Add("rate-burst", fmt.Sprintf("must be at least 1 while a rate limit is set (got %d); e.g. %d", c.RateBurst, DefaultRateBurst))
+	}
+	if c.SQLiteCacheMB < 0 || c.SQLiteCacheMB > MaxSQLiteCacheMB {
+		fe.Add("sqlite-cache-mb", fmt.Sprintf("must be from 1 to %d MiB, or 0 for the default (got %d)", MaxSQLiteCacheMB, c.SQLiteCacheMB))
 	}
 	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
 		fe.Add("trusted-proxies", err.Error())

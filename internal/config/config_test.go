@@ -127,3 +127,23 @@ func TestAnalyticsSettingsReachTheNode(t *testing.T) {
 		t.Errorf("report thresholds quick solve %vs, high frustration %v; want 900 and the built-in", o.QuickSolveSeconds, o.HighFrustration)
 	}
 }
+
+// TestSQLiteCacheSetting: the SQLite page cache is 0 (the default) or 1 to MaxSQLiteCacheMB
+// MiB; anything else is refused naming the setting and what it takes.
+func TestSQLiteCacheSetting(t *testing.T) {
+	for _, mb := range []int{0, 1, 512, config.MaxSQLiteCacheMB} {
+		cfg := config.Default()
+		cfg.SQLiteCacheMB = mb
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%d MiB refused: %v", mb, err)
+		}
+	}
+	for _, mb := range []int{-1, config.MaxSQLiteCacheMB + 1} {
+		cfg := config.Default()
+		cfg.SQLiteCacheMB = mb
+		msg := escalated.ErrorFields(cfg.Validate())["sqlite-cache-mb"]
+		if !strings.Contains(msg, "must be from 1 to 65536 MiB, or 0 for the default") {
+			t.Errorf("%d MiB: field message %q", mb, msg)
+		}
+	}
+}
