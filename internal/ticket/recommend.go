@@ -39,9 +39,12 @@ func (s *Service) recommend(ctx context.Context, tx store.Tx, t *escalated.Ticke
 		sources = append(sources, "bot")
 		lines = append(lines, "The bot suggests: "+b.Recommendation)
 	}
-	similar, err := tx.SimilarResolved(ctx, searchText(t, firstMessage), t.ID, SimilarCount)
-	if err != nil {
-		return nil, err
+	var similar []store.SimilarTicket
+	if !s.replay {
+		var err error
+		if similar, err = tx.SimilarResolved(ctx, searchText(t, firstMessage), t.ID, SimilarCount); err != nil {
+			return nil, err
+		}
 	}
 	if len(similar) > 0 {
 		sources = append(sources, "similar")

@@ -1,0 +1,74 @@
+package ticket_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/policy"
+	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/memstore"
+	"github.com/escalated/escalated/internal/ticket"
+)
+
+// TestReplayLeavesOutTheSimilarTicketIndex: a service ForReplay neither indexes the tickets it
+// solves nor searches for similar ones when it builds a package; the same story on a live
+// service cites the solved ticket (so the story can find one).
+func TestReplayLeavesOutTheSimilarTicketIndex(t *testing.T) {
+	for _, replay := range []bool{false, true} {
+		ctx := escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "test", Role: escalated.RoleAdmin})
+		st := memstore.New()
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		svc := ticket.New(st, func() time.Time { return now }, nil)
+		if replay {
+			svc.ForReplay()
+		}
+		pol, err := policy.Parse("outbox.yaml", []byte(outboxPolicy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.LoadPolicy(ctx, pol, "test"); err != nil {
+			t.Fatal(err)
+		}
+		open := func(subject, body string) string {
+			d, err := svc.CreateTicket(ctx, ticket.CreateInput{Subject: subject, Team: "frontline",
+				Message: &ticket.MessageInput{Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: body}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.Ticket.ID
+		}
+		first := open("Invoice charged twice", "My invoice shows the same charge twice this month.")
+		if _, err := svc.AddMessage(ctx, first, ticket.MessageInput{Author: escalated.Author{Kind: escalated.AuthorAgent, ID: "ana"}, Body: "Refunded the duplicate charge."}); err != nil {
+			t.Fatal(err)
+		}
+		solved := escalated.StatusSolved
+		if _, err := svc.PatchTicket(ctx, first, ticket.Patch{Status: &solved, By: "ana"}); err != nil {
+			t.Fatal(err)
+		}
+		var indexed []store.SimilarTicket
+		if err := st.View(ctx, func(tx store.Tx) error {
+			var err error
+			indexed, err = tx.SimilarResolved(ctx, "invoice charged twice", "", 3)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		second := open("Invoice charged twice again", "The invoice has a double charge again.")
+		e, err := svc.Escalate(ctx, second, ticket.EscalateInput{To: "billing", Reason: escalated.ReasonComplexity, Note: "Duplicate charges need billing", By: "ana"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cited int
+		if r := e.Package.Recommendation; r != nil {
+			cited = len(r.Similar)
+		}
+		switch {
+		case replay && (len(indexed) != 0 || cited != 0):
+			t.Errorf("replay: %d tickets indexed, %d cited; want none", len(indexed), cited)
+		case !replay && (len(indexed) != 1 || cited != 1):
+			t.Errorf("live: %d tickets indexed, %d cited; want the solved ticket in both", len(indexed), cited)
+		}
+	}
+}
