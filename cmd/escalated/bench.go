@@ -37,6 +37,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if *format != "table" && *format != "json" {
 		return usageError{fmt.Sprintf("--format %q: give table or json", *format)}
 	}
+	// The nodes the benchmarks start run in this process: with the collector a node has.
+	nodeGC()
 	o := bench.Options{Dir: *dir, Keep: *keep, Scale: *scale, Postgres: *pg, Log: stderr}
 	if *quiet {
 		o.Log = io.Discard

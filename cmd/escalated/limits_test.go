@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -52,4 +53,21 @@ func TestServeRateFlags(t *testing.T) {
 			t.Fatalf("sqliteCacheFromEnv: %v %d", err, cfg.SQLiteCacheMB)
 		}
 	})
+}
+
+// TestNodeGC: a node runs the collector at nodeGCPercent unless GOGC is set, which wins.
+func TestNodeGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	debug.SetGCPercent(100)
+	nodeGC()
+	if got := debug.SetGCPercent(100); got != nodeGCPercent {
+		t.Errorf("GOGC unset: collector at %d, want %d", got, nodeGCPercent)
+	}
+	t.Setenv("GOGC", "150")
+	debug.SetGCPercent(150) // what the runtime read from GOGC at start
+	nodeGC()
+	if got := debug.SetGCPercent(100); got != 150 {
+		t.Errorf("GOGC=150: collector at %d, want the variable's 150", got)
+	}
 }
