@@ -1,0 +1,134 @@
+package store
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/escalated/escalated"
+)
+
+// randomTicket fills the parts of a ticket the extra column keeps, each present or not, with
+// values that exercise the encoding: escapes and non-ASCII text, fractional and negative
+// numbers, times with and without sub-second parts and zones, durations.
+func randomTicket(r *rand.Rand) *escalated.Ticket {
+	texts := []string{"", "refund", "Zahlung \"doppelt\" <b>&</b>", "naïve café ☕", "line\nbreak\ttab", "\u2028\u2029"}
+	text := func() string { return texts[r.IntN(len(texts))] }
+	num := func() float64 { return math.Round((r.Float64()*2-1)*1e6) / 1e6 }
+	at := func() time.Time {
+		t := time.Date(2026, time.Month(1+r.IntN(12)), 1+r.IntN(28), r.IntN(24), r.IntN(60), r.IntN(60), r.IntN(3)*123_456_789, time.UTC)
+		if r.IntN(3) == 0 {
+			t = t.In(time.FixedZone("x", 3600*(r.IntN(25)-12)))
+		}
+		return t
+	}
+	t := &escalated.Ticket{}
+	t.Signals.Sentiment, t.Signals.Frustration, t.Signals.WantsHuman = num(), num(), r.IntN(2) == 0
+	for range r.IntN(6) {
+		t.Signals.Trend = append(t.Signals.Trend, num())
+	}
+	for range r.IntN(4) {
+		t.Signals.Keywords = append(t.Signals.Keywords, text())
+	}
+	if r.IntN(2) == 0 {
+		t.SLA = escalated.SLA{Plan: text(), Tier: text(), Replied: r.IntN(2) == 0}
+		for range r.IntN(4) {
+			c := escalated.Clock{Target: text(), Plan: text(), Escalation: text(), Budget: time.Duration(r.Int64N(1e14)),
+				WarnAt: num(), Elapsed: time.Duration(r.Int64N(1e12)), State: text()}
+			if r.IntN(2) == 0 {
+				c.Since, c.DueAt = at(), at()
+			}
+			if r.IntN(2) == 0 {
+				c.WarnDue = at()
+			}
+			t.SLA.Clocks = append(t.SLA.Clocks, c)
+		}
+	}
+	if r.IntN(2) == 0 {
+		rec := &escalated.Recommendation{Text: text(), Source: text(), Rule: text(), RuleText: text(), Bot: text()}
+		for range r.IntN(3) {
+			rec.Similar = append(rec.Similar, escalated.SimilarTicket{TicketID: text(), Subject: text(), Resolution: text(), Score: num()})
+		}
+		t.Recommendation = rec
+	}
+	if r.IntN(2) == 0 {
+		t.Bot = &escalated.BotHandoff{HandoffID: text(), Bot: text(), Recommendation: text(), RequestedTeam: text(), At: text()}
+		for range r.IntN(3) {
+			t.Bot.Steps = append(t.Bot.Steps, escalated.BotStep{Intent: text(), Action: text(), Outcome: text(), Confidence: num()})
+		}
+	}
+	if r.IntN(2) == 0 {
+		solved := at()
+		t.Analytics = escalated.TicketAnalytics{IntakeTeam: text(), FirstAgent: text(), SolvedAt: &solved,
+			BreachesBeforeEscalation: r.IntN(3), SolvedInTier1: r.IntN(2) == 0, MaxFrustration: num(), PingPongs: r.IntN(3)}
+	}
+	return t
+}
+
+// TestTicketExtraAsEncodingJSON: the extra column is written byte for byte as encoding/json
+// wrote it, and a column encoding/json wrote (every row stored before) decodes to what
+// encoding/json decodes it to.
+func TestTicketExtraAsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 29))
+	for i := range 2000 {
+		tk := randomTicket(r)
+		got, err := EncodeTicketExtra(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := ticketExtra{Signals: tk.Signals, Recommendation: tk.Recommendation, Bot: tk.Bot}
+		if tk.Analytics != (escalated.TicketAnalytics{}) {
+			x.Analytics = &tk.Analytics
+		}
+		if tk.SLA.Plan != "" || len(tk.SLA.Clocks) > 0 || tk.SLA.Replied || tk.SLA.Tier != "" {
+			x.SLA = &tk.SLA
+		}
+		want, err := json.Marshal(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != string(want) {
+			t.Fatalf("ticket %d: encoded\n%s\nencoding/json:\n%s", i, got, want)
+		}
+		var viaStd ticketExtra
+		if err := json.Unmarshal(want, &viaStd); err != nil {
+			t.Fatal(err)
+		}
+		var dec, std escalated.Ticket
+		if err := DecodeTicketExtra(want, &dec); err != nil {
+			t.Fatal(err)
+		}
+		std.Signals, std.Recommendation, std.Bot = viaStd.Signals, viaStd.Recommendation, viaStd.Bot
+		if std.Signals.Trend == nil {
+			std.Signals.Trend = []float64{}
+		}
+		if std.Signals.Keywords == nil {
+			std.Signals.Keywords = []string{}
+		}
+		if viaStd.Analytics != nil {
+			std.Analytics = *viaStd.Analytics
+		}
+		if viaStd.SLA != nil {
+			std.SLA = *viaStd.SLA
+		}
+		if !reflect.DeepEqual(dec, std) {
+			t.Fatalf("ticket %d: decoded %+v\nencoding/json: %+v", i, dec, std)
+		}
+	}
+}
+
+// TestTicketExtraRefusesWhatEncodingJSONRefuses: a damaged column is an error, as it was.
+func TestTicketExtraRefusesWhatEncodingJSONRefuses(t *testing.T) {
+	for _, col := range []string{``, `{`, `[]`, `{"signals": 3}`, `{"sla": {"clocks": [{"budget": "1h"}]}}`, `{"signals": {"trend": [1, "x"]}}`} {
+		var tk escalated.Ticket
+		var x ticketExtra
+		stdErr := json.Unmarshal([]byte(col), &x)
+		err := DecodeTicketExtra([]byte(col), &tk)
+		if (err == nil) != (stdErr == nil) || err == nil {
+			t.Errorf("%q: error %v, encoding/json %v; want both to refuse it", col, err, stdErr)
+		}
+	}
+}
