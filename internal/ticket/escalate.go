@@ -295,7 +295,7 @@ func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *
 	case e.Trigger == escalated.TriggerHandoff && t.Bot != nil:
 		by = &escalated.Author{Kind: escalated.AuthorBot, ID: t.Bot.Bot, Name: t.Bot.Bot}
 	}
-	combined, err := s.recommend(ctx, tx, t, rec, firstCustomerMessage(msgs))
+	combined, err := s.recommend(ctx, tx, live, t, rec, firstCustomerMessage(msgs))
 	if err != nil {
 		return nil, err
 	}

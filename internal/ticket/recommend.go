@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -25,7 +26,7 @@ func (s *Service) SetPublicURL(base string) { s.publicURL = strings.TrimRight(ba
 // text (rule, may be nil), the chatbot's recommendation (from the ticket's latest handoff) and
 // the most similar resolved tickets with their resolution notes. nil when no source says
 // anything.
-func (s *Service) recommend(ctx context.Context, tx store.Tx, t *escalated.Ticket, rule *escalated.Recommendation, firstMessage string) (*escalated.Recommendation, error) {
+func (s *Service) recommend(ctx context.Context, tx store.Tx, live *Live, t *escalated.Ticket, rule *escalated.Recommendation, firstMessage string) (*escalated.Recommendation, error) {
 	var r escalated.Recommendation
 	var sources, lines []string
 	if rule != nil && strings.TrimSpace(rule.Text) != "" {
@@ -40,7 +41,7 @@ func (s *Service) recommend(ctx context.Context, tx store.Tx, t *escalated.Ticke
 		lines = append(lines, "The bot suggests: "+b.Recommendation)
 	}
 	var similar []store.SimilarTicket
-	if !s.replay {
+	if !s.skipsSimilar(live) {
 		var err error
 		if similar, err = tx.SimilarResolved(ctx, searchText(t, firstMessage), t.ID, SimilarCount); err != nil {
 			return nil, err
@@ -70,6 +71,14 @@ func (s *Service) recommend(ctx context.Context, tx store.Tx, t *escalated.Ticke
 	return &r, nil
 }
 
+// skipsSimilar says the service keeps no similar-ticket index and runs no similar search: a
+// replay (ForReplay), unless its policy requires the recommendation in every package. The
+// similar tickets can then be all the recommendation holds, and a handoff without it refused,
+// which the replay must decide as the live node would.
+func (s *Service) skipsSimilar(live *Live) bool {
+	return s.replay && !slices.Contains(live.Policy.Escalation.RequiredPackageFields, escalated.FieldRecommendation)
+}
+
 // searchText is what a ticket is matched on: subject, first customer message, tags.
 func searchText(t *escalated.Ticket, firstMessage string) string {
 	return t.Subject + "\n" + firstMessage + "\n" + strings.Join(t.Tags, " ")
@@ -88,7 +97,10 @@ func firstCustomerMessage(msgs []*escalated.Message) string {
 // indexResolution keeps the similar-ticket index in step with ch's ticket: a ticket the change
 // solved or closed is indexed with how it was resolved (the resolving escalation's note, else
 // the last public agent reply); one it reopened leaves the index.
-func (s *Service) indexResolution(ctx context.Context, tx store.Tx, ch *change) error {
+func (s *Service) indexResolution(ctx context.Context, tx store.Tx, ch *change, live *Live) error {
+	if s.skipsSimilar(live) {
+		return nil
+	}
 	t := ch.t
 	was, is := ch.startStatus.Done(), t.Status.Done()
 	switch {

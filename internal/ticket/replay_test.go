@@ -2,6 +2,7 @@ package ticket_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,17 +15,27 @@ import (
 
 // TestReplayLeavesOutTheSimilarTicketIndex: a service ForReplay neither indexes the tickets it
 // solves nor searches for similar ones when it builds a package; the same story on a live
-// service cites the solved ticket (so the story can find one).
+// service cites the solved ticket (so the story can find one), and so does a replay whose
+// policy requires the recommendation in every package (a handoff without one is refused, so
+// the similar tickets decide something there).
 func TestReplayLeavesOutTheSimilarTicketIndex(t *testing.T) {
-	for _, replay := range []bool{false, true} {
+	for _, tc := range []struct {
+		name             string
+		replay, requires bool
+	}{{"live", false, false}, {"replay", true, false}, {"replay, recommendation required", true, true}} {
+		replay := tc.replay && !tc.requires
 		ctx := escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "test", Role: escalated.RoleAdmin})
 		st := memstore.New()
 		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 		svc := ticket.New(st, func() time.Time { return now }, nil)
-		if replay {
+		if tc.replay {
 			svc.ForReplay()
 		}
-		pol, err := policy.Parse("outbox.yaml", []byte(outboxPolicy))
+		src := outboxPolicy
+		if tc.requires {
+			src = strings.Replace(src, "  note_min_length: 10\n", "  note_min_length: 10\n  required_package_fields: [recommendation]\n  on_incomplete: accept_flagged\n", 1)
+		}
+		pol, err := policy.Parse("outbox.yaml", []byte(src))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,9 +77,9 @@ func TestReplayLeavesOutTheSimilarTicketIndex(t *testing.T) {
 		}
 		switch {
 		case replay && (len(indexed) != 0 || cited != 0):
-			t.Errorf("replay: %d tickets indexed, %d cited; want none", len(indexed), cited)
+			t.Errorf("%s: %d tickets indexed, %d cited; want none", tc.name, len(indexed), cited)
 		case !replay && (len(indexed) != 1 || cited != 1):
-			t.Errorf("live: %d tickets indexed, %d cited; want the solved ticket in both", len(indexed), cited)
+			t.Errorf("%s: %d tickets indexed, %d cited; want the solved ticket in both", tc.name, len(indexed), cited)
 		}
 	}
 }

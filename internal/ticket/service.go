@@ -42,17 +42,18 @@ type Service struct {
 	loading sync.Mutex
 	// publicURL is where people reach the server (SetPublicURL), for links in packages.
 	publicURL string
-	// replay leaves out analytics rows, outbox deliveries and the similar-ticket index
-	// (ForReplay).
+	// replay leaves out analytics rows, outbox deliveries and (mostly) the similar-ticket
+	// index (ForReplay).
 	replay bool
 }
 
 // ForReplay stops the service from writing analytics rows (and so the report rollups), outbox
-// deliveries and the similar-resolved-ticket index (so packages cite no similar tickets).
-// Nothing the service decides reads any of them: the simulator, which measures a replay from
-// its events and sends nothing anywhere, uses it to spend its time on decisions. (The search
-// was half of a long replay's time, and the index grew with every ticket solved.) Call it
-// before the service is used.
+// deliveries and, unless the policy requires the recommendation in every package, the
+// similar-resolved-ticket index (so packages cite no similar tickets). Nothing the service
+// decides reads any of them then: the simulator, which measures a replay from its events and
+// sends nothing anywhere, uses it to spend its time on decisions. (The search was the largest
+// single cost of a long replay, and the index grew with every ticket solved.) Call it before
+// the service is used.
 func (s *Service) ForReplay() { s.replay = true }
 
 // New returns a service over st. now is the clock every decision reads; tests and the demo
@@ -326,11 +327,11 @@ func (s *Service) commit(ctx context.Context, tx store.Tx, ch *change, live *Liv
 	if err := ch.writeDeadlines(ctx, tx); err != nil {
 		return err
 	}
+	if err := s.indexResolution(ctx, tx, ch, live); err != nil {
+		return err
+	}
 	if s.replay {
 		return nil
-	}
-	if err := s.indexResolution(ctx, tx, ch); err != nil {
-		return err
 	}
 	if err := s.writeFacts(ctx, tx, ch); err != nil {
 		return err
