@@ -158,13 +158,13 @@ func logger(level string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// rateFromEnv applies ESCALATED_RATE_LIMIT and ESCALATED_RATE_BURST; the flags override them.
 // nodeGCPercent is the garbage collector's target a node runs with unless GOGC says otherwise.
 // A node allocates a great deal per write that dies at once (decoded requests, rows, JSON), so
 // at Go's default of 100 the collector took about a tenth of the CPU of a write-heavy node:
 // 400 cut the CPU per POST /v1/tickets/{id}/messages by 10-15% and its p99 at 5,000/s by about
-// half (BENCHMARKS.md), for a heap up to five times the live data instead of twice (tens of MB
-// on a node: its data lives in the database). GOMEMLIMIT, when set, caps it as usual.
+// half (BENCHMARKS.md), for a heap up to five times the live data instead of twice (a node's
+// data lives in the database, so that heap is small; the whole process with a million open
+// tickets stayed under 400 MB). GOMEMLIMIT, when set, caps it as usual.
 const nodeGCPercent = 400
 
 // nodeGC applies nodeGCPercent unless the environment sets GOGC.
@@ -190,6 +190,7 @@ func sqliteCacheFromEnv(cfg *config.Config) error {
 	return nil
 }
 
+// rateFromEnv applies ESCALATED_RATE_LIMIT and ESCALATED_RATE_BURST; the flags override them.
 func rateFromEnv(cfg *config.Config) error {
 	if v := os.Getenv("ESCALATED_RATE_LIMIT"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)

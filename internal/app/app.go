@@ -145,6 +145,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	if now == nil {
 		now = time.Now
 	}
+	if kind, _, _ := config.ParseDB(cfg.DB); kind == config.Postgres && cfg.SQLiteCacheMB != 0 {
+		log.Warn("the SQLite page cache setting (--sqlite-cache-mb) has no effect on PostgreSQL", "sqlite_cache_mb", cfg.SQLiteCacheMB)
+	}
 	st, err := openStore(ctx, cfg.DB, log, cfg.SQLiteCacheMB)
 	if err != nil {
 		return nil, err

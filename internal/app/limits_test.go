@@ -17,6 +17,7 @@ import (
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/app"
 	"github.com/escalated/escalated/internal/config"
+	"github.com/escalated/escalated/internal/store/sqlite"
 	"github.com/escalated/escalated/internal/ticket"
 )
 
@@ -357,6 +358,24 @@ func TestEventStreamOutlivesServerTimeouts(t *testing.T) {
 		}
 		if b.Data != "" {
 			return
+		}
+	}
+}
+
+// TestNodeSQLitePageCache: the node's SQLite writer gets the page cache its configuration
+// names, and the default when it names none.
+func TestNodeSQLitePageCache(t *testing.T) {
+	for _, tc := range []struct{ set, want int }{{0, app.DefaultSQLiteCacheMB}, {16, 16}} {
+		cfg := config.Default()
+		cfg.DB, cfg.Addr, cfg.SQLiteCacheMB = "sqlite:"+filepath.Join(t.TempDir(), "cache.db"), "127.0.0.1:0", tc.set
+		a, err := app.New(t.Context(), cfg, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.Store.(*sqlite.DB).WriterPageCache(t.Context())
+		a.Store.Close()
+		if err != nil || got != tc.want {
+			t.Errorf("SQLiteCacheMB %d: writer page cache %d MiB (%v), want %d", tc.set, got, err, tc.want)
 		}
 	}
 }

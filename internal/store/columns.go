@@ -12,9 +12,11 @@ import (
 
 // extraJSON is how the tickets.extra column is encoded and decoded: the JSON v2 implementation
 // (what encoding/json/v2 grew from) with every option set to encoding/json's behaviour, so the
-// column reads and writes exactly as it did with encoding/json. It is read and written with
-// every change of a ticket, and this cut the column's encoding and decoding from about 24 to
-// 16 µs and from 47 to 22 allocations (BENCHMARKS.md, E11).
+// column is written byte for byte as encoding/json wrote it (but for a string that is not
+// UTF-8: its U+FFFD is written as the character, not as \ufffd) and rows encoding/json wrote
+// read back the same. It is read and written with every change of a ticket, and this cut the
+// column's encoding and decoding from about 24 to 16 µs and from 47 to 22 allocations
+// (BENCHMARKS.md, E11).
 var extraJSON = jsonv1.DefaultOptionsV1()
 
 // ticketExtra is what both stores keep in the tickets.extra JSON column: ticket state that is

@@ -44,13 +44,16 @@ func randomTicket(r *rand.Rand) *escalated.Ticket {
 			if r.IntN(2) == 0 {
 				c.WarnDue = at()
 			}
+			if r.IntN(2) == 0 {
+				c.WarnFired, c.StoppedAt = true, at()
+			}
 			t.SLA.Clocks = append(t.SLA.Clocks, c)
 		}
 	}
 	if r.IntN(2) == 0 {
 		rec := &escalated.Recommendation{Text: text(), Source: text(), Rule: text(), RuleText: text(), Bot: text()}
 		for range r.IntN(3) {
-			rec.Similar = append(rec.Similar, escalated.SimilarTicket{TicketID: text(), Subject: text(), Resolution: text(), Score: num()})
+			rec.Similar = append(rec.Similar, escalated.SimilarTicket{TicketID: text(), Subject: text(), IssueType: text(), Resolution: text(), URL: text(), Score: num()})
 		}
 		t.Recommendation = rec
 	}
@@ -61,9 +64,13 @@ func randomTicket(r *rand.Rand) *escalated.Ticket {
 		}
 	}
 	if r.IntN(2) == 0 {
-		solved := at()
-		t.Analytics = escalated.TicketAnalytics{IntakeTeam: text(), FirstAgent: text(), SolvedAt: &solved,
-			BreachesBeforeEscalation: r.IntN(3), SolvedInTier1: r.IntN(2) == 0, MaxFrustration: num(), PingPongs: r.IntN(3)}
+		solved, escalatedAt := at(), at()
+		t.Analytics = escalated.TicketAnalytics{IntakeTeam: text(), IntakeTier: text(), FirstAgent: text(), SolvedAt: &solved,
+			BreachesBeforeEscalation: r.IntN(3), SolvedInTier1: r.IntN(2) == 0, ReopenedAfterT1: r.IntN(2) == 0,
+			ReopenedAfterT1Solve: r.IntN(2) == 0, MaxFrustration: num(), PingPongs: r.IntN(3)}
+		if r.IntN(2) == 0 {
+			t.Analytics.FirstEscalatedAt = &escalatedAt
+		}
 	}
 	return t
 }
@@ -117,6 +124,33 @@ func TestTicketExtraAsEncodingJSON(t *testing.T) {
 		if !reflect.DeepEqual(dec, std) {
 			t.Fatalf("ticket %d: decoded %+v\nencoding/json: %+v", i, dec, std)
 		}
+	}
+}
+
+// TestTicketExtraInvalidUTF8: a string that is not UTF-8 is written with U+FFFD in place of each
+// bad byte, as encoding/json wrote it, but as the character itself where encoding/json wrote the
+// \ufffd escape: both read back the same.
+func TestTicketExtraInvalidUTF8(t *testing.T) {
+	tk := &escalated.Ticket{}
+	tk.Signals.Keywords = []string{"a\xffb", "\xc3"}
+	tk.Bot = &escalated.BotHandoff{Recommendation: "bad \xe2\x82 byte"}
+	got, err := EncodeTicketExtra(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	std, err := json.Marshal(ticketExtra{Signals: tk.Signals, Bot: tk.Bot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b escalated.Ticket
+	if err := DecodeTicketExtra([]byte(got), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := DecodeTicketExtra(std, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) || a.Signals.Keywords[0] != "a\ufffdb" {
+		t.Fatalf("read back %+v and %+v", a, b)
 	}
 }
 

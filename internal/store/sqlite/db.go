@@ -110,6 +110,24 @@ func WithPageCache(mib int) Option {
 	}
 }
 
+// WriterPageCache reports the writer connection's page cache in MiB (rounded down; SQLite's own
+// default is 1), as SQLite has it: what WithPageCache asked for, checked where the node is
+// configured. It waits for the writer to be between transactions.
+func (db *DB) WriterPageCache(ctx context.Context) (int, error) {
+	var n int
+	if err := db.writer.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read the writer's page cache size: %w", err)
+	}
+	if n < 0 {
+		return -n / 1024, nil // KiB
+	}
+	var page int
+	if err := db.writer.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&page); err != nil {
+		return 0, fmt.Errorf("read the page size: %w", err)
+	}
+	return n * page >> 20, nil // pages
+}
+
 // WithReaders sets the size of the reader pool used by View (default: GOMAXPROCS, at least 2).
 func WithReaders(n int) Option {
 	return func(c *config) {

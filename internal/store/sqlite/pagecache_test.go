@@ -35,6 +35,10 @@ func TestWriterPageCache(t *testing.T) {
 			if w != tc.writer || r != tc.read {
 				t.Fatalf("cache_size: writer %d, reader %d; want %d and %d", w, r, tc.writer, tc.read)
 			}
+			mib, err := db.WriterPageCache(t.Context())
+			if want := -tc.writer / 1024; err != nil || mib != want {
+				t.Fatalf("WriterPageCache %d MiB (%v), want %d", mib, err, want)
+			}
 		})
 	}
 }
