@@ -25,8 +25,8 @@ const DefaultMaxBatch = 256
 // DefaultPageCache is the writer connection's page cache in MiB (WithPageCache). SQLite's own
 // default, about 2 MiB, held a sliver of a million-ticket database: firings and messages on
 // tickets scattered over the file read their pages again from the operating system, and the
-// breach lateness p99 was 1.1 s where 64 MiB gave 0.28 s and 128 MiB no better (BENCHMARKS.md,
-// E11). The cache fills only as pages are read: a small database never uses it all.
+// breach lateness p99 was 1.1-2.7 s where 64 MiB gave 0.1-0.28 s and 128 MiB no better
+// (BENCHMARKS.md, E11). The cache fills only as pages are read: a small database never uses it all.
 const DefaultPageCache = 64
 
 // Option configures a DB at Open.
