@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/storetest"
 )
 
 // TestBuild: rates, shares and seconds from counts, worked out by hand; nothing divides by zero.
@@ -85,14 +86,7 @@ func TestBuildFixtureGroups(t *testing.T) {
 		want    map[string]shares
 	}{{
 		groupBy: store.GroupIssueType,
-		groups: []store.ReportGroup{
-			{Key: "login", Tickets: 7, EscalatedTickets: 5, BreachesBeforeEscalation: 3, Escalations: 7, TimeToEscalateP50: mins(30), TimeToEscalateP90: mins(270),
-				TimeToAckP50: mins(5), TimeToAckP90: mins(30), Acknowledged: 6, ResolvedAtTarget: 4, ReEscalated: 2, CompletenessSum: 5.25},
-			{Key: "billing", Tickets: 4, EscalatedTickets: 4, BreachesBeforeEscalation: 1, Escalations: 4, TimeToEscalateP50: mins(30), TimeToEscalateP90: mins(60),
-				TimeToAckP50: mins(30), TimeToAckP90: mins(40), Acknowledged: 3, Returned: 2, Unnecessary: 1, ResolvedAtTarget: 1,
-				ContextInsufficient: 2, CompletenessSum: 2},
-			{Key: "refund", Tickets: 1},
-		},
+		groups:  storetest.FixtureGroups(store.GroupIssueType),
 		want: map[string]shares{
 			// 5/7 = 0.714285..., 7/11 = 0.636363..., 5.25/7 = 0.75, 4/7 = 0.571428...,
 			// 2/7 = 0.285714..., 0/6.
@@ -106,19 +100,7 @@ func TestBuildFixtureGroups(t *testing.T) {
 		},
 	}, {
 		groupBy: store.GroupAgent,
-		groups: []store.ReportGroup{
-			{Key: "ana", Tickets: 5, EscalatedTickets: 4, BreachesBeforeEscalation: 1, Escalations: 4, TimeToEscalateP50: mins(15), TimeToEscalateP90: mins(120),
-				TimeToAckP50: mins(5), TimeToAckP90: mins(30), Acknowledged: 2, Returned: 1, ResolvedAtTarget: 1, ContextInsufficient: 1,
-				CompletenessSum: 2.75},
-			{Key: "bob", Tickets: 4, EscalatedTickets: 4, BreachesBeforeEscalation: 3, Escalations: 3, TimeToEscalateP50: mins(30), TimeToEscalateP90: mins(40),
-				TimeToAckP50: mins(20), TimeToAckP90: mins(40), Acknowledged: 3, Returned: 1, Unnecessary: 1, ResolvedAtTarget: 1,
-				ReEscalated: 1, ContextInsufficient: 1, CompletenessSum: 1.25},
-			{Key: "", Escalations: 2, TimeToEscalateP50: mins(1), TimeToEscalateP90: mins(5),
-				TimeToAckP50: mins(1), TimeToAckP90: mins(2), Acknowledged: 2, ResolvedAtTarget: 2, CompletenessSum: 1.75},
-			{Key: "cy", Tickets: 1, Escalations: 2, TimeToEscalateP50: mins(60), TimeToEscalateP90: mins(270),
-				TimeToAckP50: mins(5), TimeToAckP90: mins(30), Acknowledged: 2, ResolvedAtTarget: 1, ReEscalated: 1, CompletenessSum: 1.5},
-			{Key: "dee", Tickets: 1},
-		},
+		groups:  storetest.FixtureGroups(store.GroupAgent),
 		want: map[string]shares{
 			// 4/5, 4/11 = 0.363636..., 2.75/4 = 0.6875, 1/4, 0/4, 1/4, 0/4, 1/2.
 			"ana": {rate: v(0.8), share: v(0.3636), completeness: v(0.6875), returned: v(0.25), unnecessary: v(0),

@@ -68,20 +68,7 @@ func TestCountsOnlyWhatCommitted(t *testing.T) {
 	if err := st.Update(ctx, func(tx store.Tx) error { return tx.AppendEvent(ctx, event(1)) }); escalated.ErrorCode(err) != escalated.ECONFLICT {
 		t.Fatalf("duplicate seq: %v", err)
 	}
-	mf, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, f := range mf {
-		for _, m := range f.GetMetric() {
-			key := f.GetName()
-			for _, l := range m.GetLabel() {
-				key += "," + l.GetName() + "=" + l.GetValue()
-			}
-			got[key] = m.GetCounter().GetValue()
-		}
-	}
+	got := counters(t, reg)
 	for key, want := range map[string]float64{
 		"escalated_events_committed_total,type=ticket.created": 1,
 		"escalated_escalations_total,reason=sla,trigger=rule":  1,
