@@ -12,3 +12,13 @@ func BenchmarkIngestDemo(b *testing.B) {
 	b.ReportMetric(float64(in.CPU.Microseconds()), "cpu_µs/msg")
 	b.ReportMetric(in.PerCommit, "msgs/commit")
 }
+
+// BenchmarkRawReplay is the baseline of the ingest row: the statements b.N messages through
+// the service wrote, executed again raw (RawReplay).
+//
+//	go test ./internal/bench -run '^$' -bench RawReplay -benchtime 20000x
+func BenchmarkRawReplay(b *testing.B) {
+	rate, per, _, _ := RawReplay(b, DemoPolicyFile(b, b.TempDir()), b.N, 16)
+	b.ReportMetric(rate, "msgs/s")
+	b.ReportMetric(per, "stmts/msg")
+}

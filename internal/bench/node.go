@@ -136,8 +136,14 @@ func ServiceIngestNodes(t T, dbs []string, policyPath string, n, writers int) In
 		b, _ := NewNode(t, db, policyPath, 0)
 		nodes = append(nodes, b)
 	}
+	return ingestOn(t, nodes, ids, n, writers)
+}
+
+// ingestOn adds n customer messages through nodes' ticket services from writers goroutines,
+// writer w on ticket ids[w] through node w % len(nodes).
+func ingestOn(t T, nodes []*app.App, ids []string, n, writers int) Ingest {
 	ctx := adminCtx()
-	sq, _ := a.Store.(*sqlite.DB)
+	sq, _ := nodes[0].Store.(*sqlite.DB)
 	var st0 sqlite.Stats
 	if sq != nil {
 		st0 = sq.Stats()
@@ -204,26 +210,84 @@ func RawInsert(t T, db, policyPath string, n int) float64 {
 	return float64(n) / time.Since(start).Seconds()
 }
 
-// runIngestSQLite: messages through the service with the demo policy on SQLite, against the
-// raw batched insert of the same rows.
+// RawReplay measures the raw cost of the rows the service writes: n messages go through the
+// service (16 writers, demo-shaped load) on a fresh SQLite node while its store records every
+// statement the writer executes; the same statements are then executed again on a copy of the
+// database taken before the first message, 100 messages' statements to a transaction, each
+// statement prepared once per transaction: no reads, no decisions, no savepoints, no group
+// commit. It returns messages per second of that replay, the statements per message, and the
+// replayed database's path (for tests that compare it with the node's). The recording run is
+// not the measured one (recording copies every statement's arguments).
+func RawReplay(t T, policyPath string, n, writers int) (rate, perMessage float64, node, replayed string) {
+	t.Helper()
+	dir := t.TempDir()
+	node = filepath.Join(dir, "recorded.db")
+	a, ids := NewNode(t, "sqlite:"+node, policyPath, writers)
+	sq, ok := a.Store.(*sqlite.DB)
+	if !ok {
+		t.Fatalf("raw replay needs a SQLite node, not %T", a.Store)
+	}
+	ctx := context.Background()
+	replayed = filepath.Join(dir, "replayed.db")
+	if err := sq.Backup(ctx, replayed); err != nil {
+		t.Fatal(err)
+	}
+	rec := sq.Record()
+	ingestOn(t, []*app.App{a}, ids, n, writers)
+	sq.StopRecording()
+	fns := rec.Functions()
+	if len(fns) < n {
+		t.Fatalf("recorded %d write functions for %d messages", len(fns), n)
+	}
+	var stmts int
+	for _, fn := range fns {
+		stmts += len(fn)
+	}
+	db, err := sqlite.Open(ctx, replayed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Now()
+	// 100 messages to a transaction, as RawInsert; the recording may hold a few functions
+	// besides the messages' (a deadline the engine fired), which ride along.
+	if err := db.ReplayStatements(ctx, fns, 100); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	return float64(n) / took.Seconds(), float64(stmts) / float64(n), node, replayed
+}
+
+// runIngestSQLite: messages through the service with the demo policy on SQLite, against a raw
+// batched replay of the same rows (RawReplay: the statements the service executed, executed
+// again with nothing around them), with the plain two-row insert (RawInsert: the message and
+// its history event) for context.
 func runIngestSQLite(t T, o Options) []Row {
 	n := o.scaled(20_000, 2_000)
 	pol := DemoPolicyFile(t, t.TempDir())
 	raw := RawInsert(t, SQLiteDB(t, "raw.db"), pol, n)
+	same, perMsg, _, _ := RawReplay(t, pol, n, 16)
 	one := ServiceIngest(t, SQLiteDB(t, "svc1.db"), pol, n, 1)
 	many := ServiceIngest(t, SQLiteDB(t, "svc16.db"), pol, n, 16)
-	base := fmt.Sprintf("raw batched INSERT %s/s", count(raw))
+	base := fmt.Sprintf("raw replay of the same rows %s/s", count(same))
+	two := fmt.Sprintf("raw batched INSERT of message + event %s/s", count(raw))
 	return []Row{
 		{Figure: "ingest, SQLite, 16 writers", Target: ">= 20,000 events/s and >= 0.5x raw",
 			Value: many.Rate, Unit: "events/s", Text: count(many.Rate) + " events/s",
-			Baseline: base, BaselineValue: raw, Ratio: many.Rate / raw,
-			Met: verdict(many.Rate >= 20_000 && many.Rate/raw >= 0.5),
+			Baseline: base, BaselineValue: same, Ratio: many.Rate / same,
+			Met: verdict(many.Rate >= 20_000 && many.Rate/same >= 0.5),
 			Note: fmt.Sprintf("%s messages a phase, demo policy (signals, rules, SLA clocks); %.1f messages per group commit; "+
-				"%.0f µs of CPU per message (2 cores give %s µs per message at 20,000/s); other processes used %.2f cores meanwhile",
-				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others)},
+				"%.0f µs of CPU per message (2 cores give %s µs per message at 20,000/s); other processes used %.2f cores meanwhile; "+
+				"the baseline executes the %.1f statements per message the service wrote, 100 messages to a transaction, prepared, "+
+				"with no reads, decisions or savepoints",
+				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, perMsg)},
 		{Figure: "ingest, SQLite, 1 writer", Target: "(context)",
 			Value: one.Rate, Unit: "events/s", Text: count(one.Rate) + " events/s",
-			Baseline: base, BaselineValue: raw, Ratio: one.Rate / raw, Met: "n/a"},
+			Baseline: base, BaselineValue: same, Ratio: one.Rate / same, Met: "n/a"},
+		{Figure: "ingest, SQLite, 16 writers, against two rows", Target: "(context)",
+			Value: many.Rate, Unit: "events/s", Text: count(many.Rate) + " events/s",
+			Baseline: two, BaselineValue: raw, Ratio: many.Rate / raw, Met: "n/a",
+			Note: "the message row and its message.added event only: the service also writes the policy's rule.fired events, the ticket's update, the decision and report rows"},
 	}
 }
 

@@ -240,6 +240,10 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
 	t := &tx{q: sqlTx, write: true, cache: db.cache, resolvedSeen: &db.resolvedSeen}
+	rec := db.recorder.Load()
+	if rec != nil {
+		t.rec = new([]Statement)
+	}
 	fnErr = db.call(r, t)
 	if fnErr == nil {
 		fnErr = t.flushCells(bg)
@@ -261,6 +265,9 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 	}
 	if fnErr == nil && db.cache != nil {
 		db.cache.release()
+	}
+	if fnErr == nil && rec != nil {
+		rec.add(*t.rec)
 	}
 	return fnErr, nil
 }

@@ -173,6 +173,9 @@ type DB struct {
 	// resolved tickets, as after a fresh install, an FTS5 match costs each escalation far more
 	// than that look. Once set it stays: the look is skipped and the search runs.
 	resolvedSeen atomic.Bool
+
+	// recorder, while set, receives every successful write function's statements (record.go).
+	recorder atomic.Pointer[Recorder]
 }
 
 var _ store.Store = (*DB)(nil)

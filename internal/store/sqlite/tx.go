@@ -39,6 +39,8 @@ type tx struct {
 	cells store.Deltas
 	// resolvedSeen is the DB's: whether resolved_tickets is known to have had a row.
 	resolvedSeen *atomic.Bool
+	// rec, while the DB records (record.go), collects this fn's executed statements.
+	rec *[]Statement
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -63,7 +65,11 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	if err != nil {
 		return nil, err
 	}
-	return t.q.ExecContext(c, query, args...)
+	res, err := t.q.ExecContext(c, query, args...)
+	if t.rec != nil && err == nil {
+		t.record(query, args, res)
+	}
+	return res, err
 }
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

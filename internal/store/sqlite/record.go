@@ -1,0 +1,126 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// Statement is one write statement a write function executed, as the writer ran it: the SQL,
+// its arguments and how many rows it changed.
+type Statement struct {
+	Query string
+	Args  []any
+	Rows  int64
+}
+
+// Recorder collects the write statements of every Update function that succeeded while it was
+// recording, in the order the writer ran them (which is commit order: there is one writer).
+// It exists for the ingest benchmark's baseline: replaying exactly the statements the service
+// wrote, with no reads, no decisions and no group commit around them (ReplayStatements), is
+// "a raw batched insert of the same rows" in the sense of the quality bar. A function of a
+// batch whose commit failed stays recorded; a benchmark that sees a failed write stops anyway.
+type Recorder struct {
+	mu  sync.Mutex
+	fns [][]Statement
+}
+
+// Record starts recording the writer's statements into a new Recorder; StopRecording ends it.
+func (db *DB) Record() *Recorder {
+	r := &Recorder{}
+	db.recorder.Store(r)
+	return r
+}
+
+// StopRecording ends a recording started with Record.
+func (db *DB) StopRecording() { db.recorder.Store(nil) }
+
+// Functions returns the recorded functions' statements, one slice per function.
+func (r *Recorder) Functions() [][]Statement {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.fns)
+}
+
+func (r *Recorder) add(stmts []Statement) {
+	r.mu.Lock()
+	r.fns = append(r.fns, stmts)
+	r.mu.Unlock()
+}
+
+// record appends one executed statement to the running function's recording. The arguments
+// are copied: a caller may reuse a []byte after the statement ran.
+func (t *tx) record(query string, args []any, res sql.Result) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		n = -1
+	}
+	cp := make([]any, len(args))
+	for i, a := range args {
+		if b, ok := a.([]byte); ok {
+			a = slices.Clone(b)
+		}
+		cp[i] = a
+	}
+	*t.rec = append(*t.rec, Statement{Query: query, Args: cp, Rows: n})
+}
+
+// ReplayStatements executes fns' statements in order on the writer connection, perTx
+// functions to a transaction (perTx < 1: one transaction), each distinct statement prepared
+// once per transaction: the raw cost of writing what the recorded functions wrote. The
+// database must be in the state the recording started from (a backup taken then); a statement
+// that changes another number of rows than it did when recorded is an error naming it, so a
+// replay that completes wrote the same rows.
+func (db *DB) ReplayStatements(ctx context.Context, fns [][]Statement, perTx int) error {
+	if db.isClosed() {
+		return errClosed()
+	}
+	if perTx < 1 {
+		perTx = max(1, len(fns))
+	}
+	for start := 0; start < len(fns); start += perTx {
+		if err := db.replayChunk(ctx, fns[start:min(start+perTx, len(fns))], start); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) replayChunk(ctx context.Context, fns [][]Statement, first int) error {
+	sqlTx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replay statements: begin: %w", err)
+	}
+	defer sqlTx.Rollback()
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		for _, s := range stmts {
+			s.Close()
+		}
+	}()
+	for i, fn := range fns {
+		for j, s := range fn {
+			st := stmts[s.Query]
+			if st == nil {
+				if st, err = sqlTx.PrepareContext(ctx, s.Query); err != nil {
+					return fmt.Errorf("replay statements: function %d, statement %d: prepare: %w", first+i, j, err)
+				}
+				stmts[s.Query] = st
+			}
+			res, err := st.ExecContext(ctx, s.Args...)
+			if err != nil {
+				return fmt.Errorf("replay statements: function %d, statement %d (%.60s): %w", first+i, j, s.Query, interpretError(err))
+			}
+			if n, err := res.RowsAffected(); err == nil && s.Rows >= 0 && n != s.Rows {
+				return fmt.Errorf("replay statements: function %d, statement %d (%.60s) changed %d rows, %d when recorded: the database is not in the recording's starting state",
+					first+i, j, s.Query, n, s.Rows)
+			}
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("replay statements: commit: %w", err)
+	}
+	return nil
+}

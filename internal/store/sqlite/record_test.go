@@ -1,0 +1,140 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// dumpTables returns every row of tables in the database at path, in rowid order, as text.
+func dumpTables(t *testing.T, path string, tables ...string) string {
+	t.Helper()
+	conn, err := openReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := conn.Query(`SELECT * FROM ` + table + ` ORDER BY rowid`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		n := 0
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s %v\n", table, vals)
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if n == 0 {
+			t.Fatalf("table %s is empty: nothing to compare", table)
+		}
+	}
+	return b.String()
+}
+
+// The recorder keeps exactly the statements of the functions that succeeded while it recorded,
+// and replaying them on a copy of the starting database writes the same rows; replaying them
+// on any other state is refused, naming the statement.
+func TestRecordAndReplayStatements(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.db")
+	db := mustOpenPath(t, src)
+	tickets := []*escalated.Ticket{newTicket(time.Now()), newTicket(time.Now().Add(time.Millisecond))}
+	for _, tk := range tickets {
+		if err := createTicket(ctx, db, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := filepath.Join(dir, "start.db")
+	if err := db.Backup(ctx, start); err != nil {
+		t.Fatal(err)
+	}
+	rec := db.Record()
+	failed := errors.New("refused")
+	for i := range 30 {
+		tk := tickets[i%len(tickets)]
+		m := &escalated.Message{ID: escalated.NewID(escalated.PrefixMessage, time.Now()), TicketID: tk.ID, Seq: tk.Version + 1,
+			Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: fmt.Sprintf("message %d", i), CreatedAt: time.Now()}
+		err := db.Update(ctx, func(tx store.Tx) error {
+			cur, err := tx.GetTicket(ctx, tk.ID)
+			if err != nil {
+				return err
+			}
+			if err := tx.AddMessage(ctx, m); err != nil {
+				return err
+			}
+			if err := tx.AppendEvent(ctx, &escalated.Event{ID: escalated.NewID(escalated.PrefixEvent, m.CreatedAt), TicketID: tk.ID,
+				Seq: m.Seq, Type: escalated.EventMessageAdded, Actor: "customer", Message: m, CreatedAt: m.CreatedAt}); err != nil {
+				return err
+			}
+			prev := cur.Version
+			cur.Version, cur.Counters.Messages = m.Seq, cur.Counters.Messages+1
+			if err := tx.UpdateTicket(ctx, cur, prev); err != nil {
+				return err
+			}
+			if i%10 == 9 {
+				return failed // rolled back: its statements must not be recorded
+			}
+			tk.Version = cur.Version
+			return nil
+		})
+		if err != nil && !errors.Is(err, failed) {
+			t.Fatal(err)
+		}
+	}
+	db.StopRecording()
+	// Not recorded: written after the recording stopped (and outside the compared tables).
+	if err := db.Update(ctx, func(tx store.Tx) error {
+		return tx.AppendAudit(ctx, &escalated.AuditRecord{ID: escalated.NewID(escalated.PrefixAudit, time.Now()), Actor: "test", Action: "x", ObjectKind: "ticket", ObjectID: "t", CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fns := rec.Functions()
+	if len(fns) != 27 {
+		t.Fatalf("recorded %d functions, want the 27 that succeeded", len(fns))
+	}
+	for i, fn := range fns {
+		if len(fn) != 3 || !strings.HasPrefix(fn[0].Query, "INSERT INTO messages") || !strings.Contains(fn[2].Query, "UPDATE tickets") || fn[2].Rows != 1 {
+			t.Fatalf("function %d recorded %+v, want the message, its event and the ticket's update", i, fn)
+		}
+	}
+
+	replay := mustOpenPath(t, start)
+	if err := replay.ReplayStatements(ctx, fns, 7); err != nil {
+		t.Fatal(err)
+	}
+	tables := []string{"tickets", "messages", "events"}
+	if got, want := dumpTables(t, start, tables...), dumpTables(t, src, tables...); got != want {
+		t.Fatalf("replayed database differs from the recorded one:\n%s\nwant:\n%s", got, want)
+	}
+	err := replay.ReplayStatements(ctx, fns, 7)
+	if err == nil || !strings.Contains(err.Error(), "function 0, statement 0") {
+		t.Fatalf("replaying on a state that already has the rows: %v, want an error naming function 0, statement 0", err)
+	}
+	// An UPDATE that finds no row to change is refused too, though SQLite itself is content.
+	err = replay.ReplayStatements(ctx, [][]Statement{{fns[0][2]}}, 1)
+	if err == nil || !strings.Contains(err.Error(), "changed 0 rows, 1 when recorded") {
+		t.Fatalf("replaying an update of a moved-on row: %v, want the rows-changed refusal", err)
+	}
+}
