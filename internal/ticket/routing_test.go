@@ -8,6 +8,7 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/sqlite"
 	"github.com/escalated/escalated/internal/ticket"
 )
 
@@ -462,5 +463,70 @@ func TestPingPongFlaggedForRules(t *testing.T) {
 	}
 	if flagged != 1 {
 		t.Errorf("%d rule.fired events carry ping_pong, want 1 (bounce-back's)", flagged)
+	}
+}
+
+// A customer message writes its ticket's row once, after the policy reacted, unless it reopens
+// a solved ticket: then routing inside the reaction must count the ticket as its assignee's
+// open work again, and the row is written before the reaction as well. Here a reopened ticket
+// of x escalates to a team where x (who holds another open ticket) and y (none) are the
+// candidates. Routing counts x's open tickets from the store less the one it is routing, so
+// with the reopened row written x holds one and y gets the ticket; with the solved row still
+// stored x would hold none, level with y, and x, first in the policy, would get it.
+func TestMessageWritesTheTicketOnceUnlessItReopens(t *testing.T) {
+	f := newClockFx(t, `version: 1
+intake: a
+tiers:
+  - {id: t1, name: One, level: 1}
+  - {id: t2, name: Two, level: 2}
+teams:
+  - {id: a, tier: t1}
+  - {id: b, tier: t2}
+agents:
+  - {id: x, name: X, teams: [a, b]}
+  - {id: y, name: Y, teams: [b]}
+paths:
+  - {from: a, to: [b]}
+rules:
+  - id: mark-reply
+    on: [message.added]
+    when: message.author == "customer"
+    do:
+      - tag: [replied]
+  - id: move-on-reply
+    on: [message.added]
+    when: '"move" in ticket.tags && message.author == "customer"'
+    do:
+      - escalate: {to: b, reason: other, note: "The customer came back."}
+`)
+	f.now = at(27, 10, 0)
+	db := f.st.(*sqlite.DB)
+	updates := func(do func()) int {
+		t.Helper()
+		rec := db.Record()
+		do()
+		db.StopRecording()
+		n := 0
+		for _, fn := range rec.Functions() {
+			for _, s := range fn {
+				if strings.HasPrefix(s.Query, "UPDATE tickets") {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	f.open(routeIn{team: "a", assignee: "x"})
+	tk := f.open(routeIn{team: "a", assignee: "x"}).Ticket.ID
+	if n := updates(func() { f.message(f.now.Add(time.Minute), tk, escalated.AuthorCustomer, false) }); n != 1 {
+		t.Fatalf("a customer message on an open ticket updated the ticket row %d times, want 1", n)
+	}
+	f.patch(f.now.Add(time.Minute), tk, ticket.Patch{Tags: &[]string{"move"}, Status: ptr(escalated.StatusSolved)})
+	if n := updates(func() { f.message(f.now.Add(time.Minute), tk, escalated.AuthorCustomer, false) }); n != 2 {
+		t.Fatalf("a customer message reopening a solved ticket updated the ticket row %d times, want 2 (before and after the reaction)", n)
+	}
+	d := f.detail(tk)
+	if d.Ticket.Team != "b" || d.Ticket.Assignee != "y" {
+		t.Fatalf("reopened ticket went to team %s, agent %q; want b, y (x holds one other open ticket, y none)", d.Ticket.Team, d.Ticket.Assignee)
 	}
 }

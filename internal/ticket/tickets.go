@@ -243,9 +243,16 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInp
 		m := s.newMessage(t, &in, now)
 		m.Signals = sig
 		changes := map[string]escalated.Change{}
+		wasDone := t.Status.Done()
 		applyMessage(t, m, changes)
 		ch.message(m)
 		ch.updated(changes)
+		// Of the ticket's row the policy's reaction reads only what routing counts (tickets
+		// open per assignee, tx.OpenCounts); a message never moves the assignee, so unless it
+		// reopened a solved ticket the row waits for the reaction's write and the ticket is
+		// updated once per message instead of twice. The message and its events are still
+		// written first: an escalation's package reads them.
+		ch.rowAfterReact = wasDone == t.Status.Done()
 		out = m
 		return s.commit(ctx, tx, ch, live)
 	})
