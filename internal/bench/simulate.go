@@ -6,9 +6,12 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/docs/examples"
 	"github.com/escalated/escalated/internal/history"
+	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/simulate"
+	"github.com/escalated/escalated/internal/ticket"
 )
 
 // Replay is what one replay measured.
@@ -38,6 +41,44 @@ func RunReplay(t T, events []history.Event, onDisk bool) Replay {
 	return Replay{Events: len(events), Took: time.Since(start), Result: res, PeakHeap: heap, PeakRSS: peakRSS()}
 }
 
+// SignalsFloor computes the signals of every message a replay of events would compute them for
+// (opening messages, messages, handoff transcripts) with the extractor of the policy src, one
+// after the other as a replay does, and returns history events per second: a bound no replay
+// through that policy passes on one core, whatever its store and service cost, since a rule can
+// read a message only once its signals are known.
+func SignalsFloor(t T, src []byte, events []history.Event) float64 {
+	pol, err := policy.Parse("policy.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := ticket.NewExtractor(pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, e := range events {
+		if e.Message != nil {
+			bodies = append(bodies, e.Message.Body)
+		}
+		if e.Handoff != nil {
+			for _, l := range e.Handoff.Transcript {
+				bodies = append(bodies, l.Body)
+			}
+		}
+	}
+	if len(bodies) == 0 {
+		t.Fatal("the history has no messages")
+	}
+	start := time.Now()
+	for _, b := range bodies {
+		floorSink = x.Message(b)
+	}
+	return float64(len(events)) / time.Since(start).Seconds()
+}
+
+// floorSink keeps SignalsFloor's work from being optimised away.
+var floorSink escalated.Signals
+
 // runSimulate: a generated history of 200,000 events replayed in memory through the example
 // policy; the baseline is the same simulator on a scratch SQLite database (its first store),
 // replaying the history's first tenth in the same run.
@@ -46,6 +87,7 @@ func runSimulate(t T, o Options) []Row {
 	events := GenerateHistory(n, 1)
 	base := RunReplay(t, events[:len(events)/10], true)
 	mem := RunReplay(t, events, false)
+	floor := SignalsFloor(t, examples.Policy, events)
 	res := mem.Result
 	return []Row{{
 		Figure: fmt.Sprintf("simulation, %s events, in memory", count(float64(len(events)))), Target: ">= 200,000 events/s",
@@ -55,6 +97,13 @@ func runSimulate(t T, o Options) []Row {
 		Note: fmt.Sprintf("%s tickets: %s deadlines fired, %s agent actions, %s escalations; %.1f s; peak heap %s MB, peak RSS %s MB (baseline over the first %s events)",
 			count(float64(res.Tickets)), count(float64(res.DeadlinesFired)), count(float64(res.AgentActions)), count(float64(res.Escalations.Total)),
 			mem.Took.Seconds(), count(float64(mem.PeakHeap)/1e6), count(float64(mem.PeakRSS)/1e6), count(float64(base.Events))),
+	}, {
+		Figure: "simulation floor: the same history's signals alone", Target: "(context)",
+		Value: floor, Unit: "events/s", Text: count(floor) + " events/s",
+		Baseline: fmt.Sprintf("the replay above %s events/s", count(mem.Rate())), BaselineValue: mem.Rate(), Ratio: floor / mem.Rate(), Met: "n/a",
+		Note: fmt.Sprintf("every message's signals (keywords, sentiment) computed one after the other and nothing else: %.1f µs per history event; "+
+			"a replay runs in one goroutine (routing counts every ticket's load, and the result is the same byte for byte), so at 200,000 events/s it has 5 µs per event for everything; with the signals computed ahead on both cores, 10 µs of CPU per event",
+			1e6/floor),
 	}}
 }
 

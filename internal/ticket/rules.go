@@ -328,8 +328,9 @@ func packageSignals(t *escalated.Ticket) *escalated.PackageSignals {
 		Keywords: nonNil(t.Signals.Keywords), WantsHuman: t.Signals.WantsHuman}
 }
 
-// newExtractor builds the signal extractor for a policy's keyword lists.
-func newExtractor(p *policy.Policy) (*signals.Extractor, error) {
+// NewExtractor builds the signal extractor for a policy's keyword lists, as the service does
+// when the policy is loaded.
+func NewExtractor(p *policy.Policy) (*signals.Extractor, error) {
 	cfg := signals.Config{WantsHuman: p.Signals.WantsHuman, Profanity: p.Signals.Profanity}
 	for _, k := range p.Signals.Keywords {
 		cfg.Keywords = append(cfg.Keywords, signals.KeywordList{ID: k.ID, Phrases: k.Phrases})

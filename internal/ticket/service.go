@@ -79,7 +79,7 @@ func (s *Service) policy() (*Live, error) {
 // LoadPolicy stores p as a new policy version unless the newest stored version has the same
 // text, makes it live, and audits the load either way.
 func (s *Service) LoadPolicy(ctx context.Context, p *policy.Policy, actor string) (int64, error) {
-	x, err := newExtractor(p)
+	x, err := NewExtractor(p)
 	if err != nil {
 		return 0, escalated.Errorf(escalated.EINVALID, "policy signals: %v", err)
 	}
