@@ -32,6 +32,9 @@ import (
 //	                           not
 //	ESCALATED_BENCH_TIMELINE   when set, DeadlineLateness prints per-second figures to stderr
 //	ESCALATED_BENCH_LOG        debug or info: the node's log on stderr
+//	ESCALATED_BENCH_RAW        when set, DeadlineCatchUp on SQLite records the writer's
+//	                           statements and executes them again raw (raw_s: the cost of the
+//	                           rows alone; the run's own times then include the recording)
 
 // BenchmarkDeadlineLateness: see bench.RunLateness.
 func BenchmarkDeadlineLateness(b *testing.B) {
@@ -72,6 +75,10 @@ func BenchmarkDeadlineCatchUp(b *testing.B) {
 				b.ReportMetric(c.SelfCores, "cpu_self_cores")
 				b.ReportMetric(c.PGCores, "cpu_pg_cores")
 				b.ReportMetric(c.OtherCores, "cpu_other_cores")
+				if c.RawStatements > 0 {
+					b.ReportMetric(c.Raw.Seconds(), "raw_s")
+					b.ReportMetric(float64(c.RawStatements)/float64(c.Overdue), "stmts/breach")
+				}
 			})
 		}
 	}
@@ -90,6 +97,7 @@ func deadlineOptions(b *testing.B, store string) bench.DeadlineOptions {
 		Order:     os.Getenv("ESCALATED_BENCH_ORDER"),
 		Timeline:  os.Getenv("ESCALATED_BENCH_TIMELINE") != "",
 		LogLevel:  os.Getenv("ESCALATED_BENCH_LOG"),
+		Record:    store == "sqlite" && os.Getenv("ESCALATED_BENCH_RAW") != "",
 	}
 	if store == "postgres" {
 		o.DB = pgSchema(b)

@@ -26,6 +26,7 @@ import (
 	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/sla"
 	"github.com/escalated/escalated/internal/store"
+	"github.com/escalated/escalated/internal/store/sqlite"
 )
 
 // The deadline benchmarks (E4) measure the deadline engine on a real node: an HTTP server over
@@ -67,6 +68,11 @@ type DeadlineOptions struct {
 	// writes the node's log there.
 	Timeline bool
 	LogLevel string
+	// Record (SQLite) records the writer's statements during the catch-up and executes them
+	// again raw on a copy of the database as loaded (CatchUp.Raw): the cost of the rows the
+	// catch-up writes, with nothing around them. The recorded run's own times include the copy
+	// and the recording, so a benchmark reports the times of a run without it.
+	Record bool
 }
 
 func (o DeadlineOptions) withDefaults() DeadlineOptions {
@@ -132,6 +138,11 @@ type CatchUp struct {
 	RSSStart, RSSEnd   float64
 	SelfCores, PGCores float64
 	OtherCores         float64
+	// Raw is how long the recorded statements took executed again raw, 100 write functions
+	// (each claims and fires up to a batch of breaches) to a transaction, and RawStatements how
+	// many there were (DeadlineOptions.Record; zero otherwise).
+	Raw           time.Duration
+	RawStatements int
 }
 
 // RunLateness loads o.Deadlines pending breaches due over the next o.Spread, starts a node on
@@ -358,6 +369,24 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 	}
 	nd := prepareBenchNode(t, db, polPath, o.LogLevel, onFired)
 	defer nd.stop()
+	var (
+		sq      *sqlite.DB
+		rec     *sqlite.Recorder
+		start0  string
+		rawTook time.Duration
+		rawN    int
+	)
+	if o.Record {
+		var ok bool
+		if sq, ok = nd.a.Store.(*sqlite.DB); !ok {
+			t.Fatalf("recording a catch-up needs SQLite, not %T", nd.a.Store)
+		}
+		start0 = filepath.Join(t.TempDir(), "catchup-start.db")
+		if err := sq.Backup(nd.ctx, start0); err != nil {
+			t.Fatal(err)
+		}
+		rec = sq.Record()
+	}
 	uptimeStart := loadavg()
 	cpu := startCPU()
 	served := time.Now()
@@ -372,6 +401,9 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 		t.Fatalf("after an hour %d of %d overdue breaches fired", got, n)
 	case <-t.Context().Done():
 		t.Fatalf("cancelled")
+	}
+	if rec != nil {
+		sq.StopRecording()
 	}
 	took := doneAt.Sub(served)
 	selfCores, pgCores, otherCores := cpu.cores()
@@ -410,6 +442,10 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 		t.Errorf("the engine failed %d firings and dropped %d deadlines as stale", stats.Failed, stats.Dropped)
 	}
 	nd.log.check(t)
+	if rec != nil {
+		rawTook, rawN = replayRaw(t, rec, start0)
+		t.Logf("the catch-up's %d statements executed again raw in %.1fs", rawN, rawTook.Seconds())
+	}
 
 	t.Logf("%s rule=%s: %d overdue breaches fired in %.1fs from Serve (%.0f/s), max lateness %s; /readyz 200 after %.0fms; "+
 		"load %.1fs; start %.0fms; RSS %.0f -> %.0f MiB; %d deadlines pending after; "+
@@ -417,7 +453,29 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 		o.Store, rule, n, took.Seconds(), float64(n)/took.Seconds(), maxLate.Round(time.Millisecond), ms(ready),
 		loadTook.Seconds(), ms(nd.start), nd.rssStart, rssEnd, pending, selfCores, pgCores, otherCores, uptimeStart, uptimeEnd)
 	return CatchUp{Overdue: n, Took: took, FromStart: doneAt.Sub(nd.t0), Ready: ready, LoadTook: loadTook, Start: nd.start, RSSStart: nd.rssStart,
-		RSSEnd: rssEnd, SelfCores: selfCores, PGCores: pgCores, OtherCores: otherCores}
+		RSSEnd: rssEnd, SelfCores: selfCores, PGCores: pgCores, OtherCores: otherCores, Raw: rawTook, RawStatements: rawN}
+}
+
+// replayRaw executes what rec recorded again on the database file at start (a copy taken when
+// the recording began), 100 write functions to a transaction, and returns how long that took
+// and how many statements it ran.
+func replayRaw(t T, rec *sqlite.Recorder, start string) (time.Duration, int) {
+	t.Helper()
+	fns := rec.Functions()
+	n := 0
+	for _, fn := range fns {
+		n += len(fn)
+	}
+	db, err := sqlite.Open(context.Background(), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	began := time.Now()
+	if err := db.ReplayStatements(context.Background(), fns, 100); err != nil {
+		t.Fatal(err)
+	}
+	return time.Since(began), n
 }
 
 // timeline logs, per second of the window, the breaches due in it and their lateness, and the

@@ -18,7 +18,7 @@ func BenchmarkIngestDemo(b *testing.B) {
 //
 //	go test ./internal/bench -run '^$' -bench RawReplay -benchtime 20000x
 func BenchmarkRawReplay(b *testing.B) {
-	rate, per, _, _ := RawReplay(b, DemoPolicyFile(b, b.TempDir()), b.N, 16)
+	rate, per := RawReplay(b, DemoPolicyFile(b, b.TempDir()), b.N, 16)
 	b.ReportMetric(rate, "msgs/s")
 	b.ReportMetric(per, "stmts/msg")
 }

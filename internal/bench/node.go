@@ -215,47 +215,31 @@ func RawInsert(t T, db, policyPath string, n int) float64 {
 // statement the writer executes; the same statements are then executed again on a copy of the
 // database taken before the first message, 100 messages' statements to a transaction, each
 // statement prepared once per transaction: no reads, no decisions, no savepoints, no group
-// commit. It returns messages per second of that replay, the statements per message, and the
-// replayed database's path (for tests that compare it with the node's). The recording run is
-// not the measured one (recording copies every statement's arguments).
-func RawReplay(t T, policyPath string, n, writers int) (rate, perMessage float64, node, replayed string) {
+// commit. It returns messages per second of that replay and the statements per message. The
+// recording run is not the measured one (recording copies every statement's arguments).
+func RawReplay(t T, policyPath string, n, writers int) (rate, perMessage float64) {
 	t.Helper()
 	dir := t.TempDir()
-	node = filepath.Join(dir, "recorded.db")
-	a, ids := NewNode(t, "sqlite:"+node, policyPath, writers)
+	a, ids := NewNode(t, "sqlite:"+filepath.Join(dir, "recorded.db"), policyPath, writers)
 	sq, ok := a.Store.(*sqlite.DB)
 	if !ok {
 		t.Fatalf("raw replay needs a SQLite node, not %T", a.Store)
 	}
 	ctx := context.Background()
-	replayed = filepath.Join(dir, "replayed.db")
+	replayed := filepath.Join(dir, "replayed.db")
 	if err := sq.Backup(ctx, replayed); err != nil {
 		t.Fatal(err)
 	}
 	rec := sq.Record()
 	ingestOn(t, []*app.App{a}, ids, n, writers)
 	sq.StopRecording()
-	fns := rec.Functions()
-	if len(fns) < n {
-		t.Fatalf("recorded %d write functions for %d messages", len(fns), n)
+	if got := len(rec.Functions()); got < n {
+		t.Fatalf("recorded %d write functions for %d messages", got, n)
 	}
-	var stmts int
-	for _, fn := range fns {
-		stmts += len(fn)
-	}
-	db, err := sqlite.Open(ctx, replayed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	start := time.Now()
 	// 100 messages to a transaction, as RawInsert; the recording may hold a few functions
 	// besides the messages' (a deadline the engine fired), which ride along.
-	if err := db.ReplayStatements(ctx, fns, 100); err != nil {
-		t.Fatal(err)
-	}
-	took := time.Since(start)
-	return float64(n) / took.Seconds(), float64(stmts) / float64(n), node, replayed
+	took, stmts := replayRaw(t, rec, replayed)
+	return float64(n) / took.Seconds(), float64(stmts) / float64(n)
 }
 
 // runIngestSQLite: messages through the service with the demo policy on SQLite, against a raw
@@ -266,7 +250,7 @@ func runIngestSQLite(t T, o Options) []Row {
 	n := o.scaled(20_000, 2_000)
 	pol := DemoPolicyFile(t, t.TempDir())
 	raw := RawInsert(t, SQLiteDB(t, "raw.db"), pol, n)
-	same, perMsg, _, _ := RawReplay(t, pol, n, 16)
+	same, perMsg := RawReplay(t, pol, n, 16)
 	one := ServiceIngest(t, SQLiteDB(t, "svc1.db"), pol, n, 1)
 	many := ServiceIngest(t, SQLiteDB(t, "svc16.db"), pol, n, 16)
 	base := fmt.Sprintf("raw replay of the same rows %s/s", count(same))
