@@ -236,8 +236,8 @@ func RawReplay(t T, policyPath string, n, writers int) (rate, perMessage float64
 	if got := len(rec.Functions()); got < n {
 		t.Fatalf("recorded %d write functions for %d messages", got, n)
 	}
-	// 100 messages to a transaction, as RawInsert; the recording may hold a few functions
-	// besides the messages' (a deadline the engine fired), which ride along.
+	// 100 messages to a transaction, as RawInsert (the node does not serve, so no engine
+	// writes beside the messages).
 	took, stmts := replayRaw(t, rec, replayed)
 	return float64(n) / took.Seconds(), float64(stmts) / float64(n)
 }
@@ -263,7 +263,7 @@ func runIngestSQLite(t T, o Options) []Row {
 			Note: fmt.Sprintf("%s messages a phase, demo policy (signals, rules, SLA clocks); %.1f messages per group commit; "+
 				"%.0f µs of CPU per message (2 cores give %s µs per message at 20,000/s); other processes used %.2f cores meanwhile; "+
 				"the baseline executes the %.1f statements per message the service wrote, 100 messages to a transaction, prepared, "+
-				"with no reads, decisions or savepoints",
+				"with no reads, decisions or savepoints (rows the service adds slow the baseline too: the two-row row below keeps the fixed comparison)",
 				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, perMsg)},
 		{Figure: "ingest, SQLite, 1 writer", Target: "(context)",
 			Value: one.Rate, Unit: "events/s", Text: count(one.Rate) + " events/s",

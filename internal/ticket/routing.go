@@ -141,7 +141,11 @@ func routeRequest(ctx context.Context, tx store.Tx, ch *change, live *Live, team
 	for _, a := range members {
 		st := effectiveState(a, states[a.ID])
 		n := open[a.ID]
-		// The ticket being routed does not weigh on the agent it is leaving.
+		// The ticket being routed does not weigh on the agent it is leaving. This assumes the
+		// stored row agrees with t on the assignee and on whether it is open: a change that
+		// leaves its row for the write after the reaction (rowAfterReact: breach firings,
+		// messages that do not reopen) must not have moved either. OpenCounts is the one read
+		// of ticket rows inside a reaction; a new one must keep to the same rule.
 		if ch.stored() && t.Assignee == a.ID && !t.Status.Done() && n > 0 {
 			n--
 		}

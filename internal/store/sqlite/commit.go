@@ -31,6 +31,10 @@ type request struct {
 	claimed bool           // fn has been allowed to run (it may run again after a broken batch)
 	failed  bool           // fn's outcome is final and was already answered
 	changes []store.Change // history events fn appended, announced after the commit
+	// rec and stmts: the recorder that was on when fn last ran and what fn executed, added to
+	// it once the batch commits (record.go).
+	rec   *Recorder
+	stmts []Statement
 }
 
 // answer tells the caller its outcome. It is called at most once per request.
@@ -214,6 +218,11 @@ func (db *DB) commitBatch(batch []*request) {
 		return
 	}
 	db.stats.commits.Add(1)
+	for _, r := range ran {
+		if r.rec != nil && len(r.stmts) > 0 {
+			r.rec.add(r.stmts)
+		}
+	}
 	if db.unwritable.CompareAndSwap(true, false) {
 		db.log.Info("database writable again", "path", db.path)
 	}
@@ -240,9 +249,9 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
 	t := &tx{q: sqlTx, write: true, cache: db.cache, resolvedSeen: &db.resolvedSeen}
-	rec := db.recorder.Load()
-	if rec != nil {
-		t.rec = new([]Statement)
+	r.rec, r.stmts = db.recorder.Load(), nil
+	if r.rec != nil {
+		t.rec = &r.stmts
 	}
 	fnErr = db.call(r, t)
 	if fnErr == nil {
@@ -265,9 +274,6 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 	}
 	if fnErr == nil && db.cache != nil {
 		db.cache.release()
-	}
-	if fnErr == nil && rec != nil {
-		rec.add(*t.rec)
 	}
 	return fnErr, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 )
@@ -16,12 +17,15 @@ type Statement struct {
 	Rows  int64
 }
 
-// Recorder collects the write statements of every Update function that succeeded while it was
-// recording, in the order the writer ran them (which is commit order: there is one writer).
-// It exists for the ingest benchmark's baseline: replaying exactly the statements the service
-// wrote, with no reads, no decisions and no group commit around them (ReplayStatements), is
-// "a raw batched insert of the same rows" in the sense of the quality bar. A function of a
-// batch whose commit failed stays recorded; a benchmark that sees a failed write stops anyway.
+// Recorder collects the write statements of every Update function that ran while it was
+// recording and committed, in the order the writer ran them (commit order: there is one
+// writer). It exists for the benchmarks' baselines: replaying exactly the statements the
+// service wrote, with no reads, no decisions and no group commit around them
+// (ReplayStatements), is "a raw batched insert of the same rows" in the sense of the quality
+// bars. What it records: the statements functions execute through the store's exec, which is
+// every write of the store's methods but SavePolicy's (an INSERT ... RETURNING, read as a query)
+// and the bulk loaders'; a function that wrote nothing is left out. A function that was
+// running when StopRecording was called is still added once it commits.
 type Recorder struct {
 	mu  sync.Mutex
 	fns [][]Statement
@@ -50,8 +54,8 @@ func (r *Recorder) add(stmts []Statement) {
 	r.mu.Unlock()
 }
 
-// record appends one executed statement to the running function's recording. The arguments
-// are copied: a caller may reuse a []byte after the statement ran.
+// record appends one executed statement to the running function's recording. Byte-slice
+// arguments (of any named type) are copied: a caller may reuse one after the statement ran.
 func (t *tx) record(query string, args []any, res sql.Result) {
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -59,8 +63,10 @@ func (t *tx) record(query string, args []any, res sql.Result) {
 	}
 	cp := make([]any, len(args))
 	for i, a := range args {
-		if b, ok := a.([]byte); ok {
-			a = slices.Clone(b)
+		if v := reflect.ValueOf(a); v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 && !v.IsNil() {
+			c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+			reflect.Copy(c, v)
+			a = c.Interface()
 		}
 		cp[i] = a
 	}
@@ -72,7 +78,9 @@ func (t *tx) record(query string, args []any, res sql.Result) {
 // once per transaction: the raw cost of writing what the recorded functions wrote. The
 // database must be in the state the recording started from (a backup taken then); a statement
 // that changes another number of rows than it did when recorded is an error naming it, so a
-// replay that completes wrote the same rows.
+// replay that completes wrote the same rows. It runs on the writer connection directly, beside
+// the group commit rather than through it, and expects nothing else to write to the database
+// meanwhile (a benchmark's copy of one).
 func (db *DB) ReplayStatements(ctx context.Context, fns [][]Statement, perTx int) error {
 	if db.isClosed() {
 		return errClosed()

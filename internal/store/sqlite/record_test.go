@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -103,6 +104,10 @@ func TestRecordAndReplayStatements(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Not recorded: a function that wrote nothing.
+	if err := db.Update(ctx, func(tx store.Tx) error { _, err := tx.GetTicket(ctx, tickets[0].ID); return err }); err != nil {
+		t.Fatal(err)
+	}
 	db.StopRecording()
 	// Not recorded: written after the recording stopped (and outside the compared tables).
 	if err := db.Update(ctx, func(tx store.Tx) error {
@@ -112,7 +117,7 @@ func TestRecordAndReplayStatements(t *testing.T) {
 	}
 	fns := rec.Functions()
 	if len(fns) != 27 {
-		t.Fatalf("recorded %d functions, want the 27 that succeeded", len(fns))
+		t.Fatalf("recorded %d functions, want the 27 that succeeded and wrote", len(fns))
 	}
 	for i, fn := range fns {
 		if len(fn) != 3 || !strings.HasPrefix(fn[0].Query, "INSERT INTO messages") || !strings.Contains(fn[2].Query, "UPDATE tickets") || fn[2].Rows != 1 {
@@ -136,5 +141,23 @@ func TestRecordAndReplayStatements(t *testing.T) {
 	err = replay.ReplayStatements(ctx, [][]Statement{{fns[0][2]}}, 1)
 	if err == nil || !strings.Contains(err.Error(), "changed 0 rows, 1 when recorded") {
 		t.Fatalf("replaying an update of a moved-on row: %v, want the rows-changed refusal", err)
+	}
+}
+
+type fakeResult struct{}
+
+func (fakeResult) LastInsertId() (int64, error) { return 0, nil }
+func (fakeResult) RowsAffected() (int64, error) { return 1, nil }
+
+// A recorded byte-slice argument, of whatever named type, is the recorder's own copy.
+func TestRecordCopiesByteArguments(t *testing.T) {
+	var got []Statement
+	tx := &tx{rec: &got}
+	raw, plain := json.RawMessage(`{"a":1}`), []byte("abc")
+	tx.record("INSERT", []any{raw, plain, "s", int64(3), []byte(nil)}, fakeResult{})
+	raw[2], plain[0] = 'X', 'X'
+	if len(got) != 1 || string(got[0].Args[0].(json.RawMessage)) != `{"a":1}` || string(got[0].Args[1].([]byte)) != "abc" ||
+		got[0].Args[2] != "s" || got[0].Args[3] != int64(3) || got[0].Args[4].([]byte) != nil || got[0].Rows != 1 {
+		t.Fatalf("recorded %#v", got)
 	}
 }
