@@ -174,7 +174,8 @@ type DB struct {
 	// than that look. Once set it stays: the look is skipped and the search runs.
 	resolvedSeen atomic.Bool
 
-	// recorder, while set, receives every successful write function's statements (record.go).
+	// recorder, while set, receives the statements of every write function that committed
+	// (record.go).
 	recorder atomic.Pointer[Recorder]
 }
 
