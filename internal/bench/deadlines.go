@@ -443,7 +443,7 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 	}
 	nd.log.check(t)
 	if rec != nil {
-		rawTook, rawN = replayRaw(t, rec, start0)
+		rawTook, rawN = replayRaw(t, rec, start0, 100)
 		t.Logf("the catch-up's %d statements executed again raw in %.1fs", rawN, rawTook.Seconds())
 	}
 
@@ -457,9 +457,9 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 }
 
 // replayRaw executes what rec recorded again on the database file at start (a copy taken when
-// the recording began), 100 write functions to a transaction, and returns how long that took
+// the recording began), perTx write functions to a transaction, and returns how long that took
 // and how many statements it ran.
-func replayRaw(t T, rec *sqlite.Recorder, start string) (time.Duration, int) {
+func replayRaw(t T, rec *sqlite.Recorder, start string, perTx int) (time.Duration, int) {
 	t.Helper()
 	fns := rec.Functions()
 	n := 0
@@ -472,7 +472,7 @@ func replayRaw(t T, rec *sqlite.Recorder, start string) (time.Duration, int) {
 	}
 	defer db.Close()
 	began := time.Now()
-	if err := db.ReplayStatements(context.Background(), fns, 100); err != nil {
+	if err := db.ReplayStatements(context.Background(), fns, perTx); err != nil {
 		t.Fatal(err)
 	}
 	return time.Since(began), n

@@ -1,24 +1,45 @@
 package bench
 
-import "testing"
+import (
+	"os"
+	"strconv"
+	"testing"
+)
 
 // BenchmarkIngestDemo is the ingest row of `escalated bench` as a Go benchmark, for profiles:
-// b.N messages through the service with the demo policy, 16 writers, on a fresh SQLite file.
+// b.N messages through the service with the demo policy, 16 writers (ESCALATED_BENCH_WRITERS),
+// on a fresh SQLite file.
 //
 //	go test ./internal/bench -run '^$' -bench IngestDemo -benchtime 20000x -cpuprofile cpu.out
+//	ESCALATED_BENCH_WRITERS=64 go test ./internal/bench -run '^$' -bench IngestDemo -benchtime 20000x
 func BenchmarkIngestDemo(b *testing.B) {
-	in := ServiceIngest(b, SQLiteDB(b, "ingest.db"), DemoPolicyFile(b, b.TempDir()), b.N, 16)
+	in := ServiceIngest(b, SQLiteDB(b, "ingest.db"), DemoPolicyFile(b, b.TempDir()), b.N, envCount(b, "ESCALATED_BENCH_WRITERS", 16))
 	b.ReportMetric(in.Rate, "msgs/s")
 	b.ReportMetric(float64(in.CPU.Microseconds()), "cpu_µs/msg")
 	b.ReportMetric(in.PerCommit, "msgs/commit")
 }
 
 // BenchmarkRawReplay is the baseline of the ingest row: the statements b.N messages through
-// the service wrote, executed again raw (RawReplay).
+// the service (16 writers) wrote, executed again raw (RawReplay), 100 messages to a
+// transaction (ESCALATED_BENCH_RAW_TX).
 //
 //	go test ./internal/bench -run '^$' -bench RawReplay -benchtime 20000x
+//	ESCALATED_BENCH_RAW_TX=8 go test ./internal/bench -run '^$' -bench RawReplay -benchtime 20000x
 func BenchmarkRawReplay(b *testing.B) {
-	rate, per := RawReplay(b, DemoPolicyFile(b, b.TempDir()), b.N, 16)
+	rate, per := RawReplay(b, DemoPolicyFile(b, b.TempDir()), b.N, 16, envCount(b, "ESCALATED_BENCH_RAW_TX", 100))
 	b.ReportMetric(rate, "msgs/s")
 	b.ReportMetric(per, "stmts/msg")
+}
+
+// envCount is a positive whole number from the environment variable name, def when unset.
+func envCount(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive whole number", name, v)
+	}
+	return n
 }

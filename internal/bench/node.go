@@ -211,13 +211,14 @@ func RawInsert(t T, db, policyPath string, n int) float64 {
 }
 
 // RawReplay measures the raw cost of the rows the service writes: n messages go through the
-// service (16 writers, demo-shaped load) on a fresh SQLite node while its store records every
+// service (from writers goroutines) on a fresh SQLite node while its store records every
 // statement the writer executes; the same statements are then executed again on a copy of the
-// database taken before the first message, 100 messages' statements to a transaction, each
-// statement prepared once per transaction: no reads, no decisions, no savepoints, no group
-// commit. It returns messages per second of that replay and the statements per message. The
-// recording run is not the measured one (recording copies every statement's arguments).
-func RawReplay(t T, policyPath string, n, writers int) (rate, perMessage float64) {
+// database taken before the first message, perTx messages' statements to a transaction (the
+// bench uses 100, as RawInsert), each statement prepared once per transaction: no reads, no
+// decisions, no savepoints, no group commit. It returns messages per second of that replay and
+// the statements per message. The recording run is not the measured one (recording copies every
+// statement's arguments).
+func RawReplay(t T, policyPath string, n, writers, perTx int) (rate, perMessage float64) {
 	t.Helper()
 	dir := t.TempDir()
 	a, ids := NewNode(t, "sqlite:"+filepath.Join(dir, "recorded.db"), policyPath, writers)
@@ -236,9 +237,8 @@ func RawReplay(t T, policyPath string, n, writers int) (rate, perMessage float64
 	if got := len(rec.Functions()); got < n {
 		t.Fatalf("recorded %d write functions for %d messages", got, n)
 	}
-	// 100 messages to a transaction, as RawInsert (the node does not serve, so no engine
-	// writes beside the messages).
-	took, stmts := replayRaw(t, rec, replayed)
+	// One write function per message: the node does not serve, so no engine writes beside them.
+	took, stmts := replayRaw(t, rec, replayed, perTx)
 	return float64(n) / took.Seconds(), float64(stmts) / float64(n)
 }
 
@@ -250,7 +250,7 @@ func runIngestSQLite(t T, o Options) []Row {
 	n := o.scaled(20_000, 2_000)
 	pol := DemoPolicyFile(t, t.TempDir())
 	raw := RawInsert(t, SQLiteDB(t, "raw.db"), pol, n)
-	same, perMsg := RawReplay(t, pol, n, 16)
+	same, perMsg := RawReplay(t, pol, n, 16, 100)
 	one := ServiceIngest(t, SQLiteDB(t, "svc1.db"), pol, n, 1)
 	many := ServiceIngest(t, SQLiteDB(t, "svc16.db"), pol, n, 16)
 	base := fmt.Sprintf("raw replay of the same rows %s/s", count(same))
