@@ -62,6 +62,10 @@ type ticketCache struct {
 	// dataVersion is PRAGMA data_version as of the last batch; known says it was read.
 	dataVersion int64
 	known       bool
+	// aheadRows and aheadEscs are the rows released since the last commit, to be decoded ahead
+	// of their next read once the batch has committed (decodeAhead).
+	aheadRows []*ticketRow
+	aheadEscs []*escRow
 
 	hits, misses atomic.Int64
 }
@@ -177,7 +181,7 @@ func (c *ticketCache) release() {
 		}
 		c.rows[id] = r
 		if r.ready != nil {
-			go r.prepare()
+			c.aheadRows = append(c.aheadRows, r)
 		}
 	}
 	clear(c.staged)
@@ -193,9 +197,48 @@ func (c *ticketCache) release() {
 			}
 		}
 		c.escs[id] = r
-		r.prepareAhead()
+		if r.needsDecoding() {
+			c.aheadEscs = append(c.aheadEscs, r)
+		}
 	}
 	clear(c.stagedEscs)
+}
+
+// decodeAhead decodes, in one goroutine off the writer, the rows the batch that just committed
+// left in the cache, for their next reads: a message's caller often writes to the same ticket
+// again right after its answer. Once per commit rather than once per write, so the writer
+// neither starts a goroutine per row nor wakes one for each, and a row that a later write of the
+// same batch replaced is not decoded at all.
+func (c *ticketCache) decodeAhead() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	var rows []*ticketRow
+	for _, r := range c.aheadRows {
+		if c.rows[r.id] == r {
+			rows = append(rows, r)
+		}
+	}
+	var escs []*escRow
+	for _, r := range c.aheadEscs {
+		if c.escs[r.e.ID] == r {
+			escs = append(escs, r)
+		}
+	}
+	c.aheadRows, c.aheadEscs = c.aheadRows[:0], c.aheadEscs[:0]
+	c.mu.Unlock()
+	if len(rows) == 0 && len(escs) == 0 {
+		return
+	}
+	go func() {
+		for _, r := range rows {
+			r.prepare()
+		}
+		for _, r := range escs {
+			r.prepareNow()
+		}
+	}()
 }
 
 // rollback forgets what the fn that just failed staged.
@@ -221,6 +264,7 @@ func (c *ticketCache) reset() {
 }
 
 func (c *ticketCache) resetLocked() {
+	c.aheadRows, c.aheadEscs = c.aheadRows[:0], c.aheadEscs[:0]
 	c.gen++
 	c.floor = c.gen
 	clear(c.rows)

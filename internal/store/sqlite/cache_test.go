@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -408,5 +409,54 @@ func TestCacheStatementBetweenReadAndWrite(t *testing.T) {
 	f.write(func(tk *escalated.Ticket) { tk.Status = escalated.StatusOpen })
 	if st := f.stored(); st.Team != "raw" {
 		t.Errorf("after the next write the file holds team %q: the raw write was lost", st.Team)
+	}
+}
+
+// decodeAhead decodes, after a commit, the rows the batch left in the cache and only those: a
+// row a later write of the same batch replaced is skipped, and nothing is decoded for a batch
+// whose rows were thrown away (reset).
+func TestDecodeAheadAfterCommit(t *testing.T) {
+	row := func(id string, version int64) *ticketRow {
+		r := &ticketRow{id: id, subject: "s", status: "open", priority: "normal", channel: "chat", tags: "[]",
+			fields: "{}", extra: "{}", version: version}
+		r.ready = new(atomic.Pointer[escalated.Ticket])
+		return r
+	}
+	c := newTicketCache(16)
+	first, second, other := row("tk_a", 1), row("tk_a", 2), row("tk_b", 1)
+	esc := writtenEscRow(&escalated.Escalation{ID: "esc_1", TicketID: "tk_a"}, `{"original_message":null}`)
+	c.stage("tk_a", first)
+	c.release()
+	c.stage("tk_a", second) // the same ticket written again in the batch
+	c.stage("tk_b", other)
+	c.stageEsc("esc_1", esc)
+	c.release()
+	if second.ready.Load() != nil || other.ready.Load() != nil || !esc.needsDecoding() {
+		t.Fatal("rows were decoded before the batch committed")
+	}
+	c.decodeAhead()
+	deadline := time.Now().Add(10 * time.Second)
+	for second.ready.Load() == nil || other.ready.Load() == nil || esc.needsDecoding() {
+		if time.Now().After(deadline) {
+			t.Fatal("the committed rows were not decoded ahead")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if tk := second.take(); tk == nil || tk.Version != 2 {
+		t.Fatalf("decoded ahead: %+v, want version 2 of tk_a", tk)
+	}
+	if first.ready.Load() != nil {
+		t.Fatal("a row the batch replaced was decoded")
+	}
+
+	// A batch that did not commit: the cache is reset and nothing is decoded.
+	dropped := row("tk_c", 1)
+	c.stage("tk_c", dropped)
+	c.release()
+	c.reset()
+	c.decodeAhead()
+	time.Sleep(20 * time.Millisecond)
+	if dropped.ready.Load() != nil {
+		t.Fatal("a row of a batch that did not commit was decoded")
 	}
 }

@@ -218,6 +218,7 @@ func (db *DB) commitBatch(batch []*request) {
 		return
 	}
 	db.stats.commits.Add(1)
+	db.cache.decodeAhead()
 	for _, r := range ran {
 		if r.rec != nil && len(r.stmts) > 0 {
 			r.rec.add(r.stmts)

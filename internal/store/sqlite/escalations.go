@@ -150,17 +150,19 @@ func (r *escRow) decodePackage() (*escalated.Package, error) {
 	return p, nil
 }
 
-// prepareAhead decodes the package for the reads of the row, once, off the writer goroutine:
-// the writer is the one serial part of every write, the decoding is not.
-func (r *escRow) prepareAhead() {
-	if !r.pkg.Valid || r.decoded.Load() != nil {
+// needsDecoding says whether the row has a package nobody decoded yet.
+func (r *escRow) needsDecoding() bool { return r.pkg.Valid && r.decoded.Load() == nil }
+
+// prepareNow decodes the package for the reads of the row, once; the cache calls it off the
+// writer goroutine (decodeAhead): the writer is the one serial part of every write, the
+// decoding is not.
+func (r *escRow) prepareNow() {
+	if !r.needsDecoding() {
 		return
 	}
-	go func() {
-		if p, err := r.decodePackage(); err == nil {
-			r.decoded.CompareAndSwap(nil, p)
-		}
-	}()
+	if p, err := r.decodePackage(); err == nil {
+		r.decoded.CompareAndSwap(nil, p)
+	}
 }
 
 // CreateEscalation inserts e; conflict when the id is taken, not_found when its ticket does not
