@@ -80,9 +80,10 @@ func JSONText(v any) (string, error) {
 	return string(b), nil
 }
 
-// MapText encodes a JSON object column.
+// MapText encodes a JSON object column. An empty map, the usual custom fields, is written
+// without going through encoding/json: every ticket update writes that column.
 func MapText(m map[string]any) (string, error) {
-	if m == nil {
+	if len(m) == 0 {
 		return "{}", nil
 	}
 	return JSONText(m)
@@ -90,7 +91,7 @@ func MapText(m map[string]any) (string, error) {
 
 // SliceText encodes a JSON array-of-strings column.
 func SliceText(s []string) (string, error) {
-	if s == nil {
+	if len(s) == 0 {
 		return "[]", nil
 	}
 	return JSONText(s)
@@ -98,6 +99,9 @@ func SliceText(s []string) (string, error) {
 
 // ParseMap decodes a JSON object column ("null" reads as an empty map).
 func ParseMap(text []byte) (map[string]any, error) {
+	if string(text) == "{}" { // the usual custom fields: every ticket read decodes them
+		return map[string]any{}, nil
+	}
 	m := map[string]any{}
 	if err := json.Unmarshal(text, &m); err != nil {
 		return nil, fmt.Errorf("decode JSON column: %w", err)
@@ -110,6 +114,9 @@ func ParseMap(text []byte) (map[string]any, error) {
 
 // ParseStrings decodes a JSON array-of-strings column ("null" reads as an empty slice).
 func ParseStrings(text []byte) ([]string, error) {
+	if string(text) == "[]" {
+		return []string{}, nil
+	}
 	s := []string{}
 	if err := json.Unmarshal(text, &s); err != nil {
 		return nil, fmt.Errorf("decode JSON column: %w", err)

@@ -166,3 +166,58 @@ func TestTicketExtraRefusesWhatEncodingJSONRefuses(t *testing.T) {
 		}
 	}
 }
+
+// The JSON column codecs' shortcuts for empty values write and read exactly what going through
+// encoding/json does, and never hand out nil.
+func TestEmptyColumnShortcuts(t *testing.T) {
+	for _, m := range []map[string]any{nil, {}, {"a": 1.5, "b": []any{"x"}}} {
+		got, err := MapText(m)
+		want := "{}"
+		if len(m) > 0 {
+			b, _ := json.Marshal(m)
+			want = string(b)
+		}
+		if err != nil || got != want {
+			t.Fatalf("MapText(%v) = %q, %v; want %q", m, got, err, want)
+		}
+	}
+	for _, s := range [][]string{nil, {}, {"vip", "<b>"}} {
+		got, err := SliceText(s)
+		want := "[]"
+		if len(s) > 0 {
+			b, _ := json.Marshal(s)
+			want = string(b)
+		}
+		if err != nil || got != want {
+			t.Fatalf("SliceText(%v) = %q, %v; want %q", s, got, err, want)
+		}
+	}
+	for _, text := range []string{"{}", "null", ` {} `, `{"a":1}`} {
+		m, err := ParseMap([]byte(text))
+		var want map[string]any
+		json.Unmarshal([]byte(text), &want)
+		if want == nil {
+			want = map[string]any{}
+		}
+		if err != nil || m == nil || !reflect.DeepEqual(m, want) {
+			t.Fatalf("ParseMap(%q) = %#v, %v; want %#v", text, m, err, want)
+		}
+	}
+	for _, text := range []string{"[]", "null", ` [] `, `["a"]`} {
+		s, err := ParseStrings([]byte(text))
+		var want []string
+		json.Unmarshal([]byte(text), &want)
+		if want == nil {
+			want = []string{}
+		}
+		if err != nil || s == nil || !reflect.DeepEqual(s, want) {
+			t.Fatalf("ParseStrings(%q) = %#v, %v; want %#v", text, s, err, want)
+		}
+	}
+	// A fresh value each time: a caller may add to what it read.
+	a, _ := ParseMap([]byte("{}"))
+	a["x"] = 1
+	if b, _ := ParseMap([]byte("{}")); len(b) != 0 {
+		t.Fatal("ParseMap handed out a shared map")
+	}
+}
