@@ -174,16 +174,13 @@ func nodeGC() {
 	}
 }
 
-// sqliteCacheDefault is the SQLite writer's page cache when --sqlite-cache-mb is 0.
-const sqliteCacheDefault = app.DefaultSQLiteCacheMB
-
 // sqliteCacheFromEnv reads ESCALATED_SQLITE_CACHE_MB into cfg; the flag, parsed later,
 // overrides it.
 func sqliteCacheFromEnv(cfg *config.Config) error {
 	if v := os.Getenv("ESCALATED_SQLITE_CACHE_MB"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return usageError{fmt.Sprintf("ESCALATED_SQLITE_CACHE_MB=%q: give a whole number of MiB, e.g. %d", v, sqliteCacheDefault)}
+			return usageError{fmt.Sprintf("ESCALATED_SQLITE_CACHE_MB=%q: give a whole number of MiB, e.g. %d", v, app.DefaultSQLiteCacheMB)}
 		}
 		cfg.SQLiteCacheMB = n
 	}
@@ -234,14 +231,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "API requests per second each token may make, sustained; over it 429 with Retry-After; 0: no limit (env ESCALATED_RATE_LIMIT)")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "API requests each token may make at once above --rate-limit (env ESCALATED_RATE_BURST)")
-	fs.IntVar(&cfg.SQLiteCacheMB, "sqlite-cache-mb", cfg.SQLiteCacheMB, fmt.Sprintf("page cache of the SQLite writer in MiB, filled as pages are read; 0: the default, %d (env ESCALATED_SQLITE_CACHE_MB)", sqliteCacheDefault))
+	fs.IntVar(&cfg.SQLiteCacheMB, "sqlite-cache-mb", cfg.SQLiteCacheMB, fmt.Sprintf("page cache of the SQLite writer in MiB, filled as pages are read; 0: the default, %d (env ESCALATED_SQLITE_CACHE_MB)", app.DefaultSQLiteCacheMB))
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", os.Getenv("ESCALATED_TRUSTED_PROXIES"), "reverse proxies whose X-Forwarded-For names the client, for the per-address limits: addresses and CIDR prefixes, comma-separated, e.g. 10.0.0.0/8 (env ESCALATED_TRUSTED_PROXIES; default none)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if cfg.SQLiteCacheMB < 0 || cfg.SQLiteCacheMB > config.MaxSQLiteCacheMB {
-		return usageError{fmt.Sprintf("--sqlite-cache-mb %d (or ESCALATED_SQLITE_CACHE_MB) is out of range: give 1 to %d MiB, or 0 for the default (%d)", cfg.SQLiteCacheMB, config.MaxSQLiteCacheMB, sqliteCacheDefault)}
+		return usageError{fmt.Sprintf("--sqlite-cache-mb %d (or ESCALATED_SQLITE_CACHE_MB) is out of range: give 1 to %d MiB, or 0 for the default (%d)", cfg.SQLiteCacheMB, config.MaxSQLiteCacheMB, app.DefaultSQLiteCacheMB)}
 	}
 	if cfg.RateLimit < 0 || cfg.RateBurst < 0 || (cfg.RateLimit > 0 && cfg.RateBurst < 1) {
 		return usageError{fmt.Sprintf("--rate-limit %v --rate-burst %d: give a rate of 0 (no limit) or more, and a burst of at least 1, e.g. --rate-limit %d --rate-burst %d",

@@ -496,12 +496,6 @@ func mins(n int) *time.Duration { return durp(time.Duration(n) * time.Minute) }
 // E11 270 sort to 1 5 10 30 60 120 270; n=7, p50 = 4th = 30, p90 = ceil(6.3) = 7th = 270;
 // times to acknowledge (E10 has none) 1 2 5 5 10 30: n=6, p50 = 3rd = 5, p90 = ceil(5.4) = 6th
 // = 30. Completeness sums use quarters, which add exactly in any order.
-// FixtureGroups returns the groups the conformance fixture's facts report by groupBy (nil for a
-// grouping the fixture does not state), for tests of what is built from them.
-func FixtureGroups(groupBy string) []store.ReportGroup {
-	return slices.Clone(factGroupsWant[groupBy])
-}
-
 var factGroupsWant = map[string][]store.ReportGroup{
 	// login: T01 T02 T04 T06 T08 T10 T12, escalated T01 T04 T06 T08 T12; billing: T03 T05 T07 T09,
 	// all escalated; refund: T11, no escalation (a group with zeros).
@@ -637,6 +631,12 @@ var factGroupsWant = map[string][]store.ReportGroup{
 			TimeToAckP50: mins(5), TimeToAckP90: mins(20), Acknowledged: 4, Returned: 1, Unnecessary: 1, ResolvedAtTarget: 3,
 			ContextInsufficient: 1, CompletenessSum: 3.5},
 	},
+}
+
+// FixtureGroups returns the groups the conformance fixture's facts report by groupBy (nil for a
+// grouping the fixture does not state), for tests of what is built from them.
+func FixtureGroups(groupBy string) []store.ReportGroup {
+	return slices.Clone(factGroupsWant[groupBy])
 }
 
 func testReportGroups(t *testing.T, f *fx) {
