@@ -46,7 +46,10 @@ func (db *DB) BulkLoadFacts(ctx context.Context, ts []*store.TicketFact, es []*s
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return db.syncNow()
 }
 
 // factBatchRows is how many rows one INSERT carries: 500 rows of 28 columns stay under

@@ -150,7 +150,7 @@ func TestTicketCacheSeesOtherConnections(t *testing.T) {
 	f := newCacheFx(t)
 	f.write(func(tk *escalated.Ticket) { tk.Counters.Messages++ })
 	f.same("warm")
-	other, err := sql.Open("sqlite", dsn(f.db.path, false))
+	other, err := sql.Open("sqlite", dsn(f.db.path, "FULL"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestEscalationCacheAnswersLikeTheDatabase(t *testing.T) {
 	if x := f.sameEsc("after a rolled-back update", e.ID); x.Package.Note != "acknowledged" || x.Version != 2 {
 		t.Fatalf("after the rollback: note %q version %d", x.Package.Note, x.Version)
 	}
-	other, err := sql.Open("sqlite", dsn(f.db.path, false))
+	other, err := sql.Open("sqlite", dsn(f.db.path, "FULL"))
 	if err != nil {
 		t.Fatal(err)
 	}

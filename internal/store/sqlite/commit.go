@@ -66,6 +66,9 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := db.syncErr(); err != nil {
+		return err
+	}
 	r := &request{ctx: ctx, fn: fn, done: make(chan struct{})}
 
 	db.mu.RLock()
@@ -97,28 +100,65 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 // run is the writer goroutine. It exits when Close has closed the queue and everything queued
 // before that has been committed and answered.
+//
+// It keeps one transaction open and runs each request's fn in it as the request arrives. It
+// commits as soon as the syncer is free to make the commit durable: a lone caller commits at
+// once, and under load every fn that arrives while the previous commit is being synced runs
+// during that sync and joins the next commit. The batch thus grows with the load, as it did
+// when the writer itself waited for each sync, but the statements no longer wait for the disk.
 func (db *DB) run() {
 	defer close(db.stopped)
-	batch := make([]*request, 0, db.maxBatch)
-	for r := range db.queue {
-		batch = append(batch[:0], r)
-		// Take what is already waiting, never wait for more: latency for a lone caller stays one
-		// commit, and under load batches grow while the previous fsync is in progress.
-	fill:
-		for len(batch) < db.maxBatch {
-			select {
-			case r, ok := <-db.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
+	defer func() {
+		<-db.syncFree // the last batch handed over is answered
+		close(db.toSync)
+		<-db.syncDone
+	}()
+	var b batch
+	queue := db.queue
+	for {
+		if b.tx == nil {
+			if queue == nil {
+				return // closed, and everything committed
 			}
+			r, ok := <-queue
+			if !ok {
+				return
+			}
+			db.add(&b, r)
+			continue
 		}
-		db.commitBatch(batch)
-		clear(batch) // drop references so answered requests can be collected
+		if queue == nil || len(b.ran) >= db.maxBatch {
+			<-db.syncFree
+			db.commit(&b)
+			continue
+		}
+		select {
+		case r, ok := <-queue:
+			if !ok {
+				queue = nil // commit what is open, then exit
+				continue
+			}
+			db.add(&b, r)
+			continue
+		default:
+		}
+		select {
+		case <-db.syncFree:
+			db.commit(&b)
+		case r, ok := <-queue:
+			if !ok {
+				queue = nil // commit what is open, then exit
+				continue
+			}
+			db.add(&b, r)
+		}
 	}
+}
+
+// batch is the writer's open transaction and the requests whose fns succeeded in it.
+type batch struct {
+	tx  *sql.Tx
+	ran []*request
 }
 
 // claim decides whether r's fn may run. A request whose caller gave up, or whose context ended
@@ -140,73 +180,86 @@ func (db *DB) claim(r *request) bool {
 	return true
 }
 
-// commitBatch runs the batch's fns in one transaction, each inside its own savepoint, commits
-// once and answers every caller.
-func (db *DB) commitBatch(batch []*request) {
-	// The batch transaction belongs to no caller, so no caller's context may cancel it.
-	bg := context.Background()
-	var sqlTx *sql.Tx
-	var ran []*request // claimed requests whose fn succeeded: they wait for the commit
-	for i, r := range batch {
-		if !db.claim(r) {
-			continue
-		}
-		if sqlTx == nil {
-			var err error
-			sqlTx, err = db.writer.BeginTx(bg, nil)
-			if err != nil {
-				err = fmt.Errorf("begin write transaction: %w", err)
-				for _, r := range batch[i:] {
-					if db.claim(r) {
-						r.failed = true
-						r.answer(db, err)
-					}
-				}
-				return
-			}
-			db.stats.batches.Add(1)
-			db.checkCache(sqlTx)
-		}
-
-		fnErr, spErr := db.runInSavepoint(sqlTx, r)
-		if spErr != nil {
-			// The transaction is broken (SQLite rolled it back or the connection failed), so
-			// nothing in it can commit. r is the one that broke it and gets the error; the fns
-			// that had succeeded are run again in a fresh transaction with everything after r.
-			sqlTx.Rollback()
-			db.cache.resetIfOn()
-			if unwritable(spErr) == "" { // an unwritable file is logged once, by answer
-				db.log.Error("write transaction broken; retrying the rest of the batch",
-					"err", spErr, "fn_err", fnErr, "retried", len(ran)+len(batch)-i-1)
-			}
+// add runs r's fn in b's transaction, beginning one if none is open, inside its own savepoint.
+// A failing fn is rolled back to its savepoint and answered at once; the others wait in b.ran
+// for the commit.
+func (db *DB) add(b *batch, r *request) {
+	if err := db.syncErr(); err != nil {
+		if db.claim(r) {
 			r.failed = true
-			if fnErr == nil {
-				fnErr = spErr
+			r.answer(db, err)
+		}
+		return
+	}
+	if !db.claim(r) {
+		return
+	}
+	if b.tx == nil {
+		// The transaction belongs to no caller, so no caller's context may cancel it.
+		tx, err := db.writer.BeginTx(context.Background(), nil)
+		if err != nil {
+			err = fmt.Errorf("begin write transaction: %w", err)
+			r.failed = true
+			r.answer(db, err)
+			for _, o := range b.ran { // fns that ran in a transaction that broke (rerun)
+				o.failed = true
+				o.answer(db, err)
 			}
-			r.answer(db, fnErr)
-			rest := append(ran, batch[i+1:]...)
-			db.commitBatch(rest)
+			b.ran = b.ran[:0]
 			return
 		}
-		if fnErr != nil {
-			r.failed = true
-			r.answer(db, fnErr)
-			continue
+		b.tx = tx
+		db.stats.batches.Add(1)
+		db.checkCache(tx)
+	}
+	fnErr, spErr := db.runInSavepoint(b.tx, r)
+	if spErr != nil {
+		// The transaction is broken (SQLite rolled it back or the connection failed), so
+		// nothing in it can commit. r is the one that broke it and gets the error; the fns
+		// that had succeeded run again in a fresh transaction.
+		b.tx.Rollback()
+		b.tx = nil
+		db.cache.resetIfOn()
+		if unwritable(spErr) == "" { // an unwritable file is logged once, by answer
+			db.log.Error("write transaction broken; running the rest of the batch again",
+				"err", spErr, "fn_err", fnErr, "retried", len(b.ran))
 		}
-		ran = append(ran, r)
+		r.failed = true
+		if fnErr == nil {
+			fnErr = spErr
+		}
+		r.answer(db, fnErr)
+		again := b.ran
+		b.ran = nil
+		for _, o := range again {
+			db.add(b, o)
+		}
+		return
 	}
-	if sqlTx == nil {
-		return // everything was skipped
+	if fnErr != nil {
+		r.failed = true
+		r.answer(db, fnErr)
+		return
 	}
+	b.ran = append(b.ran, r)
+}
+
+// commit commits b's transaction and hands its callers to the syncer, which answers them
+// once the commit is on disk. The caller holds the syncer's token (db.syncFree); it passes
+// to the syncer with the batch, or goes back when there is nothing to sync.
+func (db *DB) commit(b *batch) {
+	tx, ran := b.tx, b.ran
+	*b = batch{}
 	if n := int64(len(ran)); n > db.stats.maxBatch.Load() {
 		db.stats.maxBatch.Store(n) // only the writer goroutine stores it
 	}
 	if len(ran) == 0 {
 		// Every fn failed and rolled itself back: there is nothing to make durable.
-		sqlTx.Rollback()
+		tx.Rollback()
+		db.syncFree <- struct{}{}
 		return
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if err := tx.Commit(); err != nil {
 		db.cache.resetIfOn() // it holds rows of the writes that were not committed
 		err = fmt.Errorf("commit: %w", err)
 		if unwritable(err) == "" { // an unwritable file is logged once, by answer
@@ -215,6 +268,7 @@ func (db *DB) commitBatch(batch []*request) {
 		for _, r := range ran {
 			r.answer(db, err)
 		}
+		db.syncFree <- struct{}{}
 		return
 	}
 	db.stats.commits.Add(1)
@@ -227,10 +281,12 @@ func (db *DB) commitBatch(batch []*request) {
 	if db.unwritable.CompareAndSwap(true, false) {
 		db.log.Info("database writable again", "path", db.path)
 	}
-	for _, r := range ran {
-		db.hub.Publish(r.changes...)
-		r.answer(db, nil)
+	if !db.pipelined {
+		db.answerCommitted(ran, nil)
+		db.syncFree <- struct{}{}
+		return
 	}
+	db.toSync <- &syncBatch{ran: ran} // the syncer gives the token back once it has answered
 }
 
 // Every fn runs between these statements (compiled once, like every statement: stmtcache.go).

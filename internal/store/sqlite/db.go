@@ -29,6 +29,18 @@ const DefaultMaxBatch = 256
 // (BENCHMARKS.md, E11). The cache fills only as pages are read: a small database never uses it all.
 const DefaultPageCache = 64
 
+// writerAutoCheckpoint is the write-ahead log's length, in pages, at which the writer's COMMIT
+// copies it back into the database file (SQLite's wal_autocheckpoint; its default is 1,000).
+// The writer serves no caller while it checkpoints, and each checkpoint syncs the log and the
+// database file. At 1,000 pages that was 14% of the writer's time under ingest; at 10,000 (a log
+// of about 40 MiB at 4 KiB pages) a page many commits changed is copied once instead of up to
+// ten times and the syncs are a tenth as many: IngestDemo 4,049 and 4,381 -> 4,534 and 4,587
+// msgs/s with 16 writers, 4,303 and 4,691 -> 5,069 and 5,574 with 128 (BENCHMARKS.md, E11). A
+// checkpointer on a connection of its own (PASSIVE, every 200 ms) did no better: the log starts
+// over only once fully copied while nothing new was committed, which under load is only at the
+// writer's own checkpoint anyway.
+const writerAutoCheckpoint = 10000
+
 // Option configures a DB at Open.
 type Option func(*config)
 
@@ -159,8 +171,18 @@ type DB struct {
 	closeErr  error
 
 	stats struct {
-		updates, failures, batches, commits, maxBatch atomic.Int64
+		updates, failures, batches, commits, maxBatch, syncs atomic.Int64
 	}
+
+	// pipelined: the writer commits with synchronous=NORMAL and the syncer goroutine makes each
+	// commit durable before its callers hear of it (syncer.go); false for a Scratch database,
+	// which never syncs, and a ReadOnly one, which never commits.
+	pipelined  bool
+	wal        *walSyncer
+	toSync     chan *syncBatch       // a committed batch, from the writer to the syncer
+	syncFree   chan struct{}         // holds the token while no batch is being synced
+	syncDone   chan struct{}         // closed when the syncer has answered everything and exited
+	syncFailed atomic.Pointer[error] // set once a sync failed; every later write gets it
 	// cache holds hot tickets' rows for the writer (cache.go); nil when turned off.
 	cache *ticketCache
 
@@ -204,12 +226,25 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if cfg.ticketCache > 0 && !cfg.readOnly {
 		cache = newTicketCache(cfg.ticketCache)
 	}
-	writerDSN := dsn(path, cfg.scratch, "_txlock=immediate")
+	// The writer's savepoints keep their statement journal in memory (temp_store): every caller's
+	// fn runs in one, and a page a batch had already changed is copied there again when the next
+	// fn changes it. On disk that was a write system call per page, a few percent of ingest's CPU
+	// with batches of eight (BENCHMARKS.md, E11).
+	writerSync := "NORMAL" // the syncer adds the sync that FULL would make (syncer.go)
+	if cfg.scratch {
+		writerSync = "OFF"
+	}
+	writerDSN := dsn(path, writerSync, "_txlock=immediate", "_pragma=temp_store(MEMORY)",
+		fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", writerAutoCheckpoint))
 	if cfg.pageCache > 0 {
 		// Negative: a size in KiB rather than in pages.
 		writerDSN += fmt.Sprintf("&_pragma=cache_size(%d)", -cfg.pageCache*1024)
 	}
-	readerDSN := dsn(path, cfg.scratch, "_pragma=query_only(1)")
+	readerSync := "FULL"
+	if cfg.scratch {
+		readerSync = "OFF"
+	}
+	readerDSN := dsn(path, readerSync, "_pragma=query_only(1)")
 	if cfg.readOnly {
 		// Without dsn's pragmas: journal_mode(WAL) would write to a file in rollback-journal
 		// mode (a restored backup), and mode=ro never creates the file.
@@ -239,7 +274,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		cache:    cache,
 		queue:    make(chan *request, cfg.maxBatch),
 		stopped:  make(chan struct{}),
+
+		pipelined: !cfg.scratch && !cfg.readOnly,
+		wal:       newWALSyncer(path),
+		toSync:    make(chan *syncBatch, 1),
+		syncFree:  make(chan struct{}, 1),
+		syncDone:  make(chan struct{}),
 	}
+
 	// Migrate before the readers' first connection: query_only connections must find the file
 	// already in WAL mode with its schema in place. A read-only open checks the file instead.
 	check := db.Migrate
@@ -256,6 +298,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		readers.Close()
 		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
 	}
+	db.syncFree <- struct{}{}
+	go db.runSyncer()
 	go db.run()
 	if cfg.readOnly {
 		return db, nil
@@ -312,16 +356,12 @@ func (db *DB) ensureRollups(ctx context.Context) error {
 
 // dsn builds a modernc DSN. The pragmas go on every connection the pool opens, which is why they
 // are DSN parameters and not statements run once after Open.
-func dsn(path string, scratch bool, extra ...string) string {
-	sync := "_pragma=synchronous(FULL)"
-	if scratch {
-		sync = "_pragma=synchronous(OFF)"
-	}
+func dsn(path, synchronous string, extra ...string) string {
 	params := []string{
 		"_pragma=busy_timeout(5000)",
 		"_pragma=foreign_keys(1)",
 		"_pragma=journal_mode(WAL)",
-		sync,
+		"_pragma=synchronous(" + synchronous + ")",
 	}
 	params = append(params, extra...)
 	// The file: form hands the name to SQLite as a URI, where '?', '#' and '%' are special.
@@ -395,6 +435,8 @@ type Stats struct {
 	Commits int64
 	// MaxBatch is the largest number of Update calls committed by one transaction.
 	MaxBatch int64
+	// Syncs is the number of times the write-ahead log was synced to make commits durable.
+	Syncs int64
 	// CacheHits and CacheMisses count the writer's ticket reads the cache answered and those
 	// that went to the database.
 	CacheHits, CacheMisses int64
@@ -408,6 +450,8 @@ func (db *DB) Stats() Stats {
 		Batches:  db.stats.batches.Load(),
 		Commits:  db.stats.commits.Load(),
 		MaxBatch: db.stats.maxBatch.Load(),
+
+		Syncs: db.stats.syncs.Load(),
 	}
 	st.CacheHits, st.CacheMisses = db.cache.stats()
 	return st

@@ -10,14 +10,15 @@
 //   - the readers: several connections with query_only on, used by View.
 //
 // Every connection runs journal_mode=WAL (readers never block the writer and see a stable
-// snapshot), foreign_keys=ON, synchronous=FULL (a commit that returned survives power loss) and
-// busy_timeout=5000.
+// snapshot), foreign_keys=ON and busy_timeout=5000. The readers run synchronous=FULL; the writer
+// runs synchronous=NORMAL and a syncer goroutine adds the sync of the log that FULL would make
+// inside each COMMIT, before any caller hears of it (below).
 //
 // # Group commit
 //
-// With synchronous=FULL a commit costs an fsync, which caps one-transaction-per-event at a few
-// thousand events per second. Update therefore does not open its own transaction; it queues a
-// request for the single writer goroutine, which folds whatever is queued into one transaction:
+// A durable commit costs an fsync, which caps one-transaction-per-event at a few thousand events
+// per second. Update therefore does not open its own transaction; it queues a request for the
+// single writer goroutine, which folds requests into one transaction:
 //
 //	callers:   Update(fn1)  Update(fn2)  Update(fn3) ...
 //	              |            |            |
@@ -29,19 +30,24 @@
 //	             SAVEPOINT s0; fn1(tx); RELEASE s0                  -> ok, wait for COMMIT
 //	             SAVEPOINT s1; fn2(tx); ROLLBACK TO s1; RELEASE s1  -> fn2's error, answered now
 //	             SAVEPOINT s2; fn3(tx); RELEASE s2                  -> ok, wait for COMMIT
-//	           COMMIT                                               -> r1, r3 answered together
+//	           COMMIT                                               -> handed to the syncer
+//	syncer:      fsync(log)                                         -> r1, r3 answered together
 //
-// The writer takes what is already queued, up to MaxBatch, and never waits for more: a lone
-// caller commits alone at once, and under load the batch grows by itself while the previous
-// commit is on disk. Each fn's writes are all-or-nothing through its savepoint, so a failing
-// caller never affects the others; if the COMMIT fails every caller whose fn succeeded gets that
-// error.
+// The writer runs each request's fn as it arrives and commits once nothing is waiting and the
+// syncer is free (or MaxBatch fns ran): a lone caller commits at once, and under load every fn
+// that arrives while the previous commit is being synced runs during that sync and joins the
+// next commit (docs/adr/0006-syncing-the-log-off-the-writer.md). Each fn's writes are
+// all-or-nothing through its savepoint, so a failing caller never affects the others; if the
+// COMMIT fails every caller whose fn succeeded gets that error. A caller is answered, and its
+// changes announced, only once the sync made its commit durable; if a sync fails, that batch's
+// callers get the error and every later write is refused until restart (syncer.go).
 //
 // Request life cycle, as the writer sees it:
 //
 //	queued --ctx done before fn starts--> answered ctx.Err(), skipped
 //	queued --claimed--> running --fn error or panic--> rolled back to savepoint, answered now
-//	                            --fn ok--> released --COMMIT--> answered nil (or commit error)
+//	                            --fn ok--> released --COMMIT, sync--> answered nil
+//	                                                                  (or the commit's or sync's error)
 //
 // A caller whose context ends while its request is still queued returns ctx.Err() at once; once
 // its fn has started it waits for the commit, because abandoning a write whose outcome is not
@@ -57,6 +63,10 @@
 // breaks the transaction itself (the savepoint can no longer be released or rolled back), the
 // batch is rolled back, that caller gets the error, and the other callers' fns are run again in
 // a fresh transaction, which store.Store allows ("fn may be called more than once").
+//
+// Between a COMMIT and its sync, readers can already see the batch: a power loss in that window
+// (about a millisecond) undoes writes a reader may have seen, though no caller was told they
+// succeeded. A kill -9 loses nothing committed.
 //
 // fn must not call Update on the same DB: the writer is busy running fn, so the nested call
 // would wait for itself forever.

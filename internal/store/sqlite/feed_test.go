@@ -21,7 +21,7 @@ func TestFeedMigrationKeepsHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := sql.Open("sqlite", dsn(path, false))
+	raw, err := sql.Open("sqlite", dsn(path, "FULL"))
 	if err != nil {
 		t.Fatal(err)
 	}

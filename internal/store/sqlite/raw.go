@@ -68,7 +68,9 @@ func (db *DB) rawInsertChunk(ctx context.Context, msgs []*escalated.Message) err
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("raw insert messages: commit: %w", err)
 	}
-	return nil
+	// Synced here, as synchronous=FULL would inside the commit: the baseline has the service's
+	// durability and pays for it in line, one sync per transaction.
+	return db.syncNow()
 }
 
 // actorOf names a message's author the way history records actors ("customer:c_1", "system").

@@ -130,5 +130,6 @@ func (db *DB) replayChunk(ctx context.Context, fns [][]Statement, first int) err
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("replay statements: commit: %w", err)
 	}
-	return nil
+	// Synced in line, as synchronous=FULL would inside the commit (see rawInsertChunk).
+	return db.syncNow()
 }

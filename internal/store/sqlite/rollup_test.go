@@ -20,7 +20,7 @@ func TestRollupMigrationComputesCells(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := sql.Open("sqlite", dsn(path, false))
+	raw, err := sql.Open("sqlite", dsn(path, "FULL"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,235 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
+)
+
+// holdSyncs replaces the syncer's flush with one that waits for the test: each sync announces
+// itself on started and flushes (for real) once the test sends on proceed.
+func holdSyncs(t *testing.T, db *DB) (started <-chan struct{}, proceed chan<- struct{}) {
+	t.Helper()
+	s, p := make(chan struct{}, 16), make(chan struct{})
+	db.wal.mu.Lock()
+	db.wal.sync = func(f *os.File) error {
+		s <- struct{}{}
+		<-p
+		return f.Sync()
+	}
+	db.wal.mu.Unlock()
+	t.Cleanup(func() {
+		db.wal.mu.Lock()
+		db.wal.sync = (*os.File).Sync
+		db.wal.mu.Unlock()
+		close(p) // release any sync still held, so Close can drain
+	})
+	return s, p
+}
+
+func TestAnswerWaitsForTheSyncWhileTheWriterGoesOn(t *testing.T) {
+	db := mustOpen(t)
+	ctx := t.Context()
+	before := db.Stats()
+	changes, err := db.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, proceed := holdSyncs(t, db)
+
+	now := time.Now()
+	first := newTicket(now)
+	firstDone := make(chan error, 1)
+	go func() {
+		firstDone <- db.Update(ctx, func(tx store.Tx) error {
+			if err := tx.CreateTicket(ctx, first); err != nil {
+				return err
+			}
+			return tx.AppendEvent(ctx, &escalated.Event{ID: escalated.NewID(escalated.PrefixEvent, now), TicketID: first.ID,
+				Seq: 1, Type: escalated.EventTicketCreated, Actor: "test", CreatedAt: now})
+		})
+	}()
+	<-started // the first batch is committed and its sync is being held
+
+	// Committed, so a reader sees it; not yet durable, so its caller has not been answered and
+	// its change has not been announced.
+	if !ticketExists(t, db, first.ID) {
+		t.Fatal("the committed ticket is not visible while its sync is held")
+	}
+	select {
+	case err := <-firstDone:
+		t.Fatalf("Update returned (%v) before its commit was synced", err)
+	case c := <-changes:
+		t.Fatalf("change %+v announced before its commit was synced", c)
+	case <-time.After(50 * time.Millisecond):
+	}
+
+	// The writer is not waiting for the disk: the next caller's fn runs during the held sync.
+	second := newTicket(now.Add(time.Millisecond))
+	ran := make(chan struct{})
+	secondDone := make(chan error, 1)
+	go func() {
+		secondDone <- db.Update(ctx, func(tx store.Tx) error {
+			defer close(ran)
+			return tx.CreateTicket(ctx, second)
+		})
+	}()
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the next caller's fn did not run while the previous commit was being synced")
+	}
+	// It is not committed yet: the writer commits it once the syncer is free.
+	if ticketExists(t, db, second.ID) {
+		t.Error("the second ticket was committed while the previous sync was still in progress")
+	}
+
+	proceed <- struct{}{}
+	if err := <-firstDone; err != nil {
+		t.Fatalf("first Update: %v", err)
+	}
+	select {
+	case c := <-changes:
+		if c.TicketID != first.ID {
+			t.Errorf("announced %+v, want the first ticket's event", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change was not announced after its sync")
+	}
+	<-started // the second batch's sync
+	proceed <- struct{}{}
+	if err := <-secondDone; err != nil {
+		t.Fatalf("second Update: %v", err)
+	}
+	if s := db.Stats(); s.Commits-before.Commits != 2 || s.Syncs-before.Syncs != 2 {
+		t.Errorf("stats %+v (before: %+v): want 2 commits, each synced", s, before)
+	}
+}
+
+func TestFailedSyncRefusesEveryLaterWrite(t *testing.T) {
+	db := mustOpen(t)
+	ctx := t.Context()
+	var calls atomic.Int32
+	db.wal.mu.Lock()
+	db.wal.sync = func(*os.File) error { calls.Add(1); return errors.New("input/output error") }
+	db.wal.mu.Unlock()
+
+	tk := newTicket(time.Now())
+	err := createTicket(ctx, db, tk)
+	if escalated.ErrorCode(err) != escalated.EUNAVAILABLE || !strings.Contains(err.Error(), "could not be synced") ||
+		!strings.Contains(err.Error(), "input/output error") || !strings.Contains(err.Error(), "until escalated restarts") {
+		t.Fatalf("Update with a failing sync: %v, want unavailable naming the sync, its cause and the restart", err)
+	}
+	// Later writes are refused without running (a later sync proves nothing about the frames
+	// the failed one held); reads go on.
+	ran := false
+	err = db.Update(ctx, func(store.Tx) error { ran = true; return nil })
+	if escalated.ErrorCode(err) != escalated.EUNAVAILABLE || ran {
+		t.Errorf("Update after the failed sync: %v (fn ran: %v), want unavailable without running", err, ran)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("%d syncs attempted, want 1", calls.Load())
+	}
+	if err := db.View(ctx, func(tx store.Tx) error { _, _, err := tx.ListTickets(ctx, store.TicketFilter{}); return err }); err != nil {
+		t.Errorf("View after the failed sync: %v", err)
+	}
+	if err := db.syncNow(); escalated.ErrorCode(err) != escalated.EUNAVAILABLE {
+		t.Errorf("a direct write's sync after the failure: %v, want unavailable", err)
+	}
+}
+
+func TestWALSyncerFollowsTheLogFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.db")
+	write := func(name, s string) {
+		if err := os.WriteFile(name, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(path, "db")
+	write(path+"-wal", "log 1")
+	s := newWALSyncer(path)
+	defer s.Close()
+	var synced []string
+	s.sync = func(f *os.File) error {
+		b, err := os.ReadFile(f.Name())
+		if err != nil {
+			return err
+		}
+		// What the descriptor holds, not what the name holds now.
+		buf := make([]byte, 16)
+		n, _ := f.ReadAt(buf, 0)
+		synced = append(synced, filepath.Base(f.Name())+"="+string(buf[:n])+"/"+string(b))
+		return f.Sync()
+	}
+	sync := func() {
+		t.Helper()
+		if err := s.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync()
+	sync()
+	// SQLite deletes the log when the last connection closes and a new one is another file.
+	if err := os.Remove(path + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	sync() // no log: every commit is in the database file, which is synced instead
+	write(path+"-wal", "log 2")
+	sync()
+	want := []string{"x.db-wal=log 1/log 1", "x.db-wal=log 1/log 1", "x.db=db/db", "x.db-wal=log 2/log 2"}
+	if strings.Join(synced, " ") != strings.Join(want, " ") {
+		t.Errorf("synced %q, want %q", synced, want)
+	}
+	if err := os.Remove(path + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err == nil || !strings.Contains(err.Error(), "neither") {
+		t.Errorf("Sync with neither file: %v, want an error naming both", err)
+	}
+}
+
+func TestCloseWaitsForTheLastSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, proceed := make(chan struct{}, 4), make(chan struct{})
+	db.wal.mu.Lock()
+	db.wal.sync = func(f *os.File) error { started <- struct{}{}; <-proceed; return f.Sync() }
+	db.wal.mu.Unlock()
+	tk := newTicket(time.Now())
+	done := make(chan error, 1)
+	go func() { done <- createTicket(context.Background(), db, tk) }()
+	<-started
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a committed batch waited for its sync", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(proceed)
+	if err := <-done; err != nil {
+		t.Errorf("Update: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	db = mustOpenPath(t, path)
+	if !ticketExists(t, db, tk.ID) {
+		t.Error("the ticket synced during Close is not in the reopened database")
+	}
+}
