@@ -242,6 +242,12 @@ func RawReplay(t T, policyPath string, n, writers, perTx int) (rate, perMessage 
 	return float64(n) / took.Seconds(), float64(stmts) / float64(n)
 }
 
+// ingestWriters is how many goroutines send messages in the ingest figure. Each waits for its
+// message's commit and sync before sending the next (a closed loop), so the throughput it sees
+// is at most writers / latency: with the sync off the writer (docs/adr/0006), 16 left the writer
+// idle a fifth of the time waiting for them, while 64 and 128 kept it busy (BENCHMARKS.md, E11).
+const ingestWriters = 64
+
 // runIngestSQLite: messages through the service with the demo policy on SQLite, against a raw
 // batched replay of the same rows (RawReplay: the statements the service executed, executed
 // again with nothing around them), with the plain two-row insert (RawInsert: the message and
@@ -252,11 +258,12 @@ func runIngestSQLite(t T, o Options) []Row {
 	raw := RawInsert(t, SQLiteDB(t, "raw.db"), pol, n)
 	same, perMsg := RawReplay(t, pol, n, 16, 100)
 	one := ServiceIngest(t, SQLiteDB(t, "svc1.db"), pol, n, 1)
-	many := ServiceIngest(t, SQLiteDB(t, "svc16.db"), pol, n, 16)
+	sixteen := ServiceIngest(t, SQLiteDB(t, "svc16.db"), pol, n, 16)
+	many := ServiceIngest(t, SQLiteDB(t, "svc64.db"), pol, n, ingestWriters)
 	base := fmt.Sprintf("raw replay of the same rows %s/s", count(same))
 	two := fmt.Sprintf("raw batched INSERT of message + event %s/s", count(raw))
 	return []Row{
-		{Figure: "ingest, SQLite, 16 writers", Target: ">= 20,000 events/s and >= 0.5x raw",
+		{Figure: fmt.Sprintf("ingest, SQLite, %d writers", ingestWriters), Target: ">= 20,000 events/s and >= 0.5x raw",
 			Value: many.Rate, Unit: "events/s", Text: count(many.Rate) + " events/s",
 			Baseline: base, BaselineValue: same, Ratio: many.Rate / same,
 			Met: verdict(many.Rate >= 20_000 && many.Rate/same >= 0.5),
@@ -265,10 +272,15 @@ func runIngestSQLite(t T, o Options) []Row {
 				"the baseline executes the %.1f statements per message the service wrote, 100 messages to a transaction, prepared, "+
 				"with no reads, decisions or savepoints (rows the service adds slow the baseline too: the two-row row below keeps the fixed comparison)",
 				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, perMsg)},
+		{Figure: "ingest, SQLite, 16 writers", Target: "(context)",
+			Value: sixteen.Rate, Unit: "events/s", Text: count(sixteen.Rate) + " events/s",
+			Baseline: base, BaselineValue: same, Ratio: sixteen.Rate / same, Met: "n/a",
+			Note: fmt.Sprintf("%.1f messages per group commit, %.0f µs of CPU per message: each writer waits for its message's commit and sync "+
+				"before sending the next, so 16 of them measure that wait more than the engine's capacity", sixteen.PerCommit, float64(sixteen.CPU)/1e3)},
 		{Figure: "ingest, SQLite, 1 writer", Target: "(context)",
 			Value: one.Rate, Unit: "events/s", Text: count(one.Rate) + " events/s",
 			Baseline: base, BaselineValue: same, Ratio: one.Rate / same, Met: "n/a"},
-		{Figure: "ingest, SQLite, 16 writers, against two rows", Target: "(context)",
+		{Figure: fmt.Sprintf("ingest, SQLite, %d writers, against two rows", ingestWriters), Target: "(context)",
 			Value: many.Rate, Unit: "events/s", Text: count(many.Rate) + " events/s",
 			Baseline: two, BaselineValue: raw, Ratio: many.Rate / raw, Met: "n/a",
 			Note: "the message row and its message.added event only: the service also writes the policy's rule.fired events, the ticket's update, the decision and report rows"},

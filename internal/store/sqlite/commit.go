@@ -116,7 +116,7 @@ func (db *DB) run() {
 	var b batch
 	queue := db.queue
 	for {
-		if b.tx == nil {
+		if !b.open() {
 			if queue == nil {
 				return // closed, and everything committed
 			}
@@ -127,7 +127,7 @@ func (db *DB) run() {
 			db.add(&b, r)
 			continue
 		}
-		if queue == nil || len(b.ran) >= db.maxBatch {
+		if queue == nil || b.size() >= db.maxBatch {
 			<-db.syncFree
 			db.commit(&b)
 			continue
@@ -155,11 +155,19 @@ func (db *DB) run() {
 	}
 }
 
-// batch is the writer's open transaction and the requests whose fns succeeded in it.
+// batch is the writer's open transaction and the requests whose fns ran in it.
 type batch struct {
-	tx  *sql.Tx
-	ran []*request
+	tx     *sql.Tx
+	ran    []*request      // fns succeeded: answered once the commit is synced
+	failed []failedRequest // fns failed, rolled back to their savepoints: answered with the batch
 }
+
+// open reports whether the batch holds anything to commit or answer.
+func (b *batch) open() bool { return b.tx != nil || len(b.failed) > 0 }
+
+// size is how many requests' fns ran in the batch, which MaxBatch bounds: failing ones count
+// too, or a stream of them would keep the transaction, and the callers in it, waiting.
+func (b *batch) size() int { return len(b.ran) + len(b.failed) }
 
 // claim decides whether r's fn may run. A request whose caller gave up, or whose context ended
 // before fn started, is answered (if needed) and skipped.
@@ -181,8 +189,8 @@ func (db *DB) claim(r *request) bool {
 }
 
 // add runs r's fn in b's transaction, beginning one if none is open, inside its own savepoint.
-// A failing fn is rolled back to its savepoint and answered at once; the others wait in b.ran
-// for the commit.
+// A failing fn is rolled back to its savepoint; every caller is answered with the batch, once
+// its commit is synced, because even an error may rest on what an earlier fn wrote.
 func (db *DB) add(b *batch, r *request) {
 	if err := db.syncErr(); err != nil {
 		if db.claim(r) {
@@ -238,7 +246,7 @@ func (db *DB) add(b *batch, r *request) {
 	}
 	if fnErr != nil {
 		r.failed = true
-		r.answer(db, fnErr)
+		b.failed = append(b.failed, failedRequest{r, fnErr})
 		return
 	}
 	b.ran = append(b.ran, r)
@@ -248,15 +256,35 @@ func (db *DB) add(b *batch, r *request) {
 // once the commit is on disk. The caller holds the syncer's token (db.syncFree); it passes
 // to the syncer with the batch, or goes back when there is nothing to sync.
 func (db *DB) commit(b *batch) {
-	tx, ran := b.tx, b.ran
+	tx, ran, failed := b.tx, b.ran, b.failed
 	*b = batch{}
 	if n := int64(len(ran)); n > db.stats.maxBatch.Load() {
 		db.stats.maxBatch.Store(n) // only the writer goroutine stores it
 	}
+	// Holding the token, every earlier commit is synced: answering now rests on nothing that a
+	// power loss could undo, apart from this batch's own writes, which are not committed.
+	done := func(err error) {
+		for _, r := range ran {
+			r.answer(db, err)
+		}
+		answerFailed(db, failed)
+		db.syncFree <- struct{}{}
+	}
+	if err := db.syncErr(); err != nil {
+		// A sync failed while this batch ran: it must not commit either.
+		if tx != nil {
+			tx.Rollback()
+			db.cache.resetIfOn()
+		}
+		done(err)
+		return
+	}
 	if len(ran) == 0 {
 		// Every fn failed and rolled itself back: there is nothing to make durable.
-		tx.Rollback()
-		db.syncFree <- struct{}{}
+		if tx != nil {
+			tx.Rollback()
+		}
+		done(nil)
 		return
 	}
 	if err := tx.Commit(); err != nil {
@@ -265,10 +293,7 @@ func (db *DB) commit(b *batch) {
 		if unwritable(err) == "" { // an unwritable file is logged once, by answer
 			db.log.Error("group commit failed", "err", err, "callers", len(ran))
 		}
-		for _, r := range ran {
-			r.answer(db, err)
-		}
-		db.syncFree <- struct{}{}
+		done(err)
 		return
 	}
 	db.stats.commits.Add(1)
@@ -283,10 +308,11 @@ func (db *DB) commit(b *batch) {
 	}
 	if !db.pipelined {
 		db.answerCommitted(ran, nil)
+		answerFailed(db, failed)
 		db.syncFree <- struct{}{}
 		return
 	}
-	db.toSync <- &syncBatch{ran: ran} // the syncer gives the token back once it has answered
+	db.toSync <- &syncBatch{ran: ran, failed: failed} // the syncer gives the token back once it has answered
 }
 
 // Every fn runs between these statements (compiled once, like every statement: stmtcache.go).

@@ -276,7 +276,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		stopped:  make(chan struct{}),
 
 		pipelined: !cfg.scratch && !cfg.readOnly,
-		wal:       newWALSyncer(path),
+		wal:       newWALSyncer(),
 		toSync:    make(chan *syncBatch, 1),
 		syncFree:  make(chan struct{}, 1),
 		syncDone:  make(chan struct{}),
@@ -288,15 +288,29 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if cfg.readOnly {
 		check = db.checkCurrent
 	}
-	if err := check(ctx); err != nil {
+	fail := func(err error) (*DB, error) {
 		writer.Close()
 		readers.Close()
+		db.wal.Close()
 		return nil, err
 	}
+	if db.pipelined {
+		// Where SQLite keeps the log: next to the database file as SQLite resolved its name
+		// (symbolic links followed), which path itself may not be.
+		var file string
+		if err := writer.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
+			return fail(fmt.Errorf("open sqlite %s: find the database file: %w", path, err))
+		}
+		if file == "" {
+			return fail(escalated.Errorf(escalated.EINTERNAL, "open sqlite %s: SQLite names no file for it", path))
+		}
+		db.wal.setPath(file + "-wal")
+	}
+	if err := check(ctx); err != nil {
+		return fail(err)
+	}
 	if err := readers.PingContext(ctx); err != nil {
-		writer.Close()
-		readers.Close()
-		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
+		return fail(fmt.Errorf("open sqlite readers %s: %w", path, err))
 	}
 	db.syncFree <- struct{}{}
 	go db.runSyncer()

@@ -27,34 +27,53 @@ import (
 // no caller was told they succeeded. A kill -9 of the process loses nothing committed, since
 // the operating system still holds the frames.
 
-// syncBatch is one committed batch waiting for the sync that makes it durable.
+// syncBatch is one committed batch waiting for the sync that makes it durable: the callers
+// whose fns succeeded, and those whose fns failed in the same transaction, answered with their
+// own errors once the log is synced (their errors may rest on what earlier fns wrote).
 type syncBatch struct {
-	ran []*request
+	ran    []*request
+	failed []failedRequest
 }
 
-// walSyncer syncs the database's write-ahead log. fsync is a property of the file, not of the
-// descriptor (POSIX: it transfers "all modified data" of the file), so a descriptor of our own
-// flushes the frames SQLite's descriptor wrote.
-type walSyncer struct {
-	path string // the database file; its log is path + "-wal"
+// failedRequest is a request whose fn failed and was rolled back to its savepoint.
+type failedRequest struct {
+	r   *request
+	err error
+}
 
+// walSyncer syncs the database's write-ahead log. fsync flushes the file, not only what one
+// descriptor wrote (POSIX: "all modified data" of the file), so a descriptor of our own flushes
+// the frames SQLite's descriptor wrote.
+type walSyncer struct {
 	// sync is the flush itself: (*os.File).Sync, replaced in tests that need a disk that fails
 	// or stalls. It is the edge of what this package owns.
 	sync func(*os.File) error
 
-	mu   sync.Mutex
-	file *os.File    // the log (or, while there is none, the database file) last synced
-	info fs.FileInfo // file's identity when opened
+	mu     sync.Mutex
+	path   string      // the log, as SQLite names it (setPath); "" until known
+	file   *os.File    // the log as last synced
+	info   fs.FileInfo // file's identity when opened
+	closed bool
 }
 
-func newWALSyncer(path string) *walSyncer {
-	return &walSyncer{path: path, sync: (*os.File).Sync}
+func newWALSyncer() *walSyncer {
+	return &walSyncer{sync: (*os.File).Sync}
 }
 
-// Sync flushes the log to disk. The file is looked up again on every call: SQLite deletes the
-// log when the last connection closes and creates a new one (another inode) on the next open,
-// and syncing a descriptor of the deleted file would flush nothing that matters. Without a
-// log, every commit has been checkpointed into the database file, which is synced instead.
+// setPath sets the log's name: the database file's name as SQLite resolved it (through symbolic
+// links and the working directory at Open) with -wal appended, which is where SQLite keeps it.
+func (s *walSyncer) setPath(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.path = path
+}
+
+// Sync flushes the log to disk. The log is looked up again on every call, and opened again if
+// it is another file than the one held: SQLite deletes it when the last connection closes and
+// creates a new one on the next open, after a checkpoint that synced every frame of the old one
+// into the database file. A log that is missing is an error, never a reason to sync something
+// else: the database file is not opened here at all, since closing any descriptor of it would
+// drop SQLite's POSIX locks on it.
 func (s *walSyncer) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,39 +87,49 @@ func (s *walSyncer) Sync() error {
 	return nil
 }
 
-// target returns an open descriptor of the file to sync, reopening it when the name now points
-// at another file than the one held.
+// target returns an open descriptor of the log, reopening it when its name now points at
+// another file than the one held.
 func (s *walSyncer) target() (*os.File, error) {
-	for _, name := range []string{s.path + "-wal", s.path} {
-		info, err := os.Stat(name)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("look up %s to sync it: %w", name, err)
-		}
-		if s.file != nil && s.file.Name() == name && os.SameFile(info, s.info) {
-			return s.file, nil
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, fmt.Errorf("open %s to sync it: %w", name, err)
-		}
-		// The identity of what was opened, not of what was looked up: the name may have moved on
-		// in between, and then the next call opens it again.
-		if info, err = f.Stat(); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("look up %s to sync it: %w", name, err)
-		}
-		s.Close()
-		s.file, s.info = f, info
-		return f, nil
+	if s.closed {
+		return nil, errClosed()
 	}
-	return nil, fmt.Errorf("sync: neither %s-wal nor %s exists", s.path, s.path)
+	if s.path == "" {
+		return nil, escalated.Errorf(escalated.EINTERNAL, "sync: the write-ahead log's name is not known yet")
+	}
+	info, err := os.Stat(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("the write-ahead log %s is missing", s.path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up the write-ahead log %s: %w", s.path, err)
+	}
+	if s.file != nil && os.SameFile(info, s.info) {
+		return s.file, nil
+	}
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, fmt.Errorf("open the write-ahead log %s to sync it: %w", s.path, err)
+	}
+	// The identity of what was opened, not of what was looked up: the name may have moved on
+	// in between, and then the next call opens it again.
+	if info, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("look up the write-ahead log %s: %w", s.path, err)
+	}
+	s.release()
+	s.file, s.info = f, info
+	return f, nil
 }
 
-// Close releases the descriptor held, if any.
+// Close releases the descriptor held, if any; later syncs fail.
 func (s *walSyncer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return s.release()
+}
+
+func (s *walSyncer) release() error {
 	if s.file == nil {
 		return nil
 	}
@@ -124,10 +153,9 @@ func (db *DB) runSyncer() {
 			}
 		}
 		db.answerCommitted(b.ran, err)
+		answerFailed(db, b.failed)
 		db.syncFree <- struct{}{}
 	}
-	db.wal.mu.Lock()
-	defer db.wal.mu.Unlock()
 	if err := db.wal.Close(); err != nil {
 		db.log.Warn("close the write-ahead log's sync descriptor", "path", db.path, "err", err)
 	}
@@ -145,11 +173,18 @@ func (db *DB) answerCommitted(ran []*request, err error) {
 	}
 }
 
+// answerFailed answers requests whose fns failed with their own errors.
+func answerFailed(db *DB, failed []failedRequest) {
+	for _, f := range failed {
+		f.r.answer(db, f.err)
+	}
+}
+
 // failSync records that a sync failed. From then on every write is refused: Linux reports a
 // failed writeback once and then marks the pages clean, so a later sync that succeeds proves
 // nothing about the frames the failed one held, and the log's checksums chain every later
-// frame to them. Only a restart, which recovers the log from what is really on disk, makes
-// writing safe again.
+// frame to them. Nothing in this process can tell what reached the disk; an operator restarts
+// the node (after a reboot, SQLite recovers the log from what the disk really holds).
 func (db *DB) failSync(err error) error {
 	var failed error = escalated.Errorf(escalated.EUNAVAILABLE,
 		"the database's write-ahead log could not be synced to disk (%v): writes are refused until escalated restarts; writes acknowledged before this are durable", err)

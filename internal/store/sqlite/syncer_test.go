@@ -21,16 +21,19 @@ func holdSyncs(t *testing.T, db *DB) (started <-chan struct{}, proceed chan<- st
 	s, p := make(chan struct{}, 16), make(chan struct{})
 	db.wal.mu.Lock()
 	db.wal.sync = func(f *os.File) error {
+		if !strings.HasSuffix(f.Name(), "-wal") {
+			t.Errorf("synced %s, want the write-ahead log", f.Name())
+		}
 		s <- struct{}{}
 		<-p
 		return f.Sync()
 	}
 	db.wal.mu.Unlock()
 	t.Cleanup(func() {
+		close(p) // first: a held sync holds db.wal.mu; then Close can drain
 		db.wal.mu.Lock()
 		db.wal.sync = (*os.File).Sync
 		db.wal.mu.Unlock()
-		close(p) // release any sync still held, so Close can drain
 	})
 	return s, p
 }
@@ -148,26 +151,24 @@ func TestFailedSyncRefusesEveryLaterWrite(t *testing.T) {
 
 func TestWALSyncerFollowsTheLogFile(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "x.db")
+	wal := filepath.Join(dir, "x.db-wal")
 	write := func(name, s string) {
 		if err := os.WriteFile(name, []byte(s), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write(path, "db")
-	write(path+"-wal", "log 1")
-	s := newWALSyncer(path)
-	defer s.Close()
+	write(wal, "log 1")
+	s := newWALSyncer()
+	if err := s.Sync(); err == nil || !strings.Contains(err.Error(), "not known") {
+		t.Errorf("Sync before the log's name is known: %v, want an error", err)
+	}
+	s.setPath(wal)
 	var synced []string
 	s.sync = func(f *os.File) error {
-		b, err := os.ReadFile(f.Name())
-		if err != nil {
-			return err
-		}
 		// What the descriptor holds, not what the name holds now.
 		buf := make([]byte, 16)
 		n, _ := f.ReadAt(buf, 0)
-		synced = append(synced, filepath.Base(f.Name())+"="+string(buf[:n])+"/"+string(b))
+		synced = append(synced, filepath.Base(f.Name())+"="+string(buf[:n]))
 		return f.Sync()
 	}
 	sync := func() {
@@ -178,25 +179,117 @@ func TestWALSyncerFollowsTheLogFile(t *testing.T) {
 	}
 	sync()
 	sync()
-	// SQLite deletes the log when the last connection closes and a new one is another file.
-	if err := os.Remove(path + "-wal"); err != nil {
+	// SQLite deletes the log when the last connection closes; the next open makes another file.
+	if err := os.Remove(wal); err != nil {
 		t.Fatal(err)
 	}
-	sync() // no log: every commit is in the database file, which is synced instead
-	write(path+"-wal", "log 2")
+	if err := s.Sync(); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("Sync without a log: %v, want an error saying it is missing (never a sync of something else)", err)
+	}
+	write(wal, "log 2")
 	sync()
-	want := []string{"x.db-wal=log 1/log 1", "x.db-wal=log 1/log 1", "x.db=db/db", "x.db-wal=log 2/log 2"}
-	if strings.Join(synced, " ") != strings.Join(want, " ") {
+	if want := []string{"x.db-wal=log 1", "x.db-wal=log 1", "x.db-wal=log 2"}; strings.Join(synced, " ") != strings.Join(want, " ") {
 		t.Errorf("synced %q, want %q", synced, want)
 	}
-	if err := os.Remove(path + "-wal"); err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(path); err != nil {
+	if err := s.Sync(); escalated.ErrorCode(err) != escalated.EINTERNAL || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Sync after Close: %v, want store closed", err)
+	}
+}
+
+// TestSyncsTheLogSQLiteWrites opens the database through a symbolic link: SQLite keeps the log
+// beside the file the link points at, and that log is the one synced.
+func TestSyncsTheLogSQLiteWrites(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Sync(); err == nil || !strings.Contains(err.Error(), "neither") {
-		t.Errorf("Sync with neither file: %v, want an error naming both", err)
+	if err := os.Symlink(real, filepath.Join(dir, "link")); err != nil {
+		t.Skipf("symbolic links: %v", err)
+	}
+	db := mustOpenPath(t, filepath.Join(dir, "link", "x.db"))
+	var names []string
+	db.wal.mu.Lock()
+	db.wal.sync = func(f *os.File) error { names = append(names, f.Name()); return f.Sync() }
+	db.wal.mu.Unlock()
+	if err := createTicket(t.Context(), db, newTicket(time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	want, err := filepath.EvalSymlinks(filepath.Join(real, "x.db-wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.wal.mu.Lock()
+	defer db.wal.mu.Unlock()
+	if len(names) != 1 {
+		t.Fatalf("synced %q for one commit, want one sync", names)
+	}
+	got, err := filepath.EvalSymlinks(names[0])
+	if err != nil || got != want {
+		t.Errorf("synced %s (%v), want the log SQLite writes, %s", names[0], err, want)
+	}
+}
+
+func TestBatchRunningWhenASyncFailsIsNotCommitted(t *testing.T) {
+	db := mustOpen(t)
+	ctx := t.Context()
+	started, proceed := make(chan struct{}, 4), make(chan struct{})
+	db.wal.mu.Lock()
+	db.wal.sync = func(f *os.File) error {
+		started <- struct{}{}
+		<-proceed
+		return errors.New("input/output error")
+	}
+	db.wal.mu.Unlock()
+	now := time.Now()
+	first, second := newTicket(now), newTicket(now.Add(time.Millisecond))
+	firstDone, secondDone := make(chan error, 1), make(chan error, 1)
+	go func() { firstDone <- createTicket(ctx, db, first) }()
+	<-started
+	ran := make(chan struct{})
+	go func() {
+		secondDone <- db.Update(ctx, func(tx store.Tx) error {
+			defer close(ran)
+			return tx.CreateTicket(ctx, second)
+		})
+	}()
+	<-ran // the second fn ran in the open transaction during the first batch's sync
+	close(proceed)
+	for name, done := range map[string]chan error{"first": firstDone, "second": secondDone} {
+		if err := <-done; escalated.ErrorCode(err) != escalated.EUNAVAILABLE {
+			t.Errorf("%s Update: %v, want unavailable", name, err)
+		}
+	}
+	if ticketExists(t, db, second.ID) {
+		t.Error("the batch that ran during the failed sync was committed")
+	}
+}
+
+func TestFailureIsAnsweredAfterEarlierCommitsAreSynced(t *testing.T) {
+	db := mustOpen(t)
+	ctx := t.Context()
+	started, proceed := holdSyncs(t, db)
+	tk := newTicket(time.Now())
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- createTicket(ctx, db, tk) }()
+	<-started
+	// The same ticket again: the conflict rests on the first write, not yet on disk.
+	dupDone := make(chan error, 1)
+	go func() { dupDone <- createTicket(ctx, db, tk) }()
+	select {
+	case err := <-dupDone:
+		t.Fatalf("the conflict was answered (%v) before the write it rests on was synced", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	proceed <- struct{}{}
+	if err := <-firstDone; err != nil {
+		t.Fatalf("first Update: %v", err)
+	}
+	if err := <-dupDone; escalated.ErrorCode(err) != escalated.ECONFLICT {
+		t.Errorf("second create of %s: %v, want conflict", tk.ID, err)
 	}
 }
 
