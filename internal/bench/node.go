@@ -244,8 +244,9 @@ func RawReplay(t T, policyPath string, n, writers, perTx int) (rate, perMessage 
 
 // ingestWriters is how many goroutines send messages in the ingest figure. Each waits for its
 // message's commit and sync before sending the next (a closed loop), so the throughput it sees
-// is at most writers / latency: with the sync off the writer (docs/adr/0006), 16 left the writer
-// idle a fifth of the time waiting for them, while 64 and 128 kept it busy (BENCHMARKS.md, E11).
+// is at most writers / latency. With the sync off the writer (docs/adr/0006) 16 of them left
+// the writer waiting for work; from 32 on the rate stays on a plateau (IngestDemo, one run each:
+// 16 writers 3,288 msgs/s, 32 4,830, 64 5,068, 128 5,158, 256 4,893).
 const ingestWriters = 64
 
 // runIngestSQLite: messages through the service with the demo policy on SQLite, against a raw
