@@ -206,14 +206,9 @@ func (db *DB) add(b *batch, r *request) {
 		// The transaction belongs to no caller, so no caller's context may cancel it.
 		tx, err := db.writer.BeginTx(context.Background(), nil)
 		if err != nil {
-			err = fmt.Errorf("begin write transaction: %w", err)
+			// b.ran is empty here: a batch whose transaction broke reruns with it emptied.
 			r.failed = true
-			r.answer(db, err)
-			for _, o := range b.ran { // fns that ran in a transaction that broke (rerun)
-				o.failed = true
-				o.answer(db, err)
-			}
-			b.ran = b.ran[:0]
+			r.answer(db, fmt.Errorf("begin write transaction: %w", err))
 			return
 		}
 		b.tx = tx
@@ -267,7 +262,7 @@ func (db *DB) commit(b *batch) {
 		for _, r := range ran {
 			r.answer(db, err)
 		}
-		answerFailed(db, failed)
+		db.answerFailed(failed)
 		db.syncFree <- struct{}{}
 	}
 	if err := db.syncErr(); err != nil {
@@ -308,7 +303,7 @@ func (db *DB) commit(b *batch) {
 	}
 	if !db.pipelined {
 		db.answerCommitted(ran, nil)
-		answerFailed(db, failed)
+		db.answerFailed(failed)
 		db.syncFree <- struct{}{}
 		return
 	}

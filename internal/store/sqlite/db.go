@@ -230,19 +230,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// fn runs in one, and a page a batch had already changed is copied there again when the next
 	// fn changes it. On disk that was a write system call per page, a few percent of ingest's CPU
 	// with batches of eight (BENCHMARKS.md, E11).
-	writerSync := "NORMAL" // the syncer adds the sync that FULL would make (syncer.go)
+	// The writer runs NORMAL: the syncer adds the sync that FULL would make (syncer.go).
+	writerSync, readerSync := "NORMAL", "FULL"
 	if cfg.scratch {
-		writerSync = "OFF"
+		writerSync, readerSync = "OFF", "OFF"
 	}
 	writerDSN := dsn(path, writerSync, "_txlock=immediate", "_pragma=temp_store(MEMORY)",
 		fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", writerAutoCheckpoint))
 	if cfg.pageCache > 0 {
 		// Negative: a size in KiB rather than in pages.
 		writerDSN += fmt.Sprintf("&_pragma=cache_size(%d)", -cfg.pageCache*1024)
-	}
-	readerSync := "FULL"
-	if cfg.scratch {
-		readerSync = "OFF"
 	}
 	readerDSN := dsn(path, readerSync, "_pragma=query_only(1)")
 	if cfg.readOnly {
@@ -464,8 +461,7 @@ func (db *DB) Stats() Stats {
 		Batches:  db.stats.batches.Load(),
 		Commits:  db.stats.commits.Load(),
 		MaxBatch: db.stats.maxBatch.Load(),
-
-		Syncs: db.stats.syncs.Load(),
+		Syncs:    db.stats.syncs.Load(),
 	}
 	st.CacheHits, st.CacheMisses = db.cache.stats()
 	return st

@@ -60,6 +60,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
 	}
+	if current == len(ms) {
+		return nil // nothing written: no sync to wait for at every start
+	}
 	if err := db.syncNow(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -153,7 +153,7 @@ func (db *DB) runSyncer() {
 			}
 		}
 		db.answerCommitted(b.ran, err)
-		answerFailed(db, b.failed)
+		db.answerFailed(b.failed)
 		db.syncFree <- struct{}{}
 	}
 	if err := db.wal.Close(); err != nil {
@@ -174,7 +174,7 @@ func (db *DB) answerCommitted(ran []*request, err error) {
 }
 
 // answerFailed answers requests whose fns failed with their own errors.
-func answerFailed(db *DB, failed []failedRequest) {
+func (db *DB) answerFailed(failed []failedRequest) {
 	for _, f := range failed {
 		f.r.answer(db, f.err)
 	}
