@@ -26,9 +26,9 @@ const DefaultTicketCache = 4096
 //     stale (gen);
 //   - another connection or process committing to the file changes PRAGMA data_version, which
 //     the writer reads at the start of every batch (checkDataVersion) and then drops everything;
-//   - what a fn read and wrote is staged and enters the cache only once its savepoint is
-//     released (release); a fn that rolls back leaves nothing behind (rollback), and a batch
-//     that fails to commit or breaks empties the cache (reset).
+//   - what a fn read and wrote is staged and enters the cache only once the fn succeeded
+//     (release); a fn that fails leaves nothing behind (rollback), and a batch that fails to
+//     commit, breaks or is undone empties the cache (reset).
 //
 // One case is not a drop but a rebuild: UpdateTicket makes the cached row from the copy the fn
 // read plus what it wrote, which is only right when its own UPDATE was the one change to a

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
@@ -157,9 +158,10 @@ func (db *DB) run() {
 
 // batch is the writer's open transaction and the requests whose fns ran in it.
 type batch struct {
-	tx     *sql.Tx
-	ran    []*request      // fns succeeded: answered once the commit is synced
-	failed []failedRequest // fns failed, rolled back to their savepoints: answered with the batch
+	tx      *sql.Tx
+	guarded bool            // every fn runs in a savepoint (add)
+	ran     []*request      // fns succeeded: answered once the commit is synced
+	failed  []failedRequest // fns failed, rolled back to their savepoints: answered with the batch
 }
 
 // open reports whether the batch holds anything to commit or answer.
@@ -188,8 +190,9 @@ func (db *DB) claim(r *request) bool {
 	return true
 }
 
-// add runs r's fn in b's transaction, beginning one if none is open, inside its own savepoint.
-// A failing fn is rolled back to its savepoint; every caller is answered with the batch, once
+// add runs r's fn in b's transaction, beginning one if none is open. A fn runs bare (no
+// savepoint of its own) unless the batch is guarded; see runBare for what happens when a bare
+// fn fails. A failing fn's writes are undone; every caller is answered with the batch, once
 // its commit is synced, because even an error may rest on what an earlier fn wrote.
 func (db *DB) add(b *batch, r *request) {
 	if err := db.syncErr(); err != nil {
@@ -212,17 +215,23 @@ func (db *DB) add(b *batch, r *request) {
 			return
 		}
 		b.tx = tx
+		b.guarded = b.guarded || db.guarded > 0
 		db.stats.batches.Add(1)
 		db.checkCache(tx)
 	}
-	fnErr, spErr := db.runInSavepoint(b.tx, r)
-	if spErr != nil {
+	var fnErr, spErr error
+	undo := false
+	if b.guarded {
+		fnErr, spErr = db.runInSavepoint(b.tx, r)
+	} else {
+		fnErr, spErr, undo = db.runBare(b.tx, r)
+	}
+	switch {
+	case spErr != nil:
 		// The transaction is broken (SQLite rolled it back or the connection failed), so
 		// nothing in it can commit. r is the one that broke it and gets the error; the fns
 		// that had succeeded run again in a fresh transaction.
-		b.tx.Rollback()
-		b.tx = nil
-		db.cache.resetIfOn()
+		db.rollback(b)
 		if unwritable(spErr) == "" { // an unwritable file is logged once, by answer
 			db.log.Error("write transaction broken; running the rest of the batch again",
 				"err", spErr, "fn_err", fnErr, "retried", len(b.ran))
@@ -232,19 +241,53 @@ func (db *DB) add(b *batch, r *request) {
 			fnErr = spErr
 		}
 		r.answer(db, fnErr)
-		again := b.ran
-		b.ran = nil
-		for _, o := range again {
-			db.add(b, o)
-		}
-		return
-	}
-	if fnErr != nil {
+		db.runAgain(b)
+	case undo:
+		// A bare fn failed after writing, and there is no savepoint to roll it back to: the
+		// whole transaction is rolled back and the fns before it run again without it, each in
+		// a savepoint now, as do the next batches (guardedBatches), so that a run of such
+		// failures costs one rerun each rather than one per failure. r's error is answered
+		// with the batch, as any fn's.
+		db.stats.undone.Add(1)
 		r.failed = true
 		b.failed = append(b.failed, failedRequest{r, fnErr})
-		return
+		db.rollback(b)
+		b.guarded = true
+		db.guarded = guardedBatches
+		db.runAgain(b)
+	case fnErr != nil:
+		r.failed = true
+		b.failed = append(b.failed, failedRequest{r, fnErr})
+	default:
+		b.ran = append(b.ran, r)
 	}
-	b.ran = append(b.ran, r)
+}
+
+// guardedBatches is how many batches after an undone one run every fn in a savepoint. A fn
+// that fails after writing costs a bare batch a rerun of everything before it, and a guarded
+// one only its own ROLLBACK TO; bare fns save the two savepoint statements and the statement
+// journal's page copies (about a tenth of ingest's throughput, BENCHMARKS.md). The services'
+// fns check what they can before they write, so such failures are rare, and when a stream of
+// them comes (a bug, a constraint a client keeps hitting) this keeps the reruns to one in
+// every guardedBatches+1 batches.
+const guardedBatches = 16
+
+// rollback rolls back b's transaction (SQLite may have done so already).
+func (db *DB) rollback(b *batch) {
+	b.tx.Rollback()
+	b.tx = nil
+	db.cache.resetIfOn() // it holds rows of the writes rolled back
+}
+
+// runAgain runs the fns that had succeeded in b's rolled-back transaction again, in order, in
+// a fresh one. The fns that failed keep their answers (b.failed): what they read is written
+// again, the same way.
+func (db *DB) runAgain(b *batch) {
+	again := b.ran
+	b.ran = nil
+	for _, o := range again {
+		db.add(b, o)
+	}
 }
 
 // commit commits b's transaction and hands its callers to the syncer, which answers them
@@ -253,6 +296,9 @@ func (db *DB) add(b *batch, r *request) {
 func (db *DB) commit(b *batch) {
 	tx, ran, failed := b.tx, b.ran, b.failed
 	*b = batch{}
+	if db.guarded > 0 {
+		db.guarded--
+	}
 	if n := int64(len(ran)); n > db.stats.maxBatch.Load() {
 		db.stats.maxBatch.Store(n) // only the writer goroutine stores it
 	}
@@ -318,6 +364,51 @@ const (
 	sqlRollbackTo = `ROLLBACK TO fn`
 )
 
+// runFn runs r.fn and then the report cells it changed (flushCells), in the writer's
+// transaction, on a tx of its own.
+func (db *DB) runFn(sqlTx *sql.Tx, r *request) error {
+	t := &tx{q: sqlTx, write: true, cache: db.cache, resolvedSeen: &db.resolvedSeen}
+	r.rec, r.stmts = db.recorder.Load(), nil
+	if r.rec != nil {
+		t.rec = &r.stmts
+	}
+	err := db.call(r, t)
+	if err == nil {
+		err = t.flushCells(context.Background())
+	}
+	t.finish()
+	r.changes = t.changes
+	return err
+}
+
+// errRolledBack: SQLite rolled back the writer's transaction while a bare fn ran.
+var errRolledBack = errors.New("the write transaction was rolled back while the function ran")
+
+// runBare runs r.fn with no savepoint around it, which saves the two statements and the
+// statement journal that SQLite keeps for a savepoint (a copy of every page the fn is first to
+// change). The write watch says what a failure needs: a fn that failed having changed no row
+// (most failures: a service checks before it writes) left nothing to undo; undo reports one
+// that changed rows before it failed, whose batch must be rolled back and run again without it.
+// spErr reports that the transaction itself went away meanwhile (a statement's error after
+// which SQLite rolled it back, even if fn carried on), as a failed RELEASE would.
+func (db *DB) runBare(sqlTx *sql.Tx, r *request) (fnErr, spErr error, undo bool) {
+	rows, rollbacks := db.watch.rows.Load(), db.watch.rollbacks.Load()
+	fnErr = db.runFn(sqlTx, r)
+	if db.watch.rollbacks.Load() != rollbacks {
+		return fnErr, errRolledBack, false
+	}
+	if fnErr != nil {
+		if db.cache != nil {
+			db.cache.rollback()
+		}
+		return fnErr, nil, db.watch.rows.Load() != rows
+	}
+	if db.cache != nil {
+		db.cache.release()
+	}
+	return nil, nil, false
+}
+
 // runInSavepoint runs r.fn between SAVEPOINT and RELEASE, rolling back to the savepoint when fn
 // fails or panics. fnErr is fn's outcome; spErr reports that the savepoint statements
 // themselves failed, which means the whole transaction is unusable.
@@ -326,17 +417,7 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 	if _, err := sqlTx.ExecContext(bg, sqlSavepoint); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	t := &tx{q: sqlTx, write: true, cache: db.cache, resolvedSeen: &db.resolvedSeen}
-	r.rec, r.stmts = db.recorder.Load(), nil
-	if r.rec != nil {
-		t.rec = &r.stmts
-	}
-	fnErr = db.call(r, t)
-	if fnErr == nil {
-		fnErr = t.flushCells(bg)
-	}
-	t.finish()
-	r.changes = t.changes
+	fnErr = db.runFn(sqlTx, r)
 	if fnErr != nil {
 		// ROLLBACK TO undoes fn's writes but keeps the savepoint open; RELEASE then removes it so
 		// the next caller's savepoint nests at the same level.

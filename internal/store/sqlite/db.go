@@ -171,7 +171,7 @@ type DB struct {
 	closeErr  error
 
 	stats struct {
-		updates, failures, batches, commits, maxBatch, syncs atomic.Int64
+		updates, failures, batches, commits, maxBatch, syncs, undone atomic.Int64
 	}
 
 	// pipelined: the writer commits with synchronous=NORMAL and the syncer goroutine makes each
@@ -185,6 +185,12 @@ type DB struct {
 	syncFailed atomic.Pointer[error] // set once a sync failed; every later write gets it
 	// cache holds hot tickets' rows for the writer (cache.go); nil when turned off.
 	cache *ticketCache
+	// watch counts the writer connection's row changes and rollbacks (stmtcache.go), so that
+	// fns can run without savepoints (commit.go).
+	watch *writeWatch
+	// guarded is how many more batches run every fn in a savepoint, after one whose fn failed
+	// having written (commit.go). Only the writer goroutine uses it.
+	guarded int
 
 	// unwritable is set while writes fail because the file cannot be written (disk full,
 	// read-only, I/O error), so that the log says so once, and again once a commit succeeds.
@@ -226,10 +232,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if cfg.ticketCache > 0 && !cfg.readOnly {
 		cache = newTicketCache(cfg.ticketCache)
 	}
-	// The writer's savepoints keep their statement journal in memory (temp_store): every caller's
-	// fn runs in one, and a page a batch had already changed is copied there again when the next
-	// fn changes it. On disk that was a write system call per page, a few percent of ingest's CPU
-	// with batches of eight (BENCHMARKS.md, E11).
+	// The writer's statement journals stay in memory (temp_store): the savepoints of guarded
+	// batches (commit.go) copy each page a fn is first to change there, and so do statements
+	// that may fail half way. On disk that was a write system call per page, a few percent of
+	// ingest's CPU with batches of eight (BENCHMARKS.md, E11), when every fn had a savepoint.
 	// The writer runs NORMAL: the syncer adds the sync that FULL would make (syncer.go).
 	writerSync, readerSync := "NORMAL", "FULL"
 	if cfg.scratch {
@@ -248,7 +254,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		writerDSN = plainDSN(path, "mode=ro", "_pragma=busy_timeout(5000)", "_pragma=query_only(1)")
 		readerDSN = writerDSN
 	}
-	writer := sql.OpenDB(newConnector(writerDSN, cfg.stmtCache, cache))
+	watch := new(writeWatch)
+	writer := sql.OpenDB(newConnector(writerDSN, cfg.stmtCache, cache, watch))
 	// One connection: SQLite has one writer at a time anyway, and owning it in-process means
 	// writes queue in Go (cheaply, in order) instead of spinning on SQLITE_BUSY.
 	writer.SetMaxOpenConns(1)
@@ -256,7 +263,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	readers := sql.OpenDB(newConnector(readerDSN, cfg.stmtCache, nil))
+	readers := sql.OpenDB(newConnector(readerDSN, cfg.stmtCache, nil, nil))
 	readers.SetMaxOpenConns(cfg.readers)
 	readers.SetMaxIdleConns(cfg.readers)
 	readers.SetConnMaxIdleTime(0)
@@ -269,6 +276,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		readers:  readers,
 		maxBatch: cfg.maxBatch,
 		cache:    cache,
+		watch:    watch,
 		queue:    make(chan *request, cfg.maxBatch),
 		stopped:  make(chan struct{}),
 
@@ -448,6 +456,9 @@ type Stats struct {
 	MaxBatch int64
 	// Syncs is the number of times the write-ahead log was synced to make commits durable.
 	Syncs int64
+	// Undone is the number of batches rolled back and run again without a fn that failed after
+	// writing (commit.go): the price of running fns without savepoints.
+	Undone int64
 	// CacheHits and CacheMisses count the writer's ticket reads the cache answered and those
 	// that went to the database.
 	CacheHits, CacheMisses int64
@@ -462,6 +473,7 @@ func (db *DB) Stats() Stats {
 		Commits:  db.stats.commits.Load(),
 		MaxBatch: db.stats.maxBatch.Load(),
 		Syncs:    db.stats.syncs.Load(),
+		Undone:   db.stats.undone.Load(),
 	}
 	st.CacheHits, st.CacheMisses = db.cache.stats()
 	return st

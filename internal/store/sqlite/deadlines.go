@@ -39,7 +39,7 @@ func (t *tx) ScheduleDeadline(ctx context.Context, d *store.Deadline) error {
 		ms(d.DueAt), ms(d.CreatedAt))
 	if err == nil && t.write {
 		// dialect: queued on the tx and published by the writer after the commit, dropped with the
-		// caller's savepoint when its fn fails, as AppendEvent's changes are (PostgreSQL: pg_notify
+		// caller's writes when its fn fails, as AppendEvent's changes are (PostgreSQL: pg_notify
 		// in the same statement). Due is what was stored, so it is what NextDue will return.
 		t.changes = append(t.changes, store.Change{TicketID: d.TicketID, Type: store.ChangeDeadline,
 			Due: fromMS(ms(d.DueAt))})

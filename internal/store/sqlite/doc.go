@@ -27,27 +27,37 @@
 //	              \___________ | ___________/
 //	                           v
 //	writer:    BEGIN IMMEDIATE
-//	             SAVEPOINT s0; fn1(tx); RELEASE s0                  -> ok, wait for COMMIT
-//	             SAVEPOINT s1; fn2(tx); ROLLBACK TO s1; RELEASE s1  -> fn2's error, answered now
-//	             SAVEPOINT s2; fn3(tx); RELEASE s2                  -> ok, wait for COMMIT
+//	             fn1(tx)                                            -> ok, wait for COMMIT
+//	             fn2(tx)                                            -> error before writing: nothing to undo
+//	             fn3(tx)                                            -> ok, wait for COMMIT
 //	           COMMIT                                               -> handed to the syncer
-//	syncer:      fsync(log)                                         -> r1, r3 answered together
+//	syncer:      fsync(log)                                         -> r1, r2 (its error), r3 answered
 //
 // The writer runs each request's fn as it arrives and commits once nothing is waiting and the
 // syncer is free (or MaxBatch fns ran): a lone caller commits at once, and under load every fn
 // that arrives while the previous commit is being synced runs during that sync and joins the
 // next commit (docs/adr/0006-syncing-the-log-off-the-writer.md). Each fn's writes are
-// all-or-nothing through its savepoint, so a failing caller never affects the others; if the
-// COMMIT fails every caller whose fn succeeded gets that error. A caller is answered, and its
-// changes announced, only once the sync made its commit durable; if a sync fails, that batch's
-// callers get the error and every later write is refused until restart (syncer.go).
+// all-or-nothing, so a failing caller never affects the others; if the COMMIT fails every
+// caller whose fn succeeded gets that error. A caller is answered, and its changes announced,
+// only once the sync made its commit durable; if a sync fails, that batch's callers get the
+// error and every later write is refused until restart (syncer.go).
+//
+// A fn runs without a savepoint of its own (docs/adr/0007-fns-without-savepoints.md): the
+// writer connection's pre-update and rollback hooks tell whether it changed rows and whether
+// SQLite rolled the transaction back meanwhile. A fn that fails having written nothing needs no
+// undo. One that fails (or panics) after writing has its batch rolled back and the fns before
+// it run again in a fresh transaction, each in a savepoint (SAVEPOINT fn; fn; RELEASE fn, or
+// ROLLBACK TO fn when it fails), as are the fns of the next batches, so that a stream of such
+// failures costs one rerun now and then rather than one each.
 //
 // Request life cycle, as the writer sees it:
 //
 //	queued --ctx done before fn starts--> answered ctx.Err(), skipped
-//	queued --claimed--> running --fn error or panic--> rolled back to savepoint, answered now
-//	                            --fn ok--> released --COMMIT, sync--> answered nil
-//	                                                                  (or the commit's or sync's error)
+//	queued --claimed--> running --fn error, nothing written--> answered with the batch
+//	                            --fn error or panic after writing--> batch rolled back, the fns
+//	                                before it run again; answered with the batch
+//	                            --fn ok--> --COMMIT, sync--> answered nil
+//	                                                         (or the commit's or sync's error)
 //
 // A caller whose context ends while its request is still queued returns ctx.Err() at once; once
 // its fn has started it waits for the commit, because abandoning a write whose outcome is not
@@ -58,11 +68,12 @@
 // may roll back the whole transaction, which here would be every caller's batch. fn can still
 // look at ctx itself and return early.
 //
-// A panic in fn is recovered by the writer, logged with its stack, rolled back to the savepoint
-// and returned to that caller as an internal error; the writer keeps serving. If a statement
-// breaks the transaction itself (the savepoint can no longer be released or rolled back), the
-// batch is rolled back, that caller gets the error, and the other callers' fns are run again in
-// a fresh transaction, which store.Store allows ("fn may be called more than once").
+// A panic in fn is recovered by the writer, logged with its stack, undone as any failing fn's
+// writes are, and returned to that caller as an internal error; the writer keeps serving. If a
+// statement breaks the transaction itself (SQLite rolled it back, or a savepoint can no longer
+// be released or rolled back), the batch is rolled back, that caller gets the error at once,
+// and the other callers' fns are run again in a fresh transaction, which store.Store allows
+// ("fn may be called more than once").
 //
 // Between a COMMIT and its sync, readers can already see the batch: a power loss in that window
 // (about a millisecond) undoes writes a reader may have seen, though no caller was told they

@@ -266,10 +266,12 @@ func TestBatchIsolation(t *testing.T) {
 			t.Errorf("%s: ticket stored = %v, want %v", c.name, got, want)
 		}
 	}
-	// Two transactions: the broken one, which the blocker's fn had begun, and the retry of the
-	// blocker and the good callers before the breaker, which the good caller after it joins.
-	if s := db.Stats(); s.Batches != 2 || s.Commits != 1 || s.MaxBatch != 4 {
-		t.Errorf("stats %+v: want the broken batch retried once, then joined by the last caller", s)
+	// Three transactions: the bare one the blocker's fn began, undone when the erring caller
+	// failed after writing; its rerun (guarded from then on: the panicking caller rolls back to
+	// its savepoint), which the breaker broke; and the rerun of the blocker and the good
+	// callers before the breaker, which the good caller after it joins.
+	if s := db.Stats(); s.Batches != 3 || s.Commits != 1 || s.MaxBatch != 4 || s.Undone != 1 {
+		t.Errorf("stats %+v: want the batch undone once, broken once, then joined by the last caller", s)
 	}
 	// The writer survived all of it.
 	if err := createTicket(ctx, db, newTicket(time.Now().Add(time.Second))); err != nil {

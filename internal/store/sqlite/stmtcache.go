@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 )
@@ -203,31 +204,56 @@ func (r *cachedRows) Close() error {
 	return err
 }
 
-// connector opens connections with a statement cache each and, for the writer when its ticket
-// cache is on, a pre-update hook that reports row changes to the ticket cache (cache.go).
-// Every connection gets both as it opens, so a connection database/sql replaces has them too;
-// a new writer connection also empties the ticket cache, since it cannot vouch for what
-// happened between.
+// connector opens connections with a statement cache each and, for the writer, hooks that
+// report its row changes and rollbacks to the write watch (below) and row changes to the
+// ticket cache (cache.go) when that is on. Every connection gets them as it opens, so a
+// connection database/sql replaces has them too; a new writer connection also empties the
+// ticket cache, since it cannot vouch for what happened between.
 type connector struct {
 	dsn       string
 	drv       *sqlite.Driver
 	stmtCache int
 }
 
-func newConnector(dsn string, stmtCache int, cache *ticketCache) *connector {
+func newConnector(dsn string, stmtCache int, cache *ticketCache, watch *writeWatch) *connector {
 	c := &connector{dsn: dsn, drv: &sqlite.Driver{}, stmtCache: stmtCache}
-	if cache != nil {
+	if cache != nil || watch != nil {
 		c.drv.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, _ string) error {
 			h, ok := conn.(sqlite.HookRegisterer)
 			if !ok {
 				return fmt.Errorf("sqlite connection %T cannot register hooks", conn)
 			}
-			h.RegisterPreUpdateHook(cache.preUpdate)
-			cache.reset()
+			h.RegisterPreUpdateHook(func(d sqlite.SQLitePreUpdateData) {
+				if watch != nil {
+					watch.rows.Add(1)
+				}
+				if cache != nil {
+					cache.preUpdate(d)
+				}
+			})
+			if watch != nil {
+				h.RegisterRollbackHook(func() { watch.rollbacks.Add(1) })
+			}
+			if cache != nil {
+				cache.reset()
+			}
 			return nil
 		})
 	}
 	return c
+}
+
+// A writeWatch counts, on the writer connection, the rows SQLite is about to change (its
+// pre-update hook: every INSERT, UPDATE and DELETE of a row of a real table, including those
+// of triggers and of FTS5's own tables) and the transactions it rolled back (its rollback
+// hook: an explicit ROLLBACK, or an error after which SQLite rolled the whole transaction back
+// by itself; not a statement's own undo after a constraint error, nor ROLLBACK TO). The writer
+// runs each fn without a savepoint of its own and reads these two around it: a fn that failed
+// having changed no row needs nothing undone, and one that changed rows, or during which the
+// transaction went away, sends the batch down the slow path (commit.go).
+type writeWatch struct {
+	rows      atomic.Uint64
+	rollbacks atomic.Uint64
 }
 
 func (c *connector) Connect(context.Context) (driver.Conn, error) {

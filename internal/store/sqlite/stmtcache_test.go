@@ -12,7 +12,7 @@ import (
 // statements, and returns the pool and a function that reports the cached statement texts.
 func openCaching(t *testing.T, max int) (*sql.DB, func() map[string]bool) {
 	t.Helper()
-	db := sql.OpenDB(newConnector(dsn(filepath.Join(t.TempDir(), "c.db"), "FULL"), max, nil))
+	db := sql.OpenDB(newConnector(dsn(filepath.Join(t.TempDir(), "c.db"), "FULL"), max, nil, nil))
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	cached := func() map[string]bool {
@@ -123,7 +123,7 @@ func TestStmtCacheNestedSameQuery(t *testing.T) {
 func TestStmtCacheSchemaChange(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s.db")
-	db := sql.OpenDB(newConnector(dsn(path, "FULL"), 8, nil))
+	db := sql.OpenDB(newConnector(dsn(path, "FULL"), 8, nil, nil))
 	db.SetMaxOpenConns(1)
 	defer db.Close()
 	other, err := sql.Open("sqlite", dsn(path, "FULL"))

@@ -35,7 +35,7 @@ type syncBatch struct {
 	failed []failedRequest
 }
 
-// failedRequest is a request whose fn failed and was rolled back to its savepoint.
+// failedRequest is a request whose fn failed, its writes undone (commit.go).
 type failedRequest struct {
 	r   *request
 	err error

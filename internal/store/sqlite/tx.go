@@ -18,7 +18,7 @@ import (
 
 // tx implements store.Tx over one SQL transaction. A new tx is made for every fn, so that a
 // caller that keeps it after fn returned gets an error instead of writing into someone else's
-// savepoint.
+// part of the batch.
 type tx struct {
 	q     *sql.Tx
 	write bool
