@@ -20,13 +20,14 @@ func BenchmarkIngestDemo(b *testing.B) {
 }
 
 // BenchmarkRawReplay is the baseline of the ingest row: the statements b.N messages through
-// the service (16 writers) wrote, executed again raw (RawReplay), 100 messages to a
-// transaction (ESCALATED_BENCH_RAW_TX).
+// the service (16 writers, each on a ticket of its own; ESCALATED_BENCH_WRITERS) wrote,
+// executed again raw (RawReplay), 100 messages to a transaction (ESCALATED_BENCH_RAW_TX).
 //
 //	go test ./internal/bench -run '^$' -bench RawReplay -benchtime 20000x
+//	ESCALATED_BENCH_WRITERS=64 go test ./internal/bench -run '^$' -bench 'IngestDemo|RawReplay' -benchtime 20000x
 //	ESCALATED_BENCH_RAW_TX=8 go test ./internal/bench -run '^$' -bench RawReplay -benchtime 20000x
 func BenchmarkRawReplay(b *testing.B) {
-	rate, per := RawReplay(b, DemoPolicyFile(b, b.TempDir()), b.N, 16, envCount(b, "ESCALATED_BENCH_RAW_TX", 100))
+	rate, per := RawReplay(b, DemoPolicyFile(b, b.TempDir()), b.N, envCount(b, "ESCALATED_BENCH_WRITERS", 16), envCount(b, "ESCALATED_BENCH_RAW_TX", 100))
 	b.ReportMetric(rate, "msgs/s")
 	b.ReportMetric(per, "stmts/msg")
 }
