@@ -56,15 +56,25 @@ func TestBreachEscalatesOnTheRealServer(t *testing.T) {
 		if clocks["first_response"] != "breached" || clocks["resolution"] != "running" {
 			t.Fatalf("clocks = %v", clocks)
 		}
-		// The firings are counted on /metrics, which needs no token.
-		resp, err := http.Get(s.base + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+		// The firings are counted on /metrics, which needs no token. The engine counts a firing
+		// once its commit is synced, and readers (the history above) can see a commit a moment
+		// before that (docs/adr/0006), so the counters get a few seconds to catch up.
+		var raw []byte
+		for end := time.Now().Add(5 * time.Second); ; {
+			resp, err := http.Get(s.base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+			}
+			if strings.Contains(string(raw), `escalated_deadlines_fired_total{kind="escalation.unacknowledged"}`) &&
+				strings.Contains(string(raw), `escalated_escalations_total{reason="sla",trigger="unacknowledged"}`) || time.Now().After(end) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 		for _, want := range []string{
 			`escalated_deadlines_fired_total{kind="sla.breached"} 1`,

@@ -556,7 +556,8 @@ func (e *Engine) claimLoop(ctx context.Context, failed *failedSet, res *result, 
 		res.lastNow = now
 		var claimed, fired []*store.Deadline
 		var dropped int
-		err := e.store.Update(ctx, func(tx store.Tx) error {
+		// A firing that fails rolls back the whole claim, after the deadlines before it fired.
+		err := e.store.Update(store.ExpectRollback(ctx), func(tx store.Tx) error {
 			// Per attempt: the store may run this function again.
 			claimed, fired, dropped = nil, nil, 0
 			ds, err := tx.ClaimDue(ctx, now, n)
@@ -632,7 +633,7 @@ func (e *Engine) fireRest(ctx context.Context, claimed []*store.Deadline, failed
 		now := e.clock.Now()
 		var fired []*store.Deadline
 		var dropped int
-		err := e.store.Update(ctx, func(tx store.Tx) error {
+		err := e.store.Update(store.ExpectRollback(ctx), func(tx store.Tx) error {
 			fired, dropped = nil, 0
 			got := make([]*store.Deadline, 0, len(rest))
 			for _, d := range rest {

@@ -41,6 +41,24 @@ type Rollback interface {
 	Rollback()
 }
 
+// ExpectRollback marks ctx for an Update whose fn may well fail after it has written: a dry
+// run, which always rolls back (Rollback), or a claim that fires many deadlines and fails when
+// one of them does. A store that runs fns without a savepoint of their own (SQLite: its group
+// commit undoes a fn that failed after writing by rolling back the whole batch and running the
+// others again, docs/adr/0007-fns-without-savepoints.md) gives this one a savepoint, so that
+// its failure costs the other callers of its batch nothing.
+func ExpectRollback(ctx context.Context) context.Context {
+	return context.WithValue(ctx, expectRollbackKey{}, true)
+}
+
+// RollbackExpected reports whether ctx was marked by ExpectRollback.
+func RollbackExpected(ctx context.Context) bool {
+	v, _ := ctx.Value(expectRollbackKey{}).(bool)
+	return v
+}
+
+type expectRollbackKey struct{}
+
 // Change announces one committed write that other parts of the system wake up for: a history
 // event (Type is the event type, Seq its place in the ticket's history) or a scheduled deadline
 // (Type is ChangeDeadline, Due its due time, Seq 0). It carries identities, not content: a

@@ -114,7 +114,7 @@ func (s *Service) EvaluateHandoff(ctx context.Context, in HandoffInput) (*Evalua
 // dryRun runs fn in a write transaction (the engine needs its reads and writes to see each
 // other) and rolls it back. A store may run fn more than once; the last run's result stands.
 func (s *Service) dryRun(ctx context.Context, fn func(tx store.Tx) error) error {
-	err := s.store.Update(ctx, func(tx store.Tx) error {
+	err := s.store.Update(store.ExpectRollback(ctx), func(tx store.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}

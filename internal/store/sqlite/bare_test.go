@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -157,25 +158,24 @@ func TestBatchesAfterAnUndoneOneAreGuarded(t *testing.T) {
 	if s := db.Stats(); s.Undone != 1 {
 		t.Errorf("stats %+v: want one undo in the first batch", s)
 	}
-	for range 3 { // later batches, one at a time
-		if err := db.Update(ctx, writeThenFail); !errors.Is(err, errBoom) {
-			t.Fatalf("Update: %v", err)
-		}
-	}
-	if s := db.Stats(); s.Undone != 1 {
-		t.Errorf("stats %+v: want no more undos in the guarded batches", s)
-	}
 	// The rerun ran each kept fn again (a new ticket each time); the last run's are stored.
 	for _, tk := range kept[len(kept)-3:] {
 		if !ticketExists(t, db, tk.ID) {
 			t.Errorf("kept ticket %s missing", tk.ID)
 		}
 	}
-	for range guardedBatches {
+	// The next guardedBatches batches, one at a time, are guarded: the last of them too.
+	for range guardedBatches - 1 {
 		if err := createTicket(ctx, db, newTicket(now.Add(2*time.Hour+time.Duration(n)*time.Millisecond))); err != nil {
 			t.Fatal(err)
 		}
 		n++
+	}
+	if err := db.Update(ctx, writeThenFail); !errors.Is(err, errBoom) {
+		t.Fatalf("Update: %v", err)
+	}
+	if s := db.Stats(); s.Undone != 1 {
+		t.Errorf("stats %+v: want no more undos in the %d guarded batches", s, guardedBatches)
 	}
 	// Bare again: the next such failure undoes its batch.
 	if err := db.Update(ctx, writeThenFail); !errors.Is(err, errBoom) {
@@ -183,6 +183,94 @@ func TestBatchesAfterAnUndoneOneAreGuarded(t *testing.T) {
 	}
 	if s := db.Stats(); s.Undone != 2 {
 		t.Errorf("stats %+v: want batches bare again after %d guarded ones", s, guardedBatches)
+	}
+}
+
+func TestFnExpectingRollbackRunsInASavepoint(t *testing.T) {
+	// A dry run writes and always rolls back (store.ExpectRollback): in a savepoint of its own,
+	// its rollback costs the batch no rerun.
+	db := mustOpen(t)
+	ctx := t.Context()
+	now := time.Now()
+	before, dry, after := newTicket(now), newTicket(now.Add(time.Millisecond)), newTicket(now.Add(2*time.Millisecond))
+	release, first := blockWriter(t, db)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i, c := range []struct {
+		ctx context.Context
+		fn  func(store.Tx) error
+	}{
+		{ctx, func(tx store.Tx) error { return tx.CreateTicket(ctx, before) }},
+		{store.ExpectRollback(ctx), func(tx store.Tx) error {
+			if err := tx.CreateTicket(ctx, dry); err != nil {
+				return err
+			}
+			return errDry
+		}},
+		{ctx, func(tx store.Tx) error { return tx.CreateTicket(ctx, after) }},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Update(c.ctx, c.fn)
+		}()
+		waitQueued(t, db, i+1)
+	}
+	release()
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], errDry) || errs[2] != nil {
+		t.Fatalf("outcomes %v, want nil, the dry run's rollback, nil", errs)
+	}
+	if !ticketExists(t, db, before.ID) || ticketExists(t, db, dry.ID) || !ticketExists(t, db, after.ID) {
+		t.Error("want the tickets before and after the dry run stored, and the dry run's not")
+	}
+	if s := db.Stats(); s.Batches != 1 || s.Undone != 0 {
+		t.Errorf("stats %+v: want one batch, nothing undone", s)
+	}
+}
+
+var errDry = errors.New("dry run")
+
+func TestBareFnFailingOnAForeignKeyCostsNoRerun(t *testing.T) {
+	// A statement that writes several rows is checked for foreign keys at its end, after the
+	// pre-update hook saw its rows (a one-row INSERT is refused before it writes); the failed
+	// statement undid itself, so the fn wrote nothing and its batch goes on.
+	db := mustOpen(t)
+	ctx := t.Context()
+	now := time.Now()
+	a := newTicket(now)
+	if err := createTicket(ctx, db, a); err != nil {
+		t.Fatal(err)
+	}
+	b := newTicket(now.Add(time.Millisecond))
+	before := db.Stats()
+	var seen uint64
+	errs := queueFns(t, db,
+		func(tx store.Tx) error { return tx.CreateTicket(ctx, b) },
+		func(stx store.Tx) error {
+			w := stx.(*tx).watch
+			rows := w.rows.Load()
+			_, err := stx.(*tx).exec(ctx, `INSERT INTO events (id, ticket_id, seq, type, actor, created_at)
+				VALUES (?, ?, 100, 'test', 'test', 0), (?, 'tkt_missing', 1, 'test', 'test', 0)`,
+				escalated.NewID(escalated.PrefixEvent, now), a.ID, escalated.NewID(escalated.PrefixEvent, now))
+			seen = w.rows.Load() - rows
+			return interpretError(err)
+		},
+	)
+	if errs[0] != nil || escalated.ErrorCode(errs[1]) != escalated.ENOTFOUND {
+		t.Fatalf("outcomes %v, want nil, not found", errs)
+	}
+	if seen == 0 {
+		t.Fatal("the watch saw no row of the failed INSERT: this test no longer covers a statement's own undo")
+	}
+	if s := db.Stats(); s.Batches-before.Batches != 1 || s.Undone != 0 {
+		t.Errorf("stats %+v (before %+v): want one batch, nothing undone", s, before)
+	}
+	if !ticketExists(t, db, b.ID) {
+		t.Error("the batch lost the ticket before the failed insert")
 	}
 }
 
@@ -224,6 +312,7 @@ func TestBareFnDuringWhichSQLiteRolledBackBreaksTheBatch(t *testing.T) {
 	ctx := t.Context()
 	now := time.Now()
 	before, swallowed, after := newTicket(now), newTicket(now.Add(time.Millisecond)), newTicket(now.Add(2*time.Millisecond))
+	later := newTicket(now.Add(3 * time.Millisecond))
 	errs := queueFns(t, db,
 		func(tx store.Tx) error { return tx.CreateTicket(ctx, before) },
 		func(stx store.Tx) error {
@@ -232,6 +321,10 @@ func TestBareFnDuringWhichSQLiteRolledBackBreaksTheBatch(t *testing.T) {
 			}
 			// Stands for SQLite's own rollback: nothing a service can reach does this.
 			stx.(*tx).q.ExecContext(ctx, "ROLLBACK")
+			// Outside any transaction now, this would commit on its own: it must be refused.
+			if err := stx.CreateTicket(ctx, later); !errors.Is(err, errRolledBack) {
+				t.Errorf("a write after the rollback: %v, want it refused", err)
+			}
 			return nil
 		},
 		func(tx store.Tx) error { return tx.CreateTicket(ctx, after) },
@@ -242,7 +335,7 @@ func TestBareFnDuringWhichSQLiteRolledBackBreaksTheBatch(t *testing.T) {
 	for _, c := range []struct {
 		tk   *escalated.Ticket
 		want bool
-	}{{before, true}, {swallowed, false}, {after, true}} {
+	}{{before, true}, {swallowed, false}, {later, false}, {after, true}} {
 		if got := ticketExists(t, db, c.tk.ID); got != c.want {
 			t.Errorf("ticket %s stored = %v, want %v", c.tk.ID, got, c.want)
 		}

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
@@ -161,7 +160,7 @@ type batch struct {
 	tx      *sql.Tx
 	guarded bool            // every fn runs in a savepoint (add)
 	ran     []*request      // fns succeeded: answered once the commit is synced
-	failed  []failedRequest // fns failed, rolled back to their savepoints: answered with the batch
+	failed  []failedRequest // fns failed, their writes undone: answered with the batch
 }
 
 // open reports whether the batch holds anything to commit or answer.
@@ -221,7 +220,7 @@ func (db *DB) add(b *batch, r *request) {
 	}
 	var fnErr, spErr error
 	undo := false
-	if b.guarded {
+	if b.guarded || store.RollbackExpected(r.ctx) {
 		fnErr, spErr = db.runInSavepoint(b.tx, r)
 	} else {
 		fnErr, spErr, undo = db.runBare(b.tx, r)
@@ -253,7 +252,7 @@ func (db *DB) add(b *batch, r *request) {
 		b.failed = append(b.failed, failedRequest{r, fnErr})
 		db.rollback(b)
 		b.guarded = true
-		db.guarded = guardedBatches
+		db.guarded = guardedBatches + 1 // this batch's commit counts one
 		db.runAgain(b)
 	case fnErr != nil:
 		r.failed = true
@@ -266,10 +265,11 @@ func (db *DB) add(b *batch, r *request) {
 // guardedBatches is how many batches after an undone one run every fn in a savepoint. A fn
 // that fails after writing costs a bare batch a rerun of everything before it, and a guarded
 // one only its own ROLLBACK TO; bare fns save the two savepoint statements and the statement
-// journal's page copies (about a tenth of ingest's throughput, BENCHMARKS.md). The services'
-// fns check what they can before they write, so such failures are rare, and when a stream of
-// them comes (a bug, a constraint a client keeps hitting) this keeps the reruns to one in
-// every guardedBatches+1 batches.
+// journal's page copies (about 5% of ingest's throughput, BENCHMARKS.md). The services' fns
+// check what they can before they write, and the ones that fail after writing by design (dry
+// runs, deadline claims) say so (store.ExpectRollback) and run in a savepoint; when a stream of
+// other such failures comes (a bug, a constraint a client keeps hitting) this keeps the reruns
+// to one in every guardedBatches+1 batches.
 const guardedBatches = 16
 
 // rollback rolls back b's transaction (SQLite may have done so already).
@@ -366,23 +366,28 @@ const (
 
 // runFn runs r.fn and then the report cells it changed (flushCells), in the writer's
 // transaction, on a tx of its own.
-func (db *DB) runFn(sqlTx *sql.Tx, r *request) error {
-	t := &tx{q: sqlTx, write: true, cache: db.cache, resolvedSeen: &db.resolvedSeen}
+// It returns how many of the rows the write watch counted meanwhile belong to statements that
+// failed and undid themselves (tx.exec).
+func (db *DB) runFn(sqlTx *sql.Tx, r *request) (err error, undoneRows uint64) {
+	t := &tx{q: sqlTx, write: true, cache: db.cache, resolvedSeen: &db.resolvedSeen,
+		watch: db.watch, rollbacks: db.watch.rollbacks.Load()}
 	r.rec, r.stmts = db.recorder.Load(), nil
 	if r.rec != nil {
 		t.rec = &r.stmts
 	}
-	err := db.call(r, t)
+	err = db.call(r, t)
 	if err == nil {
 		err = t.flushCells(context.Background())
 	}
 	t.finish()
 	r.changes = t.changes
-	return err
+	return err, t.undoneRows
 }
 
-// errRolledBack: SQLite rolled back the writer's transaction while a bare fn ran.
-var errRolledBack = errors.New("the write transaction was rolled back while the function ran")
+// errRolledBack: SQLite rolled back the writer's transaction while a fn ran (after an I/O
+// error, a full disk): its later statements are refused (tx.ctx), since they would run outside
+// any transaction, each committing on its own.
+var errRolledBack = escalated.Errorf(escalated.EUNAVAILABLE, "the write transaction was rolled back while the function ran; try again")
 
 // runBare runs r.fn with no savepoint around it, which saves the two statements and the
 // statement journal that SQLite keeps for a savepoint (a copy of every page the fn is first to
@@ -393,7 +398,7 @@ var errRolledBack = errors.New("the write transaction was rolled back while the 
 // which SQLite rolled it back, even if fn carried on), as a failed RELEASE would.
 func (db *DB) runBare(sqlTx *sql.Tx, r *request) (fnErr, spErr error, undo bool) {
 	rows, rollbacks := db.watch.rows.Load(), db.watch.rollbacks.Load()
-	fnErr = db.runFn(sqlTx, r)
+	fnErr, undoneRows := db.runFn(sqlTx, r)
 	if db.watch.rollbacks.Load() != rollbacks {
 		return fnErr, errRolledBack, false
 	}
@@ -401,7 +406,7 @@ func (db *DB) runBare(sqlTx *sql.Tx, r *request) (fnErr, spErr error, undo bool)
 		if db.cache != nil {
 			db.cache.rollback()
 		}
-		return fnErr, nil, db.watch.rows.Load() != rows
+		return fnErr, nil, db.watch.rows.Load()-rows > undoneRows
 	}
 	if db.cache != nil {
 		db.cache.release()
@@ -417,7 +422,7 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 	if _, err := sqlTx.ExecContext(bg, sqlSavepoint); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	fnErr = db.runFn(sqlTx, r)
+	fnErr, _ = db.runFn(sqlTx, r)
 	if fnErr != nil {
 		// ROLLBACK TO undoes fn's writes but keeps the savepoint open; RELEASE then removes it so
 		// the next caller's savepoint nests at the same level.

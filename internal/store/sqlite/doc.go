@@ -37,15 +37,17 @@
 // syncer is free (or MaxBatch fns ran): a lone caller commits at once, and under load every fn
 // that arrives while the previous commit is being synced runs during that sync and joins the
 // next commit (docs/adr/0006-syncing-the-log-off-the-writer.md). Each fn's writes are
-// all-or-nothing, so a failing caller never affects the others; if the COMMIT fails every
+// all-or-nothing, so a failing caller never changes the others' outcomes (though it may make
+// their fns run again, below: fn must have no effects outside the Tx); if the COMMIT fails every
 // caller whose fn succeeded gets that error. A caller is answered, and its changes announced,
 // only once the sync made its commit durable; if a sync fails, that batch's callers get the
 // error and every later write is refused until restart (syncer.go).
 //
-// A fn runs without a savepoint of its own (docs/adr/0007-fns-without-savepoints.md): the
+// A fn runs without a savepoint of its own (docs/adr/0007-fns-without-savepoints.md) unless
+// its caller expects it to roll back (store.ExpectRollback: dry runs, deadline claims): the
 // writer connection's pre-update and rollback hooks tell whether it changed rows and whether
-// SQLite rolled the transaction back meanwhile. A fn that fails having written nothing needs no
-// undo. One that fails (or panics) after writing has its batch rolled back and the fns before
+// SQLite rolled the transaction back meanwhile (then its later statements are refused). A fn
+// that fails having written nothing needs no undo. One that fails (or panics) after writing has its batch rolled back and the fns before
 // it run again in a fresh transaction, each in a savepoint (SAVEPOINT fn; fn; RELEASE fn, or
 // ROLLBACK TO fn when it fails), as are the fns of the next batches, so that a stream of such
 // failures costs one rerun now and then rather than one each.

@@ -244,13 +244,17 @@ func newConnector(dsn string, stmtCache int, cache *ticketCache, watch *writeWat
 }
 
 // A writeWatch counts, on the writer connection, the rows SQLite is about to change (its
-// pre-update hook: every INSERT, UPDATE and DELETE of a row of a real table, including those
-// of triggers and of FTS5's own tables) and the transactions it rolled back (its rollback
+// pre-update hook: every INSERT, UPDATE and DELETE of a row of a table, WITHOUT ROWID ones and
+// triggers' writes included, and a DELETE without WHERE row by row, since SQLite skips its
+// truncation shortcut while the hook is set) and the transactions it rolled back (its rollback
 // hook: an explicit ROLLBACK, or an error after which SQLite rolled the whole transaction back
-// by itself; not a statement's own undo after a constraint error, nor ROLLBACK TO). The writer
-// runs each fn without a savepoint of its own and reads these two around it: a fn that failed
-// having changed no row needs nothing undone, and one that changed rows, or during which the
-// transaction went away, sends the batch down the slow path (commit.go).
+// by itself; not a statement's own undo after a constraint error, nor ROLLBACK TO). It does not
+// see writes to virtual tables, to sqlite_sequence or to the schema: the store's one virtual
+// table (resolved_tickets_fts) is written only by triggers on resolved_tickets, which it sees,
+// sqlite_sequence changes only with an insert into events, and no fn changes the schema. The
+// writer runs each fn without a savepoint of its own and reads these two around it: a fn that
+// failed having changed no row needs nothing undone, and one that changed rows, or during
+// which the transaction went away, sends the batch down the slow path (commit.go).
 type writeWatch struct {
 	rows      atomic.Uint64
 	rollbacks atomic.Uint64

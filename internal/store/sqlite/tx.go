@@ -41,6 +41,12 @@ type tx struct {
 	resolvedSeen *atomic.Bool
 	// rec, while the DB records (record.go), collects this fn's executed statements.
 	rec *[]Statement
+	// watch is the writer connection's (stmtcache.go), nil for reads; rollbacks its count of
+	// rolled-back transactions when fn started; undoneRows the rows it counted for statements
+	// that failed and undid themselves.
+	watch      *writeWatch
+	rollbacks  uint64
+	undoneRows uint64
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -54,6 +60,9 @@ func (t *tx) ctx(ctx context.Context) (context.Context, error) {
 	if t.done.Load() {
 		return nil, escalated.Errorf(escalated.EINTERNAL, "store transaction used after its function returned")
 	}
+	if t.watch != nil && t.watch.rollbacks.Load() != t.rollbacks {
+		return nil, errRolledBack
+	}
 	if t.write {
 		return context.WithoutCancel(ctx), nil
 	}
@@ -65,9 +74,19 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	if err != nil {
 		return nil, err
 	}
+	var rows uint64
+	if t.watch != nil {
+		rows = t.watch.rows.Load()
+	}
 	res, err := t.q.ExecContext(c, query, args...)
 	if t.rec != nil && err == nil {
 		t.record(query, args, res)
+	}
+	if err != nil && t.watch != nil && t.watch.rollbacks.Load() == t.rollbacks {
+		// A statement that fails undoes its own changes (SQLite's statement journal; the store
+		// uses no OR FAIL, the one conflict resolution that keeps them), as when a foreign key,
+		// checked at the statement's end, is missing: the rows the watch saw are not fn's.
+		t.undoneRows += t.watch.rows.Load() - rows
 	}
 	return res, err
 }
