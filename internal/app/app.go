@@ -154,6 +154,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a := &App{Config: cfg, Log: log, Now: now, Store: st, Metrics: prometheus.NewRegistry(), HTTP: DefaultHTTPLimits()}
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if sq, ok := st.(*sqlite.DB); ok {
+		a.Metrics.MustRegister(sq.Collectors()...)
+	}
 	// The services write through a store that counts what commits (events, escalations, store
 	// errors); a.Store stays the store itself for the tools that need its own methods.
 	obs, err := observe.New(st, a.Metrics)

@@ -42,7 +42,7 @@ func BenchmarkMessageIngest(b *testing.B) {
 // rate (open loop: latency counts from each request's scheduled time, so a stall is not hidden
 // by the client waiting) and reports p50/p99. b.N is the number of requests.
 func BenchmarkPostMessageLatency(b *testing.B) {
-	for _, rate := range []int{1000, 2500, 5000} {
+	for _, rate := range []int{1000, 2500, 3500, 4000, 5000} {
 		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
 			a, _, ids := benchApp(b, 64)
 			s := bench.Serve(b, a)

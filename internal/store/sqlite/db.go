@@ -173,6 +173,7 @@ type DB struct {
 	stats struct {
 		updates, failures, batches, commits, maxBatch, syncs, undone atomic.Int64
 	}
+	syncTimes *syncRing
 
 	// pipelined: the writer commits with synchronous=NORMAL and the syncer goroutine makes each
 	// commit durable before its callers hear of it (syncer.go); false for a Scratch database,
@@ -282,6 +283,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 
 		pipelined: !cfg.scratch && !cfg.readOnly,
 		wal:       newWALSyncer(),
+		syncTimes: newSyncRing(),
 		toSync:    make(chan *syncBatch, 1),
 		syncFree:  make(chan struct{}, 1),
 		syncDone:  make(chan struct{}),

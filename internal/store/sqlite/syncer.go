@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/escalated/escalated"
 )
@@ -146,9 +147,11 @@ func (db *DB) runSyncer() {
 	for b := range db.toSync {
 		err := db.syncErr()
 		if err == nil {
+			start := time.Now()
 			if serr := db.wal.Sync(); serr != nil {
 				err = db.failSync(serr)
 			} else {
+				db.syncTimes.add(time.Since(start))
 				db.stats.syncs.Add(1)
 			}
 		}
@@ -213,9 +216,11 @@ func (db *DB) syncNow() error {
 	if err := db.syncErr(); err != nil {
 		return err
 	}
+	start := time.Now()
 	if err := db.wal.Sync(); err != nil {
 		return db.failSync(err)
 	}
+	db.syncTimes.add(time.Since(start))
 	db.stats.syncs.Add(1)
 	return nil
 }

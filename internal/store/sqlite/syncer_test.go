@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
 )
@@ -324,5 +327,67 @@ func TestCloseWaitsForTheLastSync(t *testing.T) {
 	db = mustOpenPath(t, path)
 	if !ticketExists(t, db, tk.ID) {
 		t.Error("the ticket synced during Close is not in the reopened database")
+	}
+}
+
+func TestSyncTimesAndMetrics(t *testing.T) {
+	db := mustOpen(t)
+	ctx := t.Context()
+	s0 := db.Stats().Syncs
+	if got := len(db.SyncTimes(0)); int64(got) != s0 {
+		t.Fatalf("%d sync times kept after opening, Stats says %d syncs", got, s0)
+	}
+	for i := range 3 {
+		if err := createTicket(ctx, db, newTicket(time.Now().Add(time.Duration(i)*time.Millisecond))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds := db.SyncTimes(s0)
+	if s := db.Stats().Syncs; len(ds) != 3 || s != s0+3 {
+		t.Fatalf("after 3 lone writes: %d sync times since %d, %d syncs in all; want 3 and %d", len(ds), s0, s, s0+3)
+	}
+	for _, d := range ds {
+		if d <= 0 {
+			t.Errorf("sync time %v", d)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(db.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = mf
+	}
+	if h := got["escalated_sqlite_sync_seconds"]; h == nil || int64(h.Metric[0].GetHistogram().GetSampleCount()) != s0+3 {
+		t.Errorf("sync histogram %v, want %d samples", h, s0+3)
+	}
+	if c := got["escalated_sqlite_commits_total"]; c == nil || int64(c.Metric[0].GetCounter().GetValue()) != db.Stats().Commits {
+		t.Errorf("commits counter %v, want %d", c, db.Stats().Commits)
+	}
+	for _, name := range []string{"escalated_sqlite_updates_total", "escalated_sqlite_batches_undone_total"} {
+		if got[name] == nil {
+			t.Errorf("no %s", name)
+		}
+	}
+}
+
+func TestSyncRingKeepsTheLastOnes(t *testing.T) {
+	r := newSyncRing()
+	n := len(r.times) + 100
+	for i := 1; i <= n; i++ {
+		r.add(time.Duration(i))
+	}
+	all := r.since(0)
+	if len(all) != len(r.times) || all[0] != 101 || all[len(all)-1] != time.Duration(n) {
+		t.Fatalf("kept %d, first %v, last %v; want %d from 101 to %d", len(all), all[0], all[len(all)-1], len(r.times), n)
+	}
+	if tail := r.since(int64(n - 2)); len(tail) != 2 || tail[0] != time.Duration(n-1) || tail[1] != time.Duration(n) {
+		t.Fatalf("since %d: %v", n-2, tail)
+	}
+	if none := r.since(int64(n)); len(none) != 0 {
+		t.Fatalf("since the last: %v", none)
 	}
 }
