@@ -259,8 +259,8 @@ func runIngestSQLite(t T, o Options) []Row {
 	raw := RawInsert(t, SQLiteDB(t, "raw.db"), pol, n)
 	// Each writer sends to a ticket of its own, so the rows of a run with more writers spread
 	// over more tickets, and a commit changes more pages of the tickets, their indexes and
-	// their decisions (the raw replay of a 64-writer run's rows was 20-25% slower than of a
-	// 16-writer run's, 2026-11-29). Each row is therefore measured against the rows of a run
+	// their decisions (the raw replay of a 64-writer run's rows was a quarter to a third slower
+	// than of a 16-writer run's, 2026-11-29). Each row is therefore measured against the rows of a run
 	// with as many writers; the 1-writer row against the 16 writers' (a recording run of one
 	// writer would take minutes).
 	same, perMsg := RawReplay(t, pol, n, ingestWriters, 100)

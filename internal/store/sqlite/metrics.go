@@ -20,7 +20,7 @@ type syncRing struct {
 func newSyncRing() *syncRing {
 	return &syncRing{hist: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "escalated_sqlite_sync_seconds",
-		Help:    "Time the SQLite store's syncs of its write-ahead log took; every write is answered only after one. A slow or failing disk shows here first.",
+		Help:    "Time the SQLite store's syncs of its write-ahead log took; every write is answered only after one, so a slow disk shows here. (A failed sync stops writes: see escalated_store_errors_total.)",
 		Buckets: []float64{.00025, .0005, .001, .002, .005, .01, .02, .05, .1, .25, 1},
 	})}
 }
@@ -38,7 +38,7 @@ func (s *syncRing) add(d time.Duration) {
 func (s *syncRing) since(n int64) []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n = max(n, s.n-int64(len(s.times)), 0)
+	n = min(max(n, s.n-int64(len(s.times)), 0), s.n)
 	out := make([]time.Duration, 0, s.n-n)
 	for i := n; i < s.n; i++ {
 		out = append(out, s.times[i%int64(len(s.times))])
@@ -61,7 +61,7 @@ func (db *DB) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		db.syncTimes.hist,
 		counter("escalated_sqlite_commits_total", "Group-commit transactions the SQLite writer committed.", db.stats.commits.Load),
-		counter("escalated_sqlite_updates_total", "Write calls (store updates) the SQLite writer ran, each in some group commit.", db.stats.updates.Load),
+		counter("escalated_sqlite_updates_total", "Write calls (store updates) the SQLite writer committed, in group commits.", db.stats.updates.Load),
 		counter("escalated_sqlite_batches_undone_total",
 			"Group-commit batches rolled back and run again because a write failed after writing without a savepoint (docs/adr/0007); more than a few means a write path that should be marked.",
 			db.stats.undone.Load),

@@ -390,4 +390,7 @@ func TestSyncRingKeepsTheLastOnes(t *testing.T) {
 	if none := r.since(int64(n)); len(none) != 0 {
 		t.Fatalf("since the last: %v", none)
 	}
+	if none := r.since(int64(n + 5)); len(none) != 0 {
+		t.Fatalf("since a count never reached: %v", none)
+	}
 }
