@@ -244,9 +244,9 @@ func (db *DB) add(b *batch, r *request) {
 	case undo:
 		// A bare fn failed after writing, and there is no savepoint to roll it back to: the
 		// whole transaction is rolled back and the fns before it run again without it, each in
-		// a savepoint now, as do the next batches (guardedBatches), so that a run of such
-		// failures costs one rerun each rather than one per failure. r's error is answered
-		// with the batch, as any fn's.
+		// a savepoint now, as do the next batches' (guardedBatches), so that a stream of such
+		// failures costs a rerun now and then rather than one per failure. r's error is
+		// answered with the batch, as any fn's.
 		db.stats.undone.Add(1)
 		r.failed = true
 		b.failed = append(b.failed, failedRequest{r, fnErr})
@@ -368,7 +368,7 @@ const (
 // transaction, on a tx of its own.
 // It returns how many of the rows the write watch counted meanwhile belong to statements that
 // failed and undid themselves (tx.exec).
-func (db *DB) runFn(sqlTx *sql.Tx, r *request) (err error, undoneRows uint64) {
+func (db *DB) runFn(sqlTx *sql.Tx, r *request) (undoneRows uint64, err error) {
 	t := &tx{q: sqlTx, write: true, cache: db.cache, resolvedSeen: &db.resolvedSeen,
 		watch: db.watch, rollbacks: db.watch.rollbacks.Load()}
 	r.rec, r.stmts = db.recorder.Load(), nil
@@ -381,7 +381,7 @@ func (db *DB) runFn(sqlTx *sql.Tx, r *request) (err error, undoneRows uint64) {
 	}
 	t.finish()
 	r.changes = t.changes
-	return err, t.undoneRows
+	return t.undoneRows, err
 }
 
 // errRolledBack: SQLite rolled back the writer's transaction while a fn ran (after an I/O
@@ -398,7 +398,7 @@ var errRolledBack = escalated.Errorf(escalated.EUNAVAILABLE, "the write transact
 // which SQLite rolled it back, even if fn carried on), as a failed RELEASE would.
 func (db *DB) runBare(sqlTx *sql.Tx, r *request) (fnErr, spErr error, undo bool) {
 	rows, rollbacks := db.watch.rows.Load(), db.watch.rollbacks.Load()
-	fnErr, undoneRows := db.runFn(sqlTx, r)
+	undoneRows, fnErr := db.runFn(sqlTx, r)
 	if db.watch.rollbacks.Load() != rollbacks {
 		return fnErr, errRolledBack, false
 	}
@@ -422,7 +422,7 @@ func (db *DB) runInSavepoint(sqlTx *sql.Tx, r *request) (fnErr, spErr error) {
 	if _, err := sqlTx.ExecContext(bg, sqlSavepoint); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	fnErr, _ = db.runFn(sqlTx, r)
+	_, fnErr = db.runFn(sqlTx, r)
 	if fnErr != nil {
 		// ROLLBACK TO undoes fn's writes but keeps the savepoint open; RELEASE then removes it so
 		// the next caller's savepoint nests at the same level.
