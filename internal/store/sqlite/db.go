@@ -173,6 +173,7 @@ type DB struct {
 	stats struct {
 		updates, failures, batches, commits, maxBatch, syncs, undone atomic.Int64
 	}
+	// syncTimes holds the log's recent sync times and their histogram (metrics.go).
 	syncTimes *syncRing
 
 	// pipelined: the writer commits with synchronous=NORMAL and the syncer goroutine makes each
