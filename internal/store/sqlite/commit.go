@@ -132,26 +132,25 @@ func (db *DB) run() {
 			db.commit(&b)
 			continue
 		}
+		// A request already waiting runs first; otherwise the batch commits as soon as the
+		// syncer is free, unless a request arrives before that.
+		var r *request
+		var ok bool
 		select {
-		case r, ok := <-queue:
-			if !ok {
-				queue = nil // commit what is open, then exit
-				continue
-			}
-			db.add(&b, r)
-			continue
+		case r, ok = <-queue:
 		default:
-		}
-		select {
-		case <-db.syncFree:
-			db.commit(&b)
-		case r, ok := <-queue:
-			if !ok {
-				queue = nil // commit what is open, then exit
+			select {
+			case <-db.syncFree:
+				db.commit(&b)
 				continue
+			case r, ok = <-queue:
 			}
-			db.add(&b, r)
 		}
+		if !ok {
+			queue = nil // commit what is open, then exit
+			continue
+		}
+		db.add(&b, r)
 	}
 }
 
@@ -304,13 +303,7 @@ func (db *DB) commit(b *batch) {
 	}
 	// Holding the token, every earlier commit is synced: answering now rests on nothing that a
 	// power loss could undo, apart from this batch's own writes, which are not committed.
-	done := func(err error) {
-		for _, r := range ran {
-			r.answer(db, err)
-		}
-		db.answerFailed(failed)
-		db.syncFree <- struct{}{}
-	}
+	done := func(err error) { db.finishBatch(ran, failed, err) }
 	if err := db.syncErr(); err != nil {
 		// A sync failed while this batch ran: it must not commit either.
 		if tx != nil {
@@ -348,9 +341,7 @@ func (db *DB) commit(b *batch) {
 		db.log.Info("database writable again", "path", db.path)
 	}
 	if !db.pipelined {
-		db.answerCommitted(ran, nil)
-		db.answerFailed(failed)
-		db.syncFree <- struct{}{}
+		done(nil)
 		return
 	}
 	db.toSync <- &syncBatch{ran: ran, failed: failed} // the syncer gives the token back once it has answered

@@ -171,9 +171,10 @@ type DB struct {
 	closeErr  error
 
 	stats struct {
-		updates, failures, batches, commits, maxBatch, syncs, undone atomic.Int64
+		updates, failures, batches, commits, maxBatch, undone atomic.Int64
 	}
-	// syncTimes holds the log's recent sync times and their histogram (metrics.go).
+	// syncTimes counts the log's syncs and holds the recent ones' times and their histogram
+	// (metrics.go).
 	syncTimes *syncRing
 
 	// pipelined: the writer commits with synchronous=NORMAL and the syncer goroutine makes each
@@ -475,7 +476,7 @@ func (db *DB) Stats() Stats {
 		Batches:  db.stats.batches.Load(),
 		Commits:  db.stats.commits.Load(),
 		MaxBatch: db.stats.maxBatch.Load(),
-		Syncs:    db.stats.syncs.Load(),
+		Syncs:    db.syncTimes.count(),
 		Undone:   db.stats.undone.Load(),
 	}
 	st.CacheHits, st.CacheMisses = db.cache.stats()

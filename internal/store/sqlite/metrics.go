@@ -46,6 +46,13 @@ func (s *syncRing) since(n int64) []time.Duration {
 	return out
 }
 
+// count is how many syncs were recorded.
+func (s *syncRing) count() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
 // SyncTimes returns how long the syncs after the first n took (n from an earlier Stats().Syncs;
 // 0 for all), as many as are kept (the last 16,384), oldest first.
 func (db *DB) SyncTimes(n int64) []time.Duration { return db.syncTimes.since(n) }

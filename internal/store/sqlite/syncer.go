@@ -147,40 +147,31 @@ func (db *DB) runSyncer() {
 	for b := range db.toSync {
 		err := db.syncErr()
 		if err == nil {
-			start := time.Now()
-			if serr := db.wal.Sync(); serr != nil {
-				err = db.failSync(serr)
-			} else {
-				db.syncTimes.add(time.Since(start))
-				db.stats.syncs.Add(1)
-			}
+			err = db.syncLog()
 		}
-		db.answerCommitted(b.ran, err)
-		db.answerFailed(b.failed)
-		db.syncFree <- struct{}{}
+		db.finishBatch(b.ran, b.failed, err)
 	}
 	if err := db.wal.Close(); err != nil {
 		db.log.Warn("close the write-ahead log's sync descriptor", "path", db.path, "err", err)
 	}
 }
 
-// answerCommitted answers a committed batch's callers: nil and their changes announced when
-// the sync made the batch durable, the sync's error otherwise (the writes may or may not
-// survive a power loss, so neither success nor the changes can be claimed).
-func (db *DB) answerCommitted(ran []*request, err error) {
+// finishBatch answers a batch's callers and gives the writer the syncer's token back. The
+// callers whose fns succeeded get nil and their changes announced when err is nil (the batch
+// is durable), err otherwise (a failed commit or sync: the writes may or may not survive a
+// power loss, so neither success nor the changes can be claimed); those whose fns failed get
+// their own errors.
+func (db *DB) finishBatch(ran []*request, failed []failedRequest, err error) {
 	for _, r := range ran {
 		if err == nil {
 			db.hub.Publish(r.changes...)
 		}
 		r.answer(db, err)
 	}
-}
-
-// answerFailed answers requests whose fns failed with their own errors.
-func (db *DB) answerFailed(failed []failedRequest) {
 	for _, f := range failed {
 		f.r.answer(db, f.err)
 	}
+	db.syncFree <- struct{}{}
 }
 
 // failSync records that a sync failed. From then on every write is refused: Linux reports a
@@ -216,11 +207,16 @@ func (db *DB) syncNow() error {
 	if err := db.syncErr(); err != nil {
 		return err
 	}
+	return db.syncLog()
+}
+
+// syncLog syncs the log once, recording how long it took; a failure refuses every later write
+// (failSync).
+func (db *DB) syncLog() error {
 	start := time.Now()
 	if err := db.wal.Sync(); err != nil {
 		return db.failSync(err)
 	}
 	db.syncTimes.add(time.Since(start))
-	db.stats.syncs.Add(1)
 	return nil
 }
