@@ -55,9 +55,7 @@ func PostMessages(t T, s *Serving, ids []string, rate, n int) Load {
 // postMessages is PostMessages calling warmedUp, when not nil, between the warm-up and the
 // measured requests.
 func postMessages(t T, s *Serving, ids []string, rate, n int, warmedUp func()) Load {
-	client := loadClient()
-	body := messageBody()
-	do := func(i int) error { return postMessage(client, s.URL, s.Secret, ids[i%len(ids)], body) }
+	do := newPoster(t, s.URL, s.Secret, ids, messageBody()).post
 	if w := OpenLoop(time.Now(), max(1, rate/5), max(1, rate/5), do); w.Failed > 0 {
 		t.Fatalf("warm-up: %d of %d requests failed, first: %v", w.Failed, len(w.Lat), w.FirstErr)
 	}
@@ -87,15 +85,12 @@ func EmptyHandler(t T) string {
 
 // runAPI: POST /v1/tickets/{id}/messages at 5,000 requests/s through the whole stack (HTTP,
 // token, decoding, service with the demo policy, group commit, answer) against an empty
-// net/http handler at the same rate, with the same client, in the same run.
+// net/http handler at the same rate, with the same load generator (poster), in the same run.
 func runAPI(t T, o Options) []Row {
 	dur := o.scaledDur(10*time.Second, 2*time.Second)
 	n := int(dur.Seconds()) * APIRate
 
-	empty := EmptyHandler(t)
-	client := loadClient()
-	body := messageBody()
-	doEmpty := func(i int) error { return postMessage(client, empty, "x", "t", body) }
+	doEmpty := newPoster(t, EmptyHandler(t), "x", []string{"t"}, messageBody()).post
 	OpenLoop(time.Now(), APIRate/5, APIRate/5, doEmpty)
 	cpu := startCPU()
 	base := OpenLoop(time.Now(), APIRate, n, doEmpty)

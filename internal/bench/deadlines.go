@@ -239,8 +239,7 @@ func RunLateness(t T, o DeadlineOptions) Lateness {
 	uptimeStart := loadavg()
 	cpu := startCPU()
 	reqs := int(int64(rate) * int64(window) / int64(time.Second))
-	body := messageBody()
-	ingest := OpenLoop(base, rate, reqs, func(i int) error { return postMessage(client, nd.url, secret, ids[i%len(ids)], body) })
+	ingest := OpenLoop(base, rate, reqs, newPoster(t, nd.url, secret, ids, messageBody()).post)
 	selfCores, pgCores, otherCores := cpu.cores()
 	// Every breach due by windowEnd must fire: wait for the overdue ones to go (so that the
 	// lateness of a backlog is measured, not left out), then compare.

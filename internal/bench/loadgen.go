@@ -1,12 +1,16 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -16,8 +20,9 @@ import (
 
 // Load is what an open-loop run measured.
 type Load struct {
-	// Lat holds each request's latency counted from its scheduled time, sorted.
-	Lat []time.Duration
+	// Lat holds each request's latency counted from its scheduled time, sorted; InOrder holds
+	// the same in the order the requests were scheduled.
+	Lat, InOrder []time.Duration
 	// Failed counts requests that failed; FirstErr is the first failure.
 	Failed   int64
 	FirstErr error
@@ -70,12 +75,13 @@ func OpenLoop(start time.Time, rate, n int, do func(i int) error) Load {
 	}
 	wg.Wait()
 	took := time.Since(start)
+	inOrder := slices.Clone(lat)
 	slices.Sort(lat)
-	return Load{Lat: lat, Failed: failed.Load(), FirstErr: firstErr, Took: took}
+	return Load{Lat: lat, InOrder: inOrder, Failed: failed.Load(), FirstErr: firstErr, Took: took}
 }
 
-// loadClient is the HTTP client every load generator uses: enough idle connections that an
-// open loop at 5,000 requests/s reuses them instead of dialling.
+// loadClient is the HTTP client the set-up steps use (creating tickets): enough idle
+// connections that they are reused instead of dialled.
 func loadClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 1024}, Timeout: 10 * time.Second}
 }
@@ -84,28 +90,145 @@ func loadClient() *http.Client {
 // policy's keyword lists and sentiment have something to find.
 const benchBody = "I was charged twice for my order and nobody answers; please refund the second payment."
 
-// postMessage POSTs benchBody as a customer message to a ticket and wants 201.
-func postMessage(client *http.Client, base, secret, ticketID string, body []byte) error {
-	req, err := http.NewRequest("POST", base+"/v1/tickets/"+ticketID+"/messages", bytes.NewReader(body))
-	if err != nil {
+// A poster sends the load generators' POST /v1/tickets/{id}/messages: each request serialised
+// once by net/http, written on a kept-alive connection of the poster's pool, and its answer
+// read with http.ReadResponse on that connection (any framing, chunked included). It exists
+// because http.Client costs the machine the server shares with it tens of microseconds a
+// request (a pool behind locks, a reading and a writing goroutine per connection and the
+// wake-ups between them; BENCHMARKS.md has the figures), and at 5,000 requests/s on 2 cores
+// that is CPU taken from the server being measured. A load generator's clients are not the
+// product, so the bench's should cost little, as wrk2's do; the empty handler's baseline is
+// measured with the same poster.
+type poster struct {
+	addr    string
+	reqs    [][]byte       // per ticket, ready to write
+	idle    chan *keptConn // connections between requests
+	dialer  net.Dialer
+	timeout time.Duration // for a whole request, as http.Client.Timeout
+	closed  atomic.Bool   // connections given back after close are closed
+}
+
+// keptConn is a connection of a poster and its buffered reader.
+type keptConn struct {
+	net.Conn
+	r    *bufio.Reader
+	used bool // it answered a request before
+}
+
+// newPoster prepares POSTs of body to /v1/tickets/{id}/messages on base for each of ids, with
+// secret as bearer token; t's cleanup closes its connections.
+func newPoster(t T, base, secret string, ids []string, body []byte) *poster {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "http" || u.Host == "" || len(ids) == 0 {
+		t.Fatalf("poster: base URL %q and %d tickets: want http://host:port and at least one", base, len(ids))
+	}
+	p := &poster{addr: u.Host, idle: make(chan *keptConn, 4096), timeout: 10 * time.Second}
+	for _, id := range ids {
+		req, err := http.NewRequest("POST", base+"/v1/tickets/"+id+"/messages", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		var b bytes.Buffer
+		if err := req.Write(&b); err != nil {
+			t.Fatal(err)
+		}
+		p.reqs = append(p.reqs, b.Bytes())
+	}
+	t.Cleanup(p.close)
+	return p
+}
+
+// post sends the request of ticket i (round robin over the poster's tickets) and wants 201,
+// its body read. A kept connection the server has closed meanwhile fails before any answer;
+// the request then goes once more on a new connection, as http.Client does: the server cannot
+// have read it.
+func (p *poster) post(i int) error {
+	req := p.reqs[i%len(p.reqs)]
+	for {
+		var c *keptConn
+		select {
+		case c = <-p.idle:
+		default:
+			nc, err := p.dialer.Dial("tcp", p.addr)
+			if err != nil {
+				return err
+			}
+			c = &keptConn{Conn: nc, r: bufio.NewReader(nc)}
+		}
+		keep, err := c.roundTrip(req, p.timeout)
+		if !keep || p.closed.Load() {
+			c.Close()
+			if c.used && errors.Is(err, errUnanswered) {
+				continue
+			}
+			return err
+		}
+		c.used = true
+		select {
+		case p.idle <- c:
+		default:
+			c.Close()
+		}
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+secret)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
+}
+
+// errUnanswered marks a request whose connection was closed or reset before any byte of an
+// answer came. A timeout is not one of them: the server may be working on the request.
+var errUnanswered = errors.New("connection closed before an answer")
+
+func unanswered(err error) error {
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		return err
+	}
+	return fmt.Errorf("%w: %w", errUnanswered, err)
+}
+
+// roundTrip writes req and reads its answer, which must be 201. keep reports whether the
+// connection may carry another request: not after an error, a refusal (its body is read only
+// in part) or an answer that closes it.
+func (c *keptConn) roundTrip(req []byte, timeout time.Duration) (keep bool, err error) {
+	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return false, err
+	}
+	if _, err := c.Write(req); err != nil {
+		return false, unanswered(err)
+	}
+	if _, err := c.r.Peek(1); err != nil {
+		return false, unanswered(err)
+	}
+	resp, err := http.ReadResponse(c.r, nil)
+	if err != nil {
+		return false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("POST messages: %d %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+		return false, fmt.Errorf("POST messages: %d %s", resp.StatusCode, strings.TrimSpace(string(msg)))
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return false, err
+	}
+	return !resp.Close, nil
 }
 
-// messageBody is the JSON body of postMessage.
+// close closes the idle connections; those in use are closed as their requests end.
+func (p *poster) close() {
+	p.closed.Store(true)
+	for {
+		select {
+		case c := <-p.idle:
+			c.Close()
+		default:
+			return
+		}
+	}
+}
+
+// messageBody is the JSON body of the poster's messages.
 func messageBody() []byte {
 	b, _ := json.Marshal(map[string]any{"author": map[string]string{"kind": "customer"}, "body": benchBody})
 	return b

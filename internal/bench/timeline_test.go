@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"runtime/metrics"
+	"runtime/trace"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/escalated/escalated/internal/store/sqlite"
+)
+
+// TestAPITimeline is a diagnostic, not a check: it runs the API row's load (POST messages to 64
+// tickets, demo policy, SQLite) at ESCALATED_BENCH_TIMELINE_RATE requests/s for
+// ESCALATED_BENCH_TIMELINE_SECONDS (default 8) and prints when the slow requests were: each
+// 50 ms of schedule with requests over 10 ms, the garbage collections, and per request the CPU,
+// the commits and the bytes and write calls the process made to disk. The start of the measured
+// requests is logged in an execution trace ("timeline", "start") to line a trace up with it:
+//
+//	ESCALATED_BENCH_TIMELINE_RATE=2500 GOGC=400 go test ./internal/bench -run APITimeline -v -trace trace.out
+func TestAPITimeline(t *testing.T) {
+	rate, _ := strconv.Atoi(os.Getenv("ESCALATED_BENCH_TIMELINE_RATE"))
+	if rate <= 0 {
+		t.Skip("a diagnostic: set ESCALATED_BENCH_TIMELINE_RATE to a rate in requests/s to run it")
+	}
+	secs := 8
+	if v := os.Getenv("ESCALATED_BENCH_TIMELINE_SECONDS"); v != "" {
+		if secs, _ = strconv.Atoi(v); secs <= 0 {
+			t.Fatalf("ESCALATED_BENCH_TIMELINE_SECONDS=%q: want a positive whole number", v)
+		}
+	}
+	a, ids := NewNode(t, SQLiteDB(t, "api.db"), DemoPolicyFile(t, t.TempDir()), 64)
+	s := Serve(t, a)
+	db := a.Store.(*sqlite.DB)
+	post := newPoster(t, s.URL, s.Secret, ids, messageBody()).post
+	OpenLoop(time.Now(), max(1, rate/5), max(1, rate/5), post) // warm-up, as PostMessages
+
+	n := rate * secs
+	gcs := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	var ends []time.Duration // when a collection was first seen finished, from start
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	io0, st0, cpu := procIO(t), db.Stats(), startCPU()
+	start := time.Now()
+	trace.Log(context.Background(), "timeline", "start")
+	go func() {
+		defer close(watched)
+		metrics.Read(gcs)
+		last := gcs[0].Value.Uint64()
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if metrics.Read(gcs); gcs[0].Value.Uint64() != last {
+				last = gcs[0].Value.Uint64()
+				ends = append(ends, time.Since(start))
+			}
+		}
+	}()
+	load := OpenLoop(start, rate, n, post)
+	close(stop)
+	<-watched
+	cpuPer := cpu.selfSeconds() / float64(n) * 1e6
+	io1, st1 := procIO(t), db.Stats()
+	if load.Failed > 0 {
+		t.Errorf("%d of %d requests failed, first: %v", load.Failed, n, load.FirstErr)
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d requests at %d/s: p50 %s, p99 %s, max %s; %.0f µs of CPU a request (load generator included); "+
+		"%.1f messages a commit; disk writes %.1f KiB and %.1f write calls a request\n",
+		n, rate, load.Quantile(0.5).Round(10*time.Microsecond), load.Quantile(0.99).Round(10*time.Microsecond), load.Quantile(1).Round(10*time.Microsecond),
+		cpuPer, float64(st1.Updates-st0.Updates)/float64(max(1, st1.Commits-st0.Commits)),
+		float64(io1["write_bytes"]-io0["write_bytes"])/1024/float64(n), float64(io1["syscw"]-io0["syscw"])/float64(n))
+	win := max(1, rate/20)
+	for w := 0; w*win < n; w++ {
+		seg := load.InOrder[w*win : min(n, (w+1)*win)]
+		over := 0
+		for _, l := range seg {
+			if l > 10*time.Millisecond {
+				over++
+			}
+		}
+		if over > 0 {
+			fmt.Fprintf(&b, "  %5d ms: %4d of %d over 10 ms, the slowest %s\n", w*50, over, len(seg), slices.Max(seg).Round(100*time.Microsecond))
+		}
+	}
+	fmt.Fprintf(&b, "garbage collections finished by (ms):")
+	for _, e := range ends {
+		fmt.Fprintf(&b, " %d", e.Milliseconds())
+	}
+	t.Log("\n" + b.String())
+}
+
+// procIO is this process's /proc/self/io counters by name.
+func procIO(t *testing.T) map[string]int64 {
+	raw, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skipf("no /proc/self/io here: %v", err)
+	}
+	out := map[string]int64{}
+	for line := range bytes.Lines(raw) {
+		name, v, ok := strings.Cut(strings.TrimSpace(string(line)), ": ")
+		if n, err := strconv.ParseInt(v, 10, 64); ok && err == nil {
+			out[name] = n
+		}
+	}
+	return out
+}
