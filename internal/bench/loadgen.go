@@ -143,8 +143,8 @@ func newPoster(t T, base, secret string, ids []string, body []byte) *poster {
 
 // post sends the request of ticket i (round robin over the poster's tickets) and wants 201,
 // its body read. A kept connection the server has closed meanwhile fails before any answer;
-// the request then goes once more on a new connection, as http.Client does: the server cannot
-// have read it.
+// the request then goes again on another connection (kept or new), as http.Client's would:
+// the server cannot have read it. A new connection's failure is the request's.
 func (p *poster) post(i int) error {
 	req := p.reqs[i%len(p.reqs)]
 	for {
