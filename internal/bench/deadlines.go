@@ -845,15 +845,19 @@ func fileSize(db string) string {
 func rssMiB() float64 { return float64(statusKB("VmRSS")) / 1024 }
 
 // statusKB is a kB field of /proc/self/status (VmRSS, VmHWM), 0 where /proc has none.
-func statusKB(field string) uint64 {
-	raw, err := os.ReadFile("/proc/self/status")
+func statusKB(field string) uint64 { return procField("/proc/self/status", field) }
+
+// procField is the number of a "name: value" line of a /proc file such as /proc/self/status
+// (a trailing unit, kB, dropped) or /proc/self/io; 0 where the file or the line is missing.
+func procField(path, field string) uint64 {
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
 		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb
+			n, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return n
 		}
 	}
 	return 0

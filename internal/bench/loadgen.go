@@ -103,9 +103,9 @@ type poster struct {
 	addr    string
 	reqs    [][]byte       // per ticket, ready to write
 	idle    chan *keptConn // connections between requests
-	dialer  net.Dialer
-	timeout time.Duration // for a whole request, as http.Client.Timeout
-	closed  atomic.Bool   // connections given back after close are closed
+	dialer  net.Dialer     // with the timeout below
+	timeout time.Duration  // for a whole request, as http.Client.Timeout
+	closed  atomic.Bool    // connections given back after close are closed
 }
 
 // keptConn is a connection of a poster and its buffered reader.
@@ -123,7 +123,8 @@ func newPoster(t T, base, secret string, ids []string, body []byte) *poster {
 	if err != nil || u.Scheme != "http" || u.Host == "" || len(ids) == 0 {
 		t.Fatalf("poster: base URL %q and %d tickets: want http://host:port and at least one", base, len(ids))
 	}
-	p := &poster{addr: u.Host, idle: make(chan *keptConn, 4096), timeout: 10 * time.Second}
+	const timeout = 10 * time.Second
+	p := &poster{addr: u.Host, idle: make(chan *keptConn, 4096), dialer: net.Dialer{Timeout: timeout}, timeout: timeout}
 	for _, id := range ids {
 		req, err := http.NewRequest("POST", base+"/v1/tickets/"+id+"/messages", bytes.NewReader(body))
 		if err != nil {
