@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -78,6 +79,16 @@ func JSONText(v any) (string, error) {
 		return "", escalated.Errorf(escalated.EINVALID, "value cannot be stored as JSON: %v", err)
 	}
 	return string(b), nil
+}
+
+// Qualified prefixes each column of a list written "a, b, c" with a table's alias: "m.a, m.b,
+// m.c". A join then selects what the plain list names, and the two cannot drift apart.
+func Qualified(alias, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
 }
 
 // MapText encodes a JSON object column. An empty map, the usual custom fields, is written

@@ -204,9 +204,14 @@ type TicketFilter struct {
 
 // History stores the append-only messages and events of tickets.
 type History interface {
+	// AddMessage stores a message. The message.added event that announces it (its message_id,
+	// store.EventMessageID) is appended in the same transaction, before or after: the service
+	// always writes both.
 	AddMessage(ctx context.Context, m *escalated.Message) error
 	GetMessage(ctx context.Context, id string) (*escalated.Message, error)
-	// ListMessages returns a ticket's messages in order.
+	// ListMessages returns a ticket's messages in conversation order, found through the events
+	// that announce them: a message no event of the ticket announces is not listed. The SQL
+	// stores thus keep one index by ticket for both lists, not one each.
 	ListMessages(ctx context.Context, ticketID string) ([]*escalated.Message, error)
 	AppendEvent(ctx context.Context, e *escalated.Event) error
 	// ListEvents returns a ticket's events in Seq order with Message attached to message.added.

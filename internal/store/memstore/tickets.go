@@ -21,8 +21,8 @@ import (
 //	"tickets_open_team"       team + "\x00" + id → id for tickets not solved or closed
 //	"tickets_open_assignee"   assignee + "\x00" + id → id for tickets not solved or closed
 //	"messages"                id → *Message
-//	"messages_by_ticket"      ticketID + "\x00" + pad(seq) + "\x00" + id → *Message (same value)
-//	"events"                  ticketID + "\x00" + pad(seq) → *Event (Message attached)
+//	"events"                  ticketID + "\x00" + pad(seq) → *Event (Message attached; a
+//	                          ticket's messages are listed through these, as in SQL)
 //	"event_ids"               event id → its "events" key
 //	"feed"                    pad(pos) → *Event (the same value as in "events")
 //	"events_awaiting_message" messageID + "\x00" + events key → awaiting: an event appended
@@ -33,18 +33,17 @@ import (
 // Stored values are never changed once put (a write puts a new value), so tables may share
 // them; everything a caller gets is a clone.
 const (
-	tTickets        = "tickets"
-	tOpenTeam       = "tickets_open_team"
-	tOpenAssignee   = "tickets_open_assignee"
-	tMessages       = "messages"
-	tTicketMessages = "messages_by_ticket"
-	tEvents         = "events"
-	tEventIDs       = "event_ids"
-	tFeed           = "feed"
-	tAwaiting       = "events_awaiting_message"
-	tAccounts       = "accounts"
-	tCustomers      = "customers"
-	tDecisions      = "decisions"
+	tTickets      = "tickets"
+	tOpenTeam     = "tickets_open_team"
+	tOpenAssignee = "tickets_open_assignee"
+	tMessages     = "messages"
+	tEvents       = "events"
+	tEventIDs     = "event_ids"
+	tFeed         = "feed"
+	tAwaiting     = "events_awaiting_message"
+	tAccounts     = "accounts"
+	tCustomers    = "customers"
+	tDecisions    = "decisions"
 )
 
 // ticketFilters are ListTickets' filters: the ticket's value and, for the filters services
@@ -321,7 +320,6 @@ func (x *tx) AddMessage(ctx context.Context, m *escalated.Message) error {
 	}
 	s := storedMessage(m)
 	put(x, tMessages, s.ID, s)
-	put(x, tTicketMessages, s.TicketID+"\x00"+pad(s.Seq)+"\x00"+s.ID, s)
 	// Events appended before this message announce it from now on.
 	var fix []string
 	scan(x, tAwaiting, s.ID+"\x00", "", func(key string, a awaiting) bool {
@@ -349,11 +347,14 @@ func (x *tx) GetMessage(ctx context.Context, id string) (*escalated.Message, err
 	return clone(m), nil
 }
 
-// ListMessages returns a ticket's messages in conversation order (seq, then id).
+// ListMessages returns a ticket's messages in conversation order, found through the events
+// that announce them, as the SQL stores find them (store.History).
 func (x *tx) ListMessages(ctx context.Context, ticketID string) ([]*escalated.Message, error) {
 	out := []*escalated.Message{}
-	scan(x, tTicketMessages, ticketID+"\x00", "", func(_ string, m *escalated.Message) bool {
-		out = append(out, clone(m))
+	scan(x, tEvents, ticketID+"\x00", "", func(_ string, e *escalated.Event) bool {
+		if m := e.Message; m != nil && m.TicketID == ticketID {
+			out = append(out, clone(m))
+		}
 		return true
 	})
 	return out, nil

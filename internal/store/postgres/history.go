@@ -78,12 +78,19 @@ func (t *tx) GetMessage(ctx context.Context, id string) (*escalated.Message, err
 	return m, nil
 }
 
-// ListMessages returns a ticket's messages in conversation order (seq, then id for messages
-// that share a seq). An unknown ticket has no messages: the list is empty, not an error.
+// sqlListMessages finds a ticket's messages through the events that announce them
+// (store.History), as the SQLite store does: the messages table keeps no index by ticket.
+// dialect: $1 placeholder (SQLite: ?).
+var sqlListMessages = `SELECT ` + store.Qualified("m", messageColumns) + `
+		FROM events e
+		JOIN messages m ON m.id = e.message_id AND m.ticket_id = e.ticket_id
+		WHERE e.ticket_id = $1
+		ORDER BY e.seq, m.id`
+
+// ListMessages returns a ticket's messages in conversation order, each found through the
+// event that announces it. An unknown ticket has no messages: the list is empty, not an error.
 func (t *tx) ListMessages(ctx context.Context, ticketID string) ([]*escalated.Message, error) {
-	// dialect: $1 placeholder (SQLite: ?).
-	ms, err := list(ctx, t, `SELECT `+messageColumns+` FROM messages WHERE ticket_id = $1 ORDER BY seq, id`,
-		[]any{ticketID}, scanMessage)
+	ms, err := list(ctx, t, sqlListMessages, []any{ticketID}, scanMessage)
 	if err != nil {
 		return nil, fmt.Errorf("list messages of %s: %w", ticketID, interpretError(err))
 	}

@@ -726,6 +726,9 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	} {
 		queries[name] = func() (string, []any) { q, a := auditListQuery(f); return q, append(a, 51) }
 	}
+	// A ticket's conversation: its messages are found through the events that announce them,
+	// on the events' (ticket_id, seq) index, since the messages table has none by ticket.
+	queries["messages ticket"] = func() (string, []any) { return sqlListMessages, []any{"tkt"} }
 	for name, build := range queries {
 		t.Run(name, func(t *testing.T) {
 			q, args := build()

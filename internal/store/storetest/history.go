@@ -74,22 +74,45 @@ func testMessageUnknownTicket(t *testing.T, f *fx) {
 func testListMessages(t *testing.T, f *fx) {
 	tk, other := f.ticket(), f.ticket()
 	m3, m1, m2 := f.message(tk.ID, 3), f.message(tk.ID, 1), f.message(tk.ID, 2)
+	unannounced := f.message(tk.ID, 5)
+	elsewhere := f.message(other.ID, 1)
+	announce := func(m *escalated.Message) *escalated.Event {
+		return f.event(m.TicketID, m.Seq, escalated.EventMessageAdded, func(e *escalated.Event) {
+			e.Data = map[string]any{"message_id": m.ID}
+		})
+	}
 	f.createTickets(tk, other)
 	f.update(func(tx store.Tx) error {
-		// Inserted out of order, and with another ticket's message in between.
-		for _, m := range []*escalated.Message{m3, f.message(other.ID, 1), m1, m2} {
+		// m1's event comes before the message, as a service may write them; the others after.
+		if err := tx.AppendEvent(f.ctx, announce(m1)); err != nil {
+			return err
+		}
+		// Inserted out of order, with another ticket's message in between.
+		for _, m := range []*escalated.Message{m3, elsewhere, m1, m2, unannounced} {
 			if err := tx.AddMessage(f.ctx, m); err != nil {
+				return err
+			}
+		}
+		for _, e := range []*escalated.Event{announce(m3), announce(elsewhere), f.event(tk.ID, 4, escalated.EventTicketUpdated), announce(m2)} {
+			if err := tx.AppendEvent(f.ctx, e); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	f.view(func(tx store.Tx) error {
+		// The list follows the announcing events (store.History): a message no event of the
+		// ticket announces is not in it.
 		got, err := tx.ListMessages(f.ctx, tk.ID)
 		if err != nil {
 			return err
 		}
 		equal(t, "messages", got, []*escalated.Message{wantMessage(m1), wantMessage(m2), wantMessage(m3)})
+		got, err = tx.ListMessages(f.ctx, other.ID)
+		if err != nil {
+			return err
+		}
+		equal(t, "the other ticket's messages", got, []*escalated.Message{wantMessage(elsewhere)})
 		return nil
 	})
 }
