@@ -98,7 +98,7 @@ func TestBreachEscalatesOnTheRealServer(t *testing.T) {
 		}
 		// The SQLite store's own: the log's syncs (one at least per write so far) and its writer.
 		if _, ok := s.app.Store.(*sqlite.DB); ok {
-			for _, want := range []string{"escalated_sqlite_sync_seconds_count ", "escalated_sqlite_commits_total ",
+			for _, want := range []string{"escalated_sqlite_sync_seconds_count ", "escalated_sqlite_commit_seconds_count ", "escalated_sqlite_commits_total ",
 				"escalated_sqlite_updates_total ", "escalated_sqlite_batches_undone_total 0"} {
 				if !strings.Contains(string(raw), want) {
 					t.Fatalf("/metrics lacks %q:\n%s", want, raw)

@@ -105,15 +105,18 @@ func runAPI(t T, o Options) []Row {
 	if !ok {
 		t.Fatalf("the API row runs on SQLite, not %T", a.Store)
 	}
-	var syncs0 int64
-	mark := func() { syncs0 = sq.Stats().Syncs } // the measured requests' syncs, not the warm-up's
+	var syncs0, commits0 int64
+	mark := func() { // the measured requests' syncs and commits, not the warm-up's
+		st := sq.Stats()
+		syncs0, commits0 = st.Syncs, st.Commits
+	}
 	cpu = startCPU()
 	got := postMessages(t, s, ids, APIRate, n, mark)
 	gotCPU := cpu.selfSeconds() / float64(n+APIRate/5) // with the warm-up's requests
 	if got.Failed > 0 {
 		t.Errorf("%d of %d requests failed, first: %v", got.Failed, n, got.FirstErr)
 	}
-	syncs := syncNote(sq, syncs0)
+	syncs, commits := syncNote(sq, syncs0), commitNote(sq, commits0)
 
 	// At half the rate, for context: how the latency falls with the load, and how much of it is
 	// the disk's syncs then.
@@ -123,7 +126,7 @@ func runAPI(t T, o Options) []Row {
 	if low.Failed > 0 {
 		t.Errorf("at %d/s: %d of %d requests failed, first: %v", half, low.Failed, nHalf, low.FirstErr)
 	}
-	lowSyncs := syncNote(sq, syncs0)
+	lowSyncs, lowCommits := syncNote(sq, syncs0), commitNote(sq, commits0)
 
 	p99, bp99 := got.Quantile(0.99), base.Quantile(0.99)
 	return []Row{{
@@ -133,26 +136,53 @@ func runAPI(t T, o Options) []Row {
 		Met: verdict(p99 < 10*time.Millisecond && got.Failed == 0),
 		Note: fmt.Sprintf("%s requests over %s, open loop; achieved %s/s (empty handler %s/s); p50 %.1f ms, max %.0f ms (empty handler p50 %.2f ms); "+
 			"CPU per request, load generator included: %.0f µs (empty handler %.0f µs; 2 cores give 400 µs per request at 5,000/s); "+
-			"the write-ahead log's syncs meanwhile (each answer waits for one after its commit): %s",
+			"the write-ahead log's syncs meanwhile (each answer waits for one after its commit): %s; %s",
 			count(float64(n)), dur, count(got.Achieved()), count(base.Achieved()), ms(got.Quantile(0.5)), ms(got.Quantile(1)), ms(base.Quantile(0.5)),
-			gotCPU*1e6, baseCPU*1e6, syncs),
+			gotCPU*1e6, baseCPU*1e6, syncs, commits),
 	}, {
 		Figure: fmt.Sprintf("POST messages p99 at %s req/s, SQLite", count(float64(half))), Target: "(context)",
 		Value: ms(low.Quantile(0.99)), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(low.Quantile(0.99))),
 		Baseline: fmt.Sprintf("empty handler p99 %.2f ms (at 5,000/s)", ms(bp99)), BaselineValue: ms(bp99), Ratio: ms(low.Quantile(0.99)) / ms(bp99),
 		Met: "n/a",
-		Note: fmt.Sprintf("%s requests right after the row above, on the same node; p50 %.1f ms, max %.0f ms; the log's syncs meanwhile: %s",
-			count(float64(nHalf)), ms(low.Quantile(0.5)), ms(low.Quantile(1)), lowSyncs),
+		Note: fmt.Sprintf("%s requests right after the row above, on the same node; p50 %.1f ms, max %.0f ms; the log's syncs meanwhile: %s; %s",
+			count(float64(nHalf)), ms(low.Quantile(0.5)), ms(low.Quantile(1)), lowSyncs, lowCommits),
 	}}
+}
+
+// commitNote describes the writer's commits after the first since: how many, and those over
+// 5 ms, which are the checkpoints that copy the log into the database file (no write runs
+// meanwhile, so each stalls every request arriving during it).
+func commitNote(db *sqlite.DB, since int64) string {
+	total := db.Stats().Commits - since
+	cs := db.CommitTimes(since)
+	var long int
+	var longest, longSum time.Duration
+	for _, c := range cs {
+		if c.Took > 5*time.Millisecond {
+			long++
+			longSum += c.Took
+			longest = max(longest, c.Took)
+		}
+	}
+	over := ""
+	if int64(len(cs)) < total {
+		over = fmt.Sprintf(" of the last %s", count(float64(len(cs))))
+	}
+	return fmt.Sprintf("the writer's commits: %s, %d%s over 5 ms (the checkpoints fall here: %.0f ms in all, the longest %.1f ms)",
+		count(float64(total)), long, over, ms(longSum), ms(longest))
 }
 
 // syncNote describes the times of db's syncs after the first since: how many, their median,
 // 99th percentile and longest (over the last ones kept, when there were more).
 func syncNote(db *sqlite.DB, since int64) string {
 	total := db.Stats().Syncs - since
-	ds := db.SyncTimes(since)
-	if len(ds) == 0 {
+	ts := db.SyncTimes(since)
+	if len(ts) == 0 {
 		return "none"
+	}
+	ds := make([]time.Duration, len(ts))
+	for i, s := range ts {
+		ds[i] = s.Took
 	}
 	slices.Sort(ds)
 	q := func(f float64) time.Duration { return ds[int(f*float64(len(ds)-1))] }

@@ -86,7 +86,24 @@ func TestAPITimeline(t *testing.T) {
 		n, rate, load.Quantile(0.5).Round(10*time.Microsecond), load.Quantile(0.99).Round(10*time.Microsecond), load.Quantile(1).Round(10*time.Microsecond),
 		cpuPer, float64(st1.Updates-st0.Updates)/float64(max(1, st1.Commits-st0.Commits)),
 		float64(bytes1-bytes0)/1024/float64(n), float64(calls1-calls0)/float64(n))
+	// The writer's long commits (the checkpoints among them) and the log's long syncs (the
+	// disk), from start, to line up with the windows: one that began in a window or up to 20 ms
+	// before it is named on its line.
+	longOf := func(what string, ts []sqlite.Timing) (long []sqlite.Timing) {
+		var sum time.Duration
+		for _, c := range ts {
+			if c.Took > 5*time.Millisecond && !c.At.Before(start) {
+				long = append(long, c)
+				sum += c.Took
+			}
+		}
+		fmt.Fprintf(&b, "%s: %d, %d of them over 5 ms (%s in all)\n", what, len(ts), len(long), sum.Round(time.Millisecond))
+		return long
+	}
+	longCommits := longOf("the writer's commits", db.CommitTimes(st0.Commits))
+	longSyncs := longOf("the log's syncs", db.SyncTimes(st0.Syncs))
 	win := max(1, rate/20)
+	slow, explained := 0, 0
 	for w := 0; w*win < n; w++ {
 		seg := load.InOrder[w*win : min(n, (w+1)*win)]
 		over := 0
@@ -95,10 +112,35 @@ func TestAPITimeline(t *testing.T) {
 				over++
 			}
 		}
-		if over > 0 {
-			fmt.Fprintf(&b, "  %5d ms: %4d of %d over 10 ms, the slowest %s\n", w*50, over, len(seg), slices.Max(seg).Round(100*time.Microsecond))
+		if over == 0 {
+			continue
 		}
+		from, to := time.Duration(w)*50*time.Millisecond, time.Duration(w+1)*50*time.Millisecond
+		var near []string
+		for _, l := range []struct {
+			what string
+			ts   []sqlite.Timing
+		}{{"a commit", longCommits}, {"a sync", longSyncs}} {
+			for _, c := range l.ts {
+				if at := c.At.Sub(start); at >= from-20*time.Millisecond && at < to {
+					near = append(near, fmt.Sprintf("%s of %s at %d ms", l.what, c.Took.Round(100*time.Microsecond), at.Milliseconds()))
+				}
+			}
+		}
+		for _, e := range ends {
+			if e >= from-20*time.Millisecond && e < to+20*time.Millisecond {
+				near = append(near, fmt.Sprintf("a collection seen ended at %d ms", e.Milliseconds()))
+			}
+		}
+		slow++
+		line := fmt.Sprintf("  %5d ms: %4d of %d over 10 ms, the slowest %s", w*50, over, len(seg), slices.Max(seg).Round(100*time.Microsecond))
+		if len(near) > 0 {
+			explained++
+			line += "; " + strings.Join(near, ", ")
+		}
+		fmt.Fprintln(&b, line)
 	}
+	fmt.Fprintf(&b, "%d windows of 50 ms had requests over 10 ms; %d of them had a commit or a sync over 5 ms in or just before them, or a garbage collection end near them\n", slow, explained)
 	fmt.Fprintf(&b, "garbage collections finished by (ms):")
 	for _, e := range ends {
 		fmt.Fprintf(&b, " %d", e.Milliseconds())

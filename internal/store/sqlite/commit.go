@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
@@ -321,6 +322,7 @@ func (db *DB) commit(b *batch) {
 		done(nil)
 		return
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		db.cache.resetIfOn() // it holds rows of the writes that were not committed
 		err = fmt.Errorf("commit: %w", err)
@@ -330,6 +332,7 @@ func (db *DB) commit(b *batch) {
 		done(err)
 		return
 	}
+	db.commitTimes.add(start, time.Since(start))
 	db.stats.commits.Add(1)
 	db.cache.decodeAhead()
 	for _, r := range ran {

@@ -173,9 +173,9 @@ type DB struct {
 	stats struct {
 		updates, failures, batches, commits, maxBatch, undone atomic.Int64
 	}
-	// syncTimes counts the log's syncs and holds the recent ones' times and their histogram
-	// (metrics.go).
-	syncTimes *syncRing
+	// syncTimes counts the log's syncs and holds the recent ones' times and their histogram;
+	// commitTimes the same for the writer's commits (metrics.go).
+	syncTimes, commitTimes *timingRing
 
 	// pipelined: the writer commits with synchronous=NORMAL and the syncer goroutine makes each
 	// commit durable before its callers hear of it (syncer.go); false for a Scratch database,
@@ -283,12 +283,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		queue:    make(chan *request, cfg.maxBatch),
 		stopped:  make(chan struct{}),
 
-		pipelined: !cfg.scratch && !cfg.readOnly,
-		wal:       newWALSyncer(),
-		syncTimes: newSyncRing(),
-		toSync:    make(chan *syncBatch, 1),
-		syncFree:  make(chan struct{}, 1),
-		syncDone:  make(chan struct{}),
+		pipelined:   !cfg.scratch && !cfg.readOnly,
+		wal:         newWALSyncer(),
+		syncTimes:   newSyncRing(),
+		commitTimes: newCommitRing(),
+		toSync:      make(chan *syncBatch, 1),
+		syncFree:    make(chan struct{}, 1),
+		syncDone:    make(chan struct{}),
 	}
 
 	// Migrate before the readers' first connection: query_only connections must find the file

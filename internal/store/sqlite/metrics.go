@@ -1,61 +1,86 @@
 package sqlite
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// syncRing keeps how long the last syncs of the write-ahead log took: the disk's share of every
-// write's latency (a caller is answered only once its commit is synced), which `escalated bench`
-// reports beside the API's figure and an operator reads as the disk's health.
-type syncRing struct {
+// Timing is when something the store does began and how long it took.
+type Timing struct {
+	At   time.Time
+	Took time.Duration
+}
+
+// timingRing keeps the times of the last things of one kind the store did, and their
+// histogram for Prometheus: the log's syncs (the disk's share of every write's latency, since a
+// caller is answered only once its commit is synced) and the writer's commits (whose long ones
+// are the checkpoints, during which the writer serves no one). `escalated bench` reports both
+// beside the API's figure; an operator reads them as the disk's and the writer's health.
+type timingRing struct {
 	mu    sync.Mutex
-	times [16384]time.Duration
-	n     int64 // syncs recorded; the last min(n, len(times)) are kept
+	times [16384]Timing
+	n     int64 // recorded; the last min(n, len(times)) are kept
 	hist  prometheus.Histogram
 }
 
-func newSyncRing() *syncRing {
-	return &syncRing{hist: prometheus.NewHistogram(prometheus.HistogramOpts{
+// timingBuckets span a sync of a fast disk (a quarter of a millisecond) to a stalled one.
+var timingBuckets = []float64{.00025, .0005, .001, .002, .005, .01, .02, .05, .1, .25, 1}
+
+func newSyncRing() *timingRing {
+	return &timingRing{hist: prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "escalated_sqlite_sync_seconds",
 		Help:    "Time the SQLite store's syncs of its write-ahead log took; every write is answered only after one, so a slow disk shows here. (A failed sync stops writes: see escalated_store_errors_total.)",
-		Buckets: []float64{.00025, .0005, .001, .002, .005, .01, .02, .05, .1, .25, 1},
+		Buckets: timingBuckets,
 	})}
 }
 
-func (s *syncRing) add(d time.Duration) {
+func newCommitRing() *timingRing {
+	return &timingRing{hist: prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "escalated_sqlite_commit_seconds",
+		Help: "Time the SQLite writer's group commits took: writing the batch's pages to the write-ahead log and, each time the log has grown by " +
+			fmt.Sprint(writerAutoCheckpoint) + " pages, copying it into the database file (a checkpoint). The writer runs no write meanwhile, so the long ones are every write's stalls.",
+		Buckets: timingBuckets,
+	})}
+}
+
+func (s *timingRing) add(at time.Time, d time.Duration) {
 	s.hist.Observe(d.Seconds())
 	s.mu.Lock()
-	s.times[s.n%int64(len(s.times))] = d
+	s.times[s.n%int64(len(s.times))] = Timing{At: at, Took: d}
 	s.n++
 	s.mu.Unlock()
 }
 
-// since returns the durations of the syncs after the first n (Stats.Syncs counts them), as
-// many of them as are still kept, oldest first.
-func (s *syncRing) since(n int64) []time.Duration {
+// since returns the timings after the first n (a count from Stats), as many of them as are
+// still kept, oldest first.
+func (s *timingRing) since(n int64) []Timing {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n = min(max(n, s.n-int64(len(s.times)), 0), s.n)
-	out := make([]time.Duration, 0, s.n-n)
+	out := make([]Timing, 0, s.n-n)
 	for i := n; i < s.n; i++ {
 		out = append(out, s.times[i%int64(len(s.times))])
 	}
 	return out
 }
 
-// count is how many syncs were recorded.
-func (s *syncRing) count() int64 {
+// count is how many were recorded.
+func (s *timingRing) count() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.n
 }
 
-// SyncTimes returns how long the syncs after the first n took (n from an earlier Stats().Syncs;
-// 0 for all), as many as are kept (the last 16,384), oldest first.
-func (db *DB) SyncTimes(n int64) []time.Duration { return db.syncTimes.since(n) }
+// SyncTimes returns when the syncs after the first n began and how long each took (n from an
+// earlier Stats().Syncs; 0 for all), as many as are kept (the last 16,384), oldest first.
+func (db *DB) SyncTimes(n int64) []Timing { return db.syncTimes.since(n) }
+
+// CommitTimes returns when the commits after the first n began and how long each took (n from
+// an earlier Stats().Commits; 0 for all), as many as are kept (the last 16,384), oldest first.
+func (db *DB) CommitTimes(n int64) []Timing { return db.commitTimes.since(n) }
 
 // Collectors returns the store's metrics for a Prometheus registry: the log's sync times, the
 // writer's group commits (transactions committed and the write calls they held) and the
@@ -67,6 +92,7 @@ func (db *DB) Collectors() []prometheus.Collector {
 	}
 	return []prometheus.Collector{
 		db.syncTimes.hist,
+		db.commitTimes.hist,
 		counter("escalated_sqlite_commits_total", "Group-commit transactions the SQLite writer committed.", db.stats.commits.Load),
 		counter("escalated_sqlite_updates_total", "Write calls (store updates) the SQLite writer committed, in group commits.", db.stats.updates.Load),
 		counter("escalated_sqlite_batches_undone_total",

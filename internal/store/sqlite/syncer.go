@@ -217,6 +217,6 @@ func (db *DB) syncLog() error {
 	if err := db.wal.Sync(); err != nil {
 		return db.failSync(err)
 	}
-	db.syncTimes.add(time.Since(start))
+	db.syncTimes.add(start, time.Since(start))
 	return nil
 }

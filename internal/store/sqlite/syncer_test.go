@@ -330,13 +330,17 @@ func TestCloseWaitsForTheLastSync(t *testing.T) {
 	}
 }
 
-func TestSyncTimesAndMetrics(t *testing.T) {
+func TestSyncAndCommitTimesAndMetrics(t *testing.T) {
 	db := mustOpen(t)
 	ctx := t.Context()
-	s0 := db.Stats().Syncs
+	s0, c0 := db.Stats().Syncs, db.Stats().Commits
 	if got := len(db.SyncTimes(0)); int64(got) != s0 {
 		t.Fatalf("%d sync times kept after opening, Stats says %d syncs", got, s0)
 	}
+	if got := len(db.CommitTimes(0)); int64(got) != c0 {
+		t.Fatalf("%d commit times kept after opening, Stats says %d commits", got, c0)
+	}
+	began := time.Now()
 	for i := range 3 {
 		if err := createTicket(ctx, db, newTicket(time.Now().Add(time.Duration(i)*time.Millisecond))); err != nil {
 			t.Fatal(err)
@@ -347,8 +351,18 @@ func TestSyncTimesAndMetrics(t *testing.T) {
 		t.Fatalf("after 3 lone writes: %d sync times since %d, %d syncs in all; want 3 and %d", len(ds), s0, s, s0+3)
 	}
 	for _, d := range ds {
-		if d <= 0 {
-			t.Errorf("sync time %v", d)
+		if d.Took <= 0 || d.At.Before(began) {
+			t.Errorf("sync began %v (the writes began %v), took %v", d.At, began, d.Took)
+		}
+	}
+	// Each lone write had a commit of its own, timed from its start.
+	cs := db.CommitTimes(c0)
+	if c := db.Stats().Commits; len(cs) != 3 || c != c0+3 {
+		t.Fatalf("after 3 lone writes: %d commit times since %d, %d commits in all; want 3 and %d", len(cs), c0, c, c0+3)
+	}
+	for i, c := range cs {
+		if c.Took <= 0 || c.At.Before(began) || c.At.After(time.Now()) || (i > 0 && c.At.Before(cs[i-1].At.Add(cs[i-1].Took))) {
+			t.Errorf("commit %d: began %v (the writes began %v), took %v", i, c.At, began, c.Took)
 		}
 	}
 	reg := prometheus.NewRegistry()
@@ -364,6 +378,9 @@ func TestSyncTimesAndMetrics(t *testing.T) {
 	if h := got["escalated_sqlite_sync_seconds"]; h == nil || int64(h.Metric[0].GetHistogram().GetSampleCount()) != s0+3 {
 		t.Errorf("sync histogram %v, want %d samples", h, s0+3)
 	}
+	if h := got["escalated_sqlite_commit_seconds"]; h == nil || int64(h.Metric[0].GetHistogram().GetSampleCount()) != c0+3 {
+		t.Errorf("commit histogram %v, want %d samples", h, c0+3)
+	}
 	if c := got["escalated_sqlite_commits_total"]; c == nil || int64(c.Metric[0].GetCounter().GetValue()) != db.Stats().Commits {
 		t.Errorf("commits counter %v, want %d", c, db.Stats().Commits)
 	}
@@ -374,17 +391,21 @@ func TestSyncTimesAndMetrics(t *testing.T) {
 	}
 }
 
-func TestSyncRingKeepsTheLastOnes(t *testing.T) {
+func TestTimingRingKeepsTheLastOnes(t *testing.T) {
 	r := newSyncRing()
 	n := len(r.times) + 100
+	t0 := time.Now()
 	for i := 1; i <= n; i++ {
-		r.add(time.Duration(i))
+		r.add(t0.Add(time.Duration(i)*time.Second), time.Duration(i))
 	}
 	all := r.since(0)
-	if len(all) != len(r.times) || all[0] != 101 || all[len(all)-1] != time.Duration(n) {
+	if len(all) != len(r.times) || all[0].Took != 101 || all[len(all)-1].Took != time.Duration(n) {
 		t.Fatalf("kept %d, first %v, last %v; want %d from 101 to %d", len(all), all[0], all[len(all)-1], len(r.times), n)
 	}
-	if tail := r.since(int64(n - 2)); len(tail) != 2 || tail[0] != time.Duration(n-1) || tail[1] != time.Duration(n) {
+	if !all[0].At.Equal(t0.Add(101 * time.Second)) {
+		t.Fatalf("the first kept began at %v, want %v", all[0].At, t0.Add(101*time.Second))
+	}
+	if tail := r.since(int64(n - 2)); len(tail) != 2 || tail[0].Took != time.Duration(n-1) || tail[1].Took != time.Duration(n) {
 		t.Fatalf("since %d: %v", n-2, tail)
 	}
 	if none := r.since(int64(n)); len(none) != 0 {
