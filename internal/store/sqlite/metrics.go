@@ -83,9 +83,9 @@ func (db *DB) SyncTimes(n int64) []Timing { return db.syncTimes.since(n) }
 func (db *DB) CommitTimes(n int64) []Timing { return db.commitTimes.since(n) }
 
 // Collectors returns the store's metrics for a Prometheus registry: the log's sync times, the
-// writer's group commits (transactions committed and the write calls they held) and the
-// batches undone because a fn failed after writing (docs/adr/0007). They read what the writer
-// counts anyway.
+// writer's commit times, its group commits (transactions committed and the write calls they
+// held) and the batches undone because a fn failed after writing (docs/adr/0007). They read
+// what the writer counts anyway.
 func (db *DB) Collectors() []prometheus.Collector {
 	counter := func(name, help string, read func() int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(read()) })
