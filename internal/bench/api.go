@@ -155,21 +155,29 @@ func runAPI(t T, o Options) []Row {
 func commitNote(db *sqlite.DB, since int64) string {
 	total := db.Stats().Commits - since
 	cs := db.CommitTimes(since)
-	var long int
-	var longest, longSum time.Duration
-	for _, c := range cs {
-		if c.Took > 5*time.Millisecond {
-			long++
-			longSum += c.Took
-			longest = max(longest, c.Took)
-		}
+	long, longSum := longTimings(cs, time.Time{})
+	var longest time.Duration
+	for _, c := range long {
+		longest = max(longest, c.Took)
 	}
 	over := ""
 	if int64(len(cs)) < total {
 		over = fmt.Sprintf(" of the last %s", count(float64(len(cs))))
 	}
 	return fmt.Sprintf("the writer's commits: %s, %d%s over 5 ms (the checkpoints fall here: %.0f ms in all, the longest %.1f ms)",
-		count(float64(total)), long, over, ms(longSum), ms(longest))
+		count(float64(total)), len(long), over, ms(longSum), ms(longest))
+}
+
+// longTimings picks the timings over 5 ms that began at from or later, and their sum: the
+// commits and syncs that stall the writes behind them.
+func longTimings(ts []sqlite.Timing, from time.Time) (long []sqlite.Timing, sum time.Duration) {
+	for _, c := range ts {
+		if c.Took > 5*time.Millisecond && !c.At.Before(from) {
+			long = append(long, c)
+			sum += c.Took
+		}
+	}
+	return long, sum
 }
 
 // syncNote describes the times of db's syncs after the first since: how many, their median,

@@ -34,6 +34,9 @@ func TestAPITimeline(t *testing.T) {
 			t.Fatalf("ESCALATED_BENCH_TIMELINE_SECONDS=%q: want a positive whole number", v)
 		}
 	}
+	if _, err := os.Stat("/proc/self/io"); err != nil {
+		t.Skipf("no /proc/self/io here to count disk writes: %v", err)
+	}
 	a, ids := NewNode(t, SQLiteDB(t, "api.db"), DemoPolicyFile(t, t.TempDir()), 64)
 	s := Serve(t, a)
 	db := a.Store.(*sqlite.DB)
@@ -45,9 +48,6 @@ func TestAPITimeline(t *testing.T) {
 	var ends []time.Duration // when a collection was first seen finished, from start
 	stop := make(chan struct{})
 	watched := make(chan struct{})
-	if _, err := os.Stat("/proc/self/io"); err != nil {
-		t.Skipf("no /proc/self/io here to count disk writes: %v", err)
-	}
 	bytes0, calls0 := diskWrites()
 	st0, cpu := db.Stats(), startCPU()
 	start := time.Now()
@@ -89,14 +89,8 @@ func TestAPITimeline(t *testing.T) {
 	// The writer's long commits (the checkpoints among them) and the log's long syncs (the
 	// disk), from start, to line up with the windows: one that began in a window or up to 20 ms
 	// before it is named on its line.
-	longOf := func(what string, ts []sqlite.Timing) (long []sqlite.Timing) {
-		var sum time.Duration
-		for _, c := range ts {
-			if c.Took > 5*time.Millisecond && !c.At.Before(start) {
-				long = append(long, c)
-				sum += c.Took
-			}
-		}
+	longOf := func(what string, ts []sqlite.Timing) []sqlite.Timing {
+		long, sum := longTimings(ts, start)
 		fmt.Fprintf(&b, "%s: %d, %d of them over 5 ms (%s in all)\n", what, len(ts), len(long), sum.Round(time.Millisecond))
 		return long
 	}

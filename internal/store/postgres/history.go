@@ -148,8 +148,8 @@ func (t *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Even
 
 // eventColumns are what scanEvent reads: the event, then its message through a LEFT JOIN of
 // messages m on e.message_id.
-const eventColumns = `e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at, e.team, e.from_team,
-			m.id, m.ticket_id, m.seq, m.author_kind, m.author_id, m.author_name, m.body, m.internal, m.signals, m.created_at`
+var eventColumns = `e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at, e.team, e.from_team, ` +
+	store.Qualified("m", messageColumns)
 
 func scanEvent(s scanner) (*escalated.Event, error) {
 	var (

@@ -171,7 +171,7 @@ type DB struct {
 	closeErr  error
 
 	stats struct {
-		updates, failures, batches, commits, maxBatch, undone atomic.Int64
+		updates, failures, batches, maxBatch, undone atomic.Int64
 	}
 	// syncTimes counts the log's syncs and holds the recent ones' times and their histogram;
 	// commitTimes the same for the writer's commits (metrics.go).
@@ -475,7 +475,7 @@ func (db *DB) Stats() Stats {
 		Updates:  db.stats.updates.Load(),
 		Failures: db.stats.failures.Load(),
 		Batches:  db.stats.batches.Load(),
-		Commits:  db.stats.commits.Load(),
+		Commits:  db.commitTimes.count(),
 		MaxBatch: db.stats.maxBatch.Load(),
 		Syncs:    db.syncTimes.count(),
 		Undone:   db.stats.undone.Load(),

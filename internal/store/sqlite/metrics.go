@@ -93,7 +93,7 @@ func (db *DB) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		db.syncTimes.hist,
 		db.commitTimes.hist,
-		counter("escalated_sqlite_commits_total", "Group-commit transactions the SQLite writer committed.", db.stats.commits.Load),
+		counter("escalated_sqlite_commits_total", "Group-commit transactions the SQLite writer committed.", db.commitTimes.count),
 		counter("escalated_sqlite_updates_total", "Write calls (store updates) the SQLite writer committed, in group commits.", db.stats.updates.Load),
 		counter("escalated_sqlite_batches_undone_total",
 			"Group-commit batches rolled back and run again because a write failed after writing without a savepoint (docs/adr/0007); more than a few means a write path that should be marked.",
