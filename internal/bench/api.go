@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/access"
 	"github.com/escalated/escalated/internal/app"
+	"github.com/escalated/escalated/internal/store"
 	"github.com/escalated/escalated/internal/store/sqlite"
 )
 
@@ -55,7 +57,12 @@ func PostMessages(t T, s *Serving, ids []string, rate, n int) Load {
 // postMessages is PostMessages calling warmedUp, when not nil, between the warm-up and the
 // measured requests.
 func postMessages(t T, s *Serving, ids []string, rate, n int, warmedUp func()) Load {
-	do := newPoster(t, s.URL, s.Secret, ids, messageBody()).post
+	return postTo(t, s.URL, s.Secret, ids, rate, n, warmedUp)
+}
+
+// postTo is postMessages to any server at base, with secret as the bearer token.
+func postTo(t T, base, secret string, ids []string, rate, n int, warmedUp func()) Load {
+	do := newPoster(t, base, secret, ids, messageBody()).post
 	if w := OpenLoop(time.Now(), max(1, rate/5), max(1, rate/5), do); w.Failed > 0 {
 		t.Fatalf("warm-up: %d of %d requests failed, first: %v", w.Failed, len(w.Lat), w.FirstErr)
 	}
@@ -83,9 +90,69 @@ func EmptyHandler(t T) string {
 	return "http://" + ln.Addr().String()
 }
 
+// RawServer serves POST on loopback with the rows the service writes and nothing else of it:
+// it records the statements of n messages added through the service (recordIngest, writers
+// tickets), then opens a copy of the database the recording started from and answers each
+// request, whatever its path and body (read to the end), by executing the next recorded
+// message's statements as one write through the writer's group commit, its syncer and its
+// checkpoints (sqlite.ExecRecorded), with 201 and an empty JSON object once the write is
+// durable, as the service answers only then. The function takes its message inside the writer,
+// so the messages commit in the recorded order whatever order the requests arrive in; a
+// request past the n-th is refused with 503. This is the API row's raw baseline: what its
+// latency would be with the service's answer, token, decoding, signals and deciding costing
+// nothing, on the same disk, the same SQLite and the same durable path. t's cleanup stops it.
+func RawServer(t T, policyPath string, n, writers int) (string, *sqlite.DB) {
+	t.Helper()
+	rec, path := recordIngest(t, policyPath, n, writers)
+	fns := rec.Functions()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var next atomic.Int64
+	handle := func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		err := db.Update(r.Context(), func(tx store.Tx) error {
+			i := next.Add(1) - 1
+			if i >= int64(len(fns)) {
+				return escalated.Errorf(escalated.EUNAVAILABLE, "the raw server recorded %d messages and has written them all", len(fns))
+			}
+			return sqlite.ExecRecorded(r.Context(), tx, fns[i])
+		})
+		if err != nil {
+			code := http.StatusInternalServerError
+			if escalated.ErrorCode(err) == escalated.EUNAVAILABLE {
+				code = http.StatusServiceUnavailable
+			}
+			http.Error(w, err.Error(), code)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte("{}"))
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(handle), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		srv.Close()
+		db.Close()
+	})
+	return "http://" + ln.Addr().String(), db
+}
+
 // runAPI: POST /v1/tickets/{id}/messages at 5,000 requests/s through the whole stack (HTTP,
 // token, decoding, service with the demo policy, group commit, answer) against an empty
-// net/http handler at the same rate, with the same load generator (poster), in the same run.
+// net/http handler at the same rate, with the same load generator (poster), in the same run;
+// and, before the service, the same load on RawServer: the rows the service writes through the
+// same durable path with nothing of the service, which is where the machine's own floor shows.
 func runAPI(t T, o Options) []Row {
 	dur := o.scaledDur(10*time.Second, 2*time.Second)
 	n := int(dur.Seconds()) * APIRate
@@ -99,17 +166,33 @@ func runAPI(t T, o Options) []Row {
 		t.Fatalf("empty handler: %d of %d requests failed, first: %v", base.Failed, n, base.FirstErr)
 	}
 
-	a, ids := NewNode(t, SQLiteDB(t, "api.db"), DemoPolicyFile(t, t.TempDir()), 64)
+	// The same rows with nothing of the service around them (RawServer), as many messages as
+	// the service row sends with its warm-up, to as many tickets.
+	pol := DemoPolicyFile(t, t.TempDir())
+	const tickets = 64
+	rawURL, rawDB := RawServer(t, pol, n+APIRate/5, tickets)
+	var syncs0, commits0 int64
+	marker := func(db *sqlite.DB) func() { // the measured requests' syncs and commits, not the warm-up's
+		return func() {
+			st := db.Stats()
+			syncs0, commits0 = st.Syncs, st.Commits
+		}
+	}
+	cpu = startCPU()
+	raw := postTo(t, rawURL, "x", []string{"raw"}, APIRate, n, marker(rawDB))
+	rawCPU := cpu.selfSeconds() / float64(n+APIRate/5)
+	if raw.Failed > 0 {
+		t.Errorf("the same rows raw: %d of %d requests failed, first: %v", raw.Failed, n, raw.FirstErr)
+	}
+	rawSyncs, rawCommits := syncNote(rawDB, syncs0), commitNote(rawDB, commits0)
+
+	a, ids := NewNode(t, SQLiteDB(t, "api.db"), pol, tickets)
 	s := Serve(t, a)
 	sq, ok := a.Store.(*sqlite.DB)
 	if !ok {
 		t.Fatalf("the API row runs on SQLite, not %T", a.Store)
 	}
-	var syncs0, commits0 int64
-	mark := func() { // the measured requests' syncs and commits, not the warm-up's
-		st := sq.Stats()
-		syncs0, commits0 = st.Syncs, st.Commits
-	}
+	mark := marker(sq)
 	cpu = startCPU()
 	got := postMessages(t, s, ids, APIRate, n, mark)
 	gotCPU := cpu.selfSeconds() / float64(n+APIRate/5) // with the warm-up's requests
@@ -139,6 +222,16 @@ func runAPI(t T, o Options) []Row {
 			"the write-ahead log's syncs meanwhile (each answer waits for one after its commit): %s; %s",
 			count(float64(n)), dur, count(got.Achieved()), count(base.Achieved()), ms(got.Quantile(0.5)), ms(got.Quantile(1)), ms(base.Quantile(0.5)),
 			gotCPU*1e6, baseCPU*1e6, syncs, commits),
+	}, {
+		Figure: "POST messages p99 at 5,000 req/s, the same rows raw, SQLite", Target: "(context)",
+		Value: ms(raw.Quantile(0.99)), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(raw.Quantile(0.99))),
+		Baseline: fmt.Sprintf("the service's p99 %.1f ms (first row)", ms(p99)), BaselineValue: ms(p99), Ratio: ms(raw.Quantile(0.99)) / ms(p99),
+		Met: "n/a",
+		Note: fmt.Sprintf("a server that answers each request, once durable, by writing the statements the service wrote for one message "+
+			"(recorded beforehand), through the same group commit, syncer and checkpoints, with nothing of the service: %s requests "+
+			"before the service's row, the same load; achieved %s/s; p50 %.1f ms, max %.0f ms; CPU per request, load generator included: %.0f µs; "+
+			"the log's syncs meanwhile: %s; %s",
+			count(float64(n)), count(raw.Achieved()), ms(raw.Quantile(0.5)), ms(raw.Quantile(1)), rawCPU*1e6, rawSyncs, rawCommits),
 	}, {
 		Figure: fmt.Sprintf("POST messages p99 at %s req/s, SQLite", count(float64(half))), Target: "(context)",
 		Value: ms(low.Quantile(0.99)), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(low.Quantile(0.99))),

@@ -220,26 +220,36 @@ func RawInsert(t T, db, policyPath string, n int) float64 {
 // statement's arguments).
 func RawReplay(t T, policyPath string, n, writers, perTx int) (rate, perMessage float64) {
 	t.Helper()
+	rec, replayed := recordIngest(t, policyPath, n, writers)
+	took, stmts := replayRaw(t, rec, replayed, perTx)
+	return float64(n) / took.Seconds(), float64(stmts) / float64(n)
+}
+
+// recordIngest adds n messages through the ticket service from writers goroutines, each on its
+// own ticket of a fresh SQLite node, recording every statement the writer executes, and
+// returns the recording with the path of a copy of the database taken before the first
+// message, from which the recorded statements replay. The node does not serve, so the engine
+// writes nothing beside the messages: the recording holds one function per message, in commit
+// order.
+func recordIngest(t T, policyPath string, n, writers int) (*sqlite.Recorder, string) {
+	t.Helper()
 	dir := t.TempDir()
 	a, ids := NewNode(t, "sqlite:"+filepath.Join(dir, "recorded.db"), policyPath, writers)
 	sq, ok := a.Store.(*sqlite.DB)
 	if !ok {
-		t.Fatalf("raw replay needs a SQLite node, not %T", a.Store)
+		t.Fatalf("a raw replay needs a SQLite node, not %T", a.Store)
 	}
-	ctx := context.Background()
 	replayed := filepath.Join(dir, "replayed.db")
-	if err := sq.Backup(ctx, replayed); err != nil {
+	if err := sq.Backup(context.Background(), replayed); err != nil {
 		t.Fatal(err)
 	}
 	rec := sq.Record()
 	ingestOn(t, []*app.App{a}, ids, n, writers)
 	sq.StopRecording()
-	if got := len(rec.Functions()); got < n {
-		t.Fatalf("recorded %d write functions for %d messages", got, n)
+	if got := len(rec.Functions()); got != n {
+		t.Fatalf("recorded %d write functions for %d messages, want one each", got, n)
 	}
-	// One write function per message: the node does not serve, so no engine writes beside them.
-	took, stmts := replayRaw(t, rec, replayed, perTx)
-	return float64(n) / took.Seconds(), float64(stmts) / float64(n)
+	return rec, replayed
 }
 
 // ingestWriters is how many goroutines send messages in the ingest figure. Each waits for its

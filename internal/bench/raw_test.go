@@ -1,6 +1,9 @@
 package bench
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The recorded catch-up replays what it wrote raw on a copy of the loaded database; the
 // replay itself refuses any statement that changes other rows than it did when recorded.
@@ -20,5 +23,35 @@ func TestRawReplayOfIngest(t *testing.T) {
 	rate, per := RawReplay(t, DemoPolicyFile(t, t.TempDir()), 300, 4, 100)
 	if rate <= 0 || per < 4 {
 		t.Fatalf("raw replay of ingest: %.0f messages/s, %.1f statements a message; want a rate and at least 4 statements", rate, per)
+	}
+}
+
+// The API's raw baseline answers every request it recorded a message for, from concurrent
+// clients, with each message's statements changing the rows they changed when recorded (a
+// message written out of its ticket's order would fail its version check); one request more
+// is refused, not written.
+func TestRawServerWritesTheRecordedMessages(t *testing.T) {
+	const n = 60
+	url, db := RawServer(t, DemoPolicyFile(t, t.TempDir()), n, 4)
+	st0 := db.Stats()
+	post := newPoster(t, url, "x", []string{"raw"}, messageBody()).post
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- post(i) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := db.Stats().Updates - st0.Updates; got != n {
+		t.Fatalf("%d writes for %d requests", got, n)
+	}
+	err := post(n)
+	if err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("a request past the recording: %v, want 503", err)
+	}
+	if got := db.Stats().Failures - st0.Failures; got != 1 {
+		t.Fatalf("%d failed writes, want the one past the recording", got)
 	}
 }

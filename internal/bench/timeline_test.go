@@ -20,7 +20,9 @@ import (
 // ESCALATED_BENCH_TIMELINE_SECONDS (default 8) and prints when the slow requests were: each
 // 50 ms of schedule with requests over 10 ms, the garbage collections, and per request the CPU,
 // the commits and the bytes and write calls the process made to disk. The start of the measured
-// requests is logged in an execution trace ("timeline", "start") to line a trace up with it:
+// requests is logged in an execution trace ("timeline", "start") to line a trace up with it.
+// With ESCALATED_BENCH_TIMELINE_RAW=1 the load goes to RawServer instead: the same rows through
+// the same durable path, with nothing of the service.
 //
 //	ESCALATED_BENCH_TIMELINE_RATE=2500 GOGC=400 go test ./internal/bench -run APITimeline -v -trace trace.out
 func TestAPITimeline(t *testing.T) {
@@ -37,13 +39,21 @@ func TestAPITimeline(t *testing.T) {
 	if _, err := os.Stat("/proc/self/io"); err != nil {
 		t.Skipf("no /proc/self/io here to count disk writes: %v", err)
 	}
-	a, ids := NewNode(t, SQLiteDB(t, "api.db"), DemoPolicyFile(t, t.TempDir()), 64)
-	s := Serve(t, a)
-	db := a.Store.(*sqlite.DB)
-	post := newPoster(t, s.URL, s.Secret, ids, messageBody()).post
+	n := rate * secs
+	var db *sqlite.DB
+	var post func(int) error
+	if os.Getenv("ESCALATED_BENCH_TIMELINE_RAW") == "1" {
+		var url string
+		url, db = RawServer(t, DemoPolicyFile(t, t.TempDir()), n+max(1, rate/5), 64)
+		post = newPoster(t, url, "x", []string{"raw"}, messageBody()).post
+	} else {
+		a, ids := NewNode(t, SQLiteDB(t, "api.db"), DemoPolicyFile(t, t.TempDir()), 64)
+		s := Serve(t, a)
+		db = a.Store.(*sqlite.DB)
+		post = newPoster(t, s.URL, s.Secret, ids, messageBody()).post
+	}
 	OpenLoop(time.Now(), max(1, rate/5), max(1, rate/5), post) // warm-up, as PostMessages
 
-	n := rate * secs
 	gcs := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
 	var ends []time.Duration // when a collection was first seen finished, from start
 	stop := make(chan struct{})

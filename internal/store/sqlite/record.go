@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+
+	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/store"
 )
 
 // Statement is one write statement a write function executed, as the writer ran it: the SQL,
@@ -91,6 +94,30 @@ func (db *DB) ReplayStatements(ctx context.Context, fns [][]Statement, perTx int
 	for start := 0; start < len(fns); start += perTx {
 		if err := db.replayChunk(ctx, fns[start:min(start+perTx, len(fns))], start); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// ExecRecorded executes one recorded function's statements inside an Update's transaction
+// (tx is the store.Tx the Update's function received), refusing, as ReplayStatements does, a
+// statement that changes another number of rows than when it was recorded. Run from Update
+// functions, the statements go through the writer's group commit, its syncer and its
+// checkpoints like any write: the durable path with nothing of the service around it, which is
+// the API benchmark's "same rows raw" server (internal/bench).
+func ExecRecorded(ctx context.Context, stx store.Tx, stmts []Statement) error {
+	t, ok := stx.(*tx)
+	if !ok || !t.write {
+		return escalated.Errorf(escalated.EINTERNAL, "exec recorded statements: %T is not a SQLite write transaction", stx)
+	}
+	for j, s := range stmts {
+		res, err := t.exec(ctx, s.Query, s.Args...)
+		if err != nil {
+			return fmt.Errorf("exec recorded statements: statement %d (%.60s): %w", j, s.Query, interpretError(err))
+		}
+		if n, err := res.RowsAffected(); err == nil && s.Rows >= 0 && n != s.Rows {
+			return fmt.Errorf("exec recorded statements: statement %d (%.60s) changed %d rows, %d when recorded: the database is not in the state the recording left it at that point",
+				j, s.Query, n, s.Rows)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,9 +68,11 @@ func TestRecordAndReplayStatements(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	start := filepath.Join(dir, "start.db")
-	if err := db.Backup(ctx, start); err != nil {
-		t.Fatal(err)
+	start, startGroup := filepath.Join(dir, "start.db"), filepath.Join(dir, "start-group.db")
+	for _, p := range []string{start, startGroup} {
+		if err := db.Backup(ctx, p); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rec := db.Record()
 	failed := errors.New("refused")
@@ -133,7 +136,35 @@ func TestRecordAndReplayStatements(t *testing.T) {
 	if got, want := dumpTables(t, start, tables...), dumpTables(t, src, tables...); got != want {
 		t.Fatalf("replayed database differs from the recorded one:\n%s\nwant:\n%s", got, want)
 	}
-	err := replay.ReplayStatements(ctx, fns, 7)
+
+	// Through the group commit, from concurrent callers: each function takes the next recorded
+	// one inside the writer, so they run in the recorded order whatever order the callers came
+	// in, and write the same rows.
+	group := mustOpenPath(t, startGroup)
+	var next atomic.Int64
+	errs := make(chan error, len(fns))
+	for range fns {
+		go func() {
+			errs <- group.Update(ctx, func(tx store.Tx) error { return ExecRecorded(ctx, tx, fns[next.Add(1)-1]) })
+		}()
+	}
+	for range fns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := dumpTables(t, startGroup, tables...), dumpTables(t, src, tables...); got != want {
+		t.Fatalf("database written through the group commit differs from the recorded one:\n%s\nwant:\n%s", got, want)
+	}
+	err := group.Update(ctx, func(tx store.Tx) error { return ExecRecorded(ctx, tx, fns[len(fns)-1][2:]) })
+	if err == nil || !strings.Contains(err.Error(), "statement 0 (UPDATE tickets") || !strings.Contains(err.Error(), "changed 0 rows, 1 when recorded") {
+		t.Fatalf("an update of a moved-on row through the group commit: %v, want the rows-changed refusal naming it", err)
+	}
+	if err := ExecRecorded(ctx, nil, fns[0]); err == nil || !strings.Contains(err.Error(), "is not a SQLite write transaction") {
+		t.Fatalf("recorded statements outside a SQLite write transaction: %v, want internal", err)
+	}
+
+	err = replay.ReplayStatements(ctx, fns, 7)
 	if err == nil || !strings.Contains(err.Error(), "function 0, statement 0") {
 		t.Fatalf("replaying on a state that already has the rows: %v, want an error naming function 0, statement 0", err)
 	}
