@@ -62,7 +62,11 @@ func postMessages(t T, s *Serving, ids []string, rate, n int, warmedUp func()) L
 
 // postTo is postMessages to any server at base, with secret as the bearer token.
 func postTo(t T, base, secret string, ids []string, rate, n int, warmedUp func()) Load {
-	do := newPoster(t, base, secret, ids, messageBody()).post
+	p := newPoster(t, base, secret, ids, messageBody())
+	// Its connections go with it: the runs after it need the descriptors (a slow run keeps
+	// thousands of connections open, each two descriptors on loopback).
+	defer p.close()
+	do := p.post
 	if w := OpenLoop(time.Now(), max(1, rate/5), max(1, rate/5), do); w.Failed > 0 {
 		t.Fatalf("warm-up: %d of %d requests failed, first: %v", w.Failed, len(w.Lat), w.FirstErr)
 	}
@@ -157,11 +161,12 @@ func runAPI(t T, o Options) []Row {
 	dur := o.scaledDur(10*time.Second, 2*time.Second)
 	n := int(dur.Seconds()) * APIRate
 
-	doEmpty := newPoster(t, EmptyHandler(t), "x", []string{"t"}, messageBody()).post
-	OpenLoop(time.Now(), APIRate/5, APIRate/5, doEmpty)
+	empty := newPoster(t, EmptyHandler(t), "x", []string{"t"}, messageBody())
+	OpenLoop(time.Now(), APIRate/5, APIRate/5, empty.post)
 	cpu := startCPU()
-	base := OpenLoop(time.Now(), APIRate, n, doEmpty)
+	base := OpenLoop(time.Now(), APIRate, n, empty.post)
 	baseCPU := cpu.selfSeconds() / float64(n)
+	empty.close()
 	if base.Failed > 0 {
 		t.Fatalf("empty handler: %d of %d requests failed, first: %v", base.Failed, n, base.FirstErr)
 	}
