@@ -79,16 +79,27 @@ func postTo(t T, base, secret string, ids []string, rate, n int, warmedUp func()
 // EmptyHandler serves 201 with an empty JSON object after reading the body, on loopback: the
 // baseline of API latency (what net/http and the load generator cost on this machine).
 func EmptyHandler(t T) string {
+	return serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		answerCreated(w)
+	})
+}
+
+// answerCreated answers 201 with an empty JSON object, as the baselines answer.
+func answerCreated(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	w.Write([]byte("{}"))
+}
+
+// serveLoopback serves handle on a loopback port until t's cleanup, and returns its URL.
+func serveLoopback(t T, handle http.HandlerFunc) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		w.Write([]byte("{}"))
-	}), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handle, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
@@ -113,8 +124,9 @@ func RawServer(t T, policyPath string, n, writers int) (string, *sqlite.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() }) // after the server's, which cleanups run first
 	var next atomic.Int64
-	handle := func(w http.ResponseWriter, r *http.Request) {
+	url := serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.Copy(io.Discard, r.Body); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -134,22 +146,9 @@ func RawServer(t T, policyPath string, n, writers int) (string, *sqlite.DB) {
 			http.Error(w, err.Error(), code)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		w.Write([]byte("{}"))
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(handle), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		srv.Close()
-		db.Close()
+		answerCreated(w)
 	})
-	return "http://" + ln.Addr().String(), db
+	return url, db
 }
 
 // runAPI: POST /v1/tickets/{id}/messages at 5,000 requests/s through the whole stack (HTTP,

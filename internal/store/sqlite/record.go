@@ -77,8 +77,8 @@ func (t *tx) record(query string, args []any, res sql.Result) {
 }
 
 // ReplayStatements executes fns' statements in order on the writer connection, perTx
-// functions to a transaction (perTx < 1: one transaction), each distinct statement prepared
-// once per transaction: the raw cost of writing what the recorded functions wrote. The
+// functions to a transaction (perTx < 1: one transaction), each distinct statement compiled
+// once and kept by the connection, as the store's own are: the raw cost of writing what the recorded functions wrote. The
 // database must be in the state the recording started from (a backup taken then); a statement
 // that changes another number of rows than it did when recorded is an error naming it, so a
 // replay that completes wrote the same rows. It runs on the writer connection directly, beside
@@ -110,13 +110,23 @@ func ExecRecorded(ctx context.Context, stx store.Tx, stmts []Statement) error {
 	if !ok || !t.write {
 		return escalated.Errorf(escalated.EINTERNAL, "exec recorded statements: %T is not a SQLite write transaction", stx)
 	}
+	if err := t.execRecorded(ctx, stmts); err != nil {
+		return fmt.Errorf("exec recorded statements: %w", err)
+	}
+	return nil
+}
+
+// execRecorded executes stmts in order through the connection's compiled statements, and
+// fails on the first that errs or changes another number of rows than when recorded (a
+// database not in the state the recording had there), naming it.
+func (t *tx) execRecorded(ctx context.Context, stmts []Statement) error {
 	for j, s := range stmts {
 		res, err := t.exec(ctx, s.Query, s.Args...)
 		if err != nil {
-			return fmt.Errorf("exec recorded statements: statement %d (%.60s): %w", j, s.Query, interpretError(err))
+			return fmt.Errorf("statement %d (%.60s): %w", j, s.Query, interpretError(err))
 		}
 		if n, err := res.RowsAffected(); err == nil && s.Rows >= 0 && n != s.Rows {
-			return fmt.Errorf("exec recorded statements: statement %d (%.60s) changed %d rows, %d when recorded: the database is not in the state the recording left it at that point",
+			return fmt.Errorf("statement %d (%.60s) changed %d rows, %d when recorded: the database is not in the state the recording had at that point",
 				j, s.Query, n, s.Rows)
 		}
 	}
@@ -129,29 +139,10 @@ func (db *DB) replayChunk(ctx context.Context, fns [][]Statement, first int) err
 		return fmt.Errorf("replay statements: begin: %w", err)
 	}
 	defer sqlTx.Rollback()
-	stmts := map[string]*sql.Stmt{}
-	defer func() {
-		for _, s := range stmts {
-			s.Close()
-		}
-	}()
+	t := &tx{q: sqlTx, write: true}
 	for i, fn := range fns {
-		for j, s := range fn {
-			st := stmts[s.Query]
-			if st == nil {
-				if st, err = sqlTx.PrepareContext(ctx, s.Query); err != nil {
-					return fmt.Errorf("replay statements: function %d, statement %d: prepare: %w", first+i, j, err)
-				}
-				stmts[s.Query] = st
-			}
-			res, err := st.ExecContext(ctx, s.Args...)
-			if err != nil {
-				return fmt.Errorf("replay statements: function %d, statement %d (%.60s): %w", first+i, j, s.Query, interpretError(err))
-			}
-			if n, err := res.RowsAffected(); err == nil && s.Rows >= 0 && n != s.Rows {
-				return fmt.Errorf("replay statements: function %d, statement %d (%.60s) changed %d rows, %d when recorded: the database is not in the recording's starting state",
-					first+i, j, s.Query, n, s.Rows)
-			}
+		if err := t.execRecorded(ctx, fn); err != nil {
+			return fmt.Errorf("replay statements: function %d, %w", first+i, err)
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
