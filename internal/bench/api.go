@@ -176,10 +176,11 @@ func runAPI(t T, o Options) []Row {
 	const tickets = 64
 	rawURL, rawDB := RawServer(t, pol, n+APIRate/5, tickets)
 	var syncs0, commits0 int64
+	var stats0 sqlite.Stats
 	marker := func(db *sqlite.DB) func() { // the measured requests' syncs and commits, not the warm-up's
 		return func() {
-			st := db.Stats()
-			syncs0, commits0 = st.Syncs, st.Commits
+			stats0 = db.Stats()
+			syncs0, commits0 = stats0.Syncs, stats0.Commits
 		}
 	}
 	cpu = startCPU()
@@ -203,7 +204,7 @@ func runAPI(t T, o Options) []Row {
 	if got.Failed > 0 {
 		t.Errorf("%d of %d requests failed, first: %v", got.Failed, n, got.FirstErr)
 	}
-	syncs, commits := syncNote(sq, syncs0), commitNote(sq, commits0)
+	syncs, commits, spec := syncNote(sq, syncs0), commitNote(sq, commits0), specNote(sq, stats0)
 
 	// At half the rate, for context: how the latency falls with the load, and how much of it is
 	// the disk's syncs then.
@@ -223,9 +224,9 @@ func runAPI(t T, o Options) []Row {
 		Met: verdict(p99 < 10*time.Millisecond && got.Failed == 0),
 		Note: fmt.Sprintf("%s requests over %s, open loop; achieved %s/s (empty handler %s/s); p50 %.1f ms, max %.0f ms (empty handler p50 %.2f ms); "+
 			"CPU per request, load generator included: %.0f µs (empty handler %.0f µs; 2 cores give 400 µs per request at 5,000/s); "+
-			"the write-ahead log's syncs meanwhile (each answer waits for one after its commit): %s; %s",
+			"the write-ahead log's syncs meanwhile (each answer waits for one after its commit): %s; %s; %s",
 			count(float64(n)), dur, count(got.Achieved()), count(base.Achieved()), ms(got.Quantile(0.5)), ms(got.Quantile(1)), ms(base.Quantile(0.5)),
-			gotCPU*1e6, baseCPU*1e6, syncs, commits),
+			gotCPU*1e6, baseCPU*1e6, syncs, commits, spec),
 	}, {
 		Figure: "POST messages p99 at 5,000 req/s, the same rows raw, SQLite", Target: "(context)",
 		Value: ms(raw.Quantile(0.99)), Unit: "ms", Text: fmt.Sprintf("%.1f ms", ms(raw.Quantile(0.99))),
@@ -244,6 +245,16 @@ func runAPI(t T, o Options) []Row {
 		Note: fmt.Sprintf("%s requests right after the row above, on the same node; p50 %.1f ms, max %.0f ms; the log's syncs meanwhile: %s; %s",
 			count(float64(nHalf)), ms(low.Quantile(0.5)), ms(low.Quantile(1)), lowSyncs, lowCommits),
 	}}
+}
+
+// specNote says how the messages' writes since st went: decided ahead and applied by the
+// writer as decided, decided again in the writer (a row they read moved meanwhile, or they did
+// not apply as recorded), or not decided ahead (docs/adr/0005).
+func specNote(db *sqlite.DB, st sqlite.Stats) string {
+	now := db.Stats()
+	return fmt.Sprintf("writes decided ahead of the writer: %s applied, %s decided again (%s stale, %s restarted), %s not decided ahead",
+		count(float64(now.SpecApplied-st.SpecApplied)), count(float64(now.SpecStale-st.SpecStale+now.SpecRestarted-st.SpecRestarted)),
+		count(float64(now.SpecStale-st.SpecStale)), count(float64(now.SpecRestarted-st.SpecRestarted)), count(float64(now.SpecDeclined-st.SpecDeclined)))
 }
 
 // commitNote describes the writer's commits after the first since: how many, and those over

@@ -17,6 +17,7 @@ func BenchmarkIngestDemo(b *testing.B) {
 	b.ReportMetric(in.Rate, "msgs/s")
 	b.ReportMetric(float64(in.CPU.Microseconds()), "cpu_µs/msg")
 	b.ReportMetric(in.PerCommit, "msgs/commit")
+	b.ReportMetric(in.Ahead, "ahead/msg")
 }
 
 // BenchmarkRawReplay is the baseline of the ingest row: the statements b.N messages through

@@ -119,6 +119,9 @@ type Ingest struct {
 	Others float64
 	// PG is the cores PostgreSQL's server processes used meanwhile (0 on SQLite).
 	PG float64
+	// Ahead is the share of the messages whose writes were decided ahead of SQLite's writer and
+	// applied as decided (docs/adr/0005; 0 on other stores).
+	Ahead float64
 }
 
 // ServiceIngest adds n customer messages through the ticket service from writers goroutines,
@@ -174,6 +177,7 @@ func ingestOn(t T, nodes []*app.App, ids []string, n, writers int) Ingest {
 		if c := st.Commits - st0.Commits; c > 0 {
 			out.PerCommit = float64(st.Updates-st0.Updates) / float64(c)
 		}
+		out.Ahead = float64(st.SpecApplied-st0.SpecApplied) / float64(n)
 	}
 	return out
 }

@@ -96,6 +96,7 @@ func TestAPITimeline(t *testing.T) {
 		n, rate, load.Quantile(0.5).Round(10*time.Microsecond), load.Quantile(0.99).Round(10*time.Microsecond), load.Quantile(1).Round(10*time.Microsecond),
 		cpuPer, float64(st1.Updates-st0.Updates)/float64(max(1, st1.Commits-st0.Commits)),
 		float64(bytes1-bytes0)/1024/float64(n), float64(calls1-calls0)/float64(n))
+	fmt.Fprintf(&b, "%s\n", specNote(db, st0))
 	// The writer's long commits (the checkpoints among them) and the log's long syncs (the
 	// disk), from start, to line up with the windows: one that began in a window or up to 20 ms
 	// before it is named on its line.

@@ -59,6 +59,26 @@ func RollbackExpected(ctx context.Context) bool {
 
 type expectRollbackKey struct{}
 
+// Speculate marks ctx for an Update whose fn a store may first run ahead of its turn, off the
+// one writer, against what the store knows of the rows it reads, and then only check and apply
+// (SQLite: docs/adr/0005-deciding-outside-the-writer.md). The caller promises that fn's outcome
+// rests on nothing but its own captured inputs (the request, the policy it loaded, the clock)
+// and what it reads through the Tx: no memory that other writes change. A store checks the
+// rows fn read before it applies what fn wrote, and runs fn again in its turn when any of them
+// moved, so the result is the one fn would have had in its turn, decided a little earlier on
+// the clock. Stores without a serial writer ignore the mark.
+func Speculate(ctx context.Context) context.Context {
+	return context.WithValue(ctx, speculateKey{}, true)
+}
+
+// Speculative reports whether ctx was marked by Speculate.
+func Speculative(ctx context.Context) bool {
+	v, _ := ctx.Value(speculateKey{}).(bool)
+	return v
+}
+
+type speculateKey struct{}
+
 // Change announces one committed write that other parts of the system wake up for: a history
 // event (Type is the event type, Seq its place in the ticket's history) or a scheduled deadline
 // (Type is ChangeDeadline, Due its due time, Seq 0). It carries identities, not content: a

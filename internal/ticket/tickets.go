@@ -230,7 +230,10 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInp
 	}
 	sig := messageSignals(live, in.Body)
 	var out *escalated.Message
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	// Decided ahead where the store can (store.Speculate): a message is the commonest write,
+	// and what it decides rests on the ticket (and its active escalation) it reads and the
+	// inputs captured here; everything else the reaction may read sends it to the writer.
+	err = s.store.Update(store.Speculate(ctx), func(tx store.Tx) error {
 		t, err := s.writeTicket(ctx, tx, ticketID)
 		if err != nil {
 			return err

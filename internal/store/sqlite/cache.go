@@ -94,18 +94,25 @@ func (c *ticketCache) get(id string) *ticketRow {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, staged := c.staged[id]
-	if !staged {
-		r = c.rows[id]
-	}
-	if r != nil && (r.gen < c.floor || c.customers[r.customerID] > r.gen || c.accounts[r.accountID] > r.gen) {
-		r = nil
-	}
+	r := c.validLocked(id)
 	if r == nil {
 		c.misses.Add(1)
 		return nil
 	}
 	c.hits.Add(1)
+	return r
+}
+
+// validLocked returns the row of ticket id a read would get now (the running fn's staging
+// first), or nil when none is cached or its customer or account changed since it was read.
+func (c *ticketCache) validLocked(id string) *ticketRow {
+	r, staged := c.staged[id]
+	if !staged {
+		r = c.rows[id]
+	}
+	if r != nil && (r.gen < c.floor || c.customers[r.customerID] > r.gen || c.accounts[r.accountID] > r.gen) {
+		return nil
+	}
 	return r
 }
 

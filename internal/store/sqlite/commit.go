@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +38,31 @@ type request struct {
 	// it once the batch commits (record.go).
 	rec   *Recorder
 	stmts []Statement
+	// prepared is fn's speculative run (speculate.go), applied instead of running fn when what
+	// it read still holds; nil to run fn. aheadIDs are the tickets whose rows later
+	// speculations expect from this request (DB.ahead); set before it is queued.
+	prepared *speculation
+	aheadIDs []string
+	// settled is closed once the writer is done with fn (settleAhead), for the speculations
+	// that wait for what it leaves; nil for requests not marked store.Speculate.
+	settled     chan struct{}
+	settledOnce sync.Once
+}
+
+// settle closes r.settled, once.
+func (r *request) settle() { r.settledOnce.Do(func() { close(r.settled) }) }
+
+// finished reports whether the writer is done with r: answered, or abandoned by its caller.
+func (r *request) finished() bool {
+	if r.state.Load() == stateAbandoned {
+		return true
+	}
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // answer tells the caller its outcome. It is called at most once per request.
@@ -71,20 +98,33 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	r := &request{ctx: ctx, fn: fn, done: make(chan struct{})}
+	if db.speculating && store.Speculative(ctx) {
+		return db.updateAhead(ctx, r) // speculate.go
+	}
+	if err := db.send(ctx, r); err != nil {
+		return err
+	}
+	return db.wait(ctx, r)
+}
 
+// send queues r for the writer.
+func (db *DB) send(ctx context.Context, r *request) error {
 	db.mu.RLock()
+	defer db.mu.RUnlock()
 	if db.closed {
-		db.mu.RUnlock()
 		return errClosed()
 	}
 	select {
 	case db.queue <- r:
-		db.mu.RUnlock()
+		return nil
 	case <-ctx.Done():
-		db.mu.RUnlock()
 		return ctx.Err()
 	}
+}
 
+// wait returns r's outcome once the writer has answered it, or ctx's error if ctx ends before
+// fn started.
+func (db *DB) wait(ctx context.Context, r *request) error {
 	select {
 	case <-r.done:
 		return r.err
@@ -180,9 +220,11 @@ func (db *DB) claim(r *request) bool {
 		if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
 			r.answer(db, err)
 		}
+		db.settleAhead(r, false)
 		return false
 	}
 	if !r.state.CompareAndSwap(stateQueued, stateRunning) {
+		db.settleAhead(r, false)
 		return false // the caller abandoned it and has already returned
 	}
 	r.claimed = true
@@ -224,6 +266,26 @@ func (db *DB) add(b *batch, r *request) {
 		fnErr, spErr = db.runInSavepoint(b.tx, r)
 	} else {
 		fnErr, spErr, undo = db.runBare(b.tx, r)
+	}
+	if spErr == nil && errors.Is(fnErr, errStale) {
+		// A prepared write did not apply as recorded: what it executed is undone (its savepoint,
+		// or the batch run again without it) and fn runs in its turn. Its speculation missed a
+		// read, which is a defect to report, but the caller's write goes ahead as it should.
+		db.stats.specRestarted.Add(1)
+		db.log.Error("a write decided ahead did not apply as recorded; deciding it in the writer", "err", fnErr)
+		r.prepared = nil
+		if undo {
+			db.stats.undone.Add(1)
+			db.rollback(b)
+			b.guarded = true
+			db.guarded = guardedBatches + 1
+			db.runAgain(b)
+		}
+		db.add(b, r)
+		return
+	}
+	if r.prepared != nil && fnErr == nil && spErr == nil {
+		db.stats.specApplied.Add(1)
 	}
 	switch {
 	case spErr != nil:
@@ -368,7 +430,20 @@ func (db *DB) runFn(sqlTx *sql.Tx, r *request) (undoneRows uint64, err error) {
 	if r.rec != nil {
 		t.rec = &r.stmts
 	}
-	err = db.call(r, t)
+	applied := false
+	switch p := r.prepared; {
+	case p == nil:
+		err = db.call(r, t)
+	case db.cache.current(p):
+		err = t.apply(context.Background(), p)
+		applied = err == nil
+	default:
+		// A row it read moved since: decided again, in its turn.
+		db.stats.specStale.Add(1)
+		r.prepared = nil
+		err = db.call(r, t)
+	}
+	db.settleAhead(r, applied)
 	if err == nil {
 		err = t.flushCells(context.Background())
 	}

@@ -52,6 +52,7 @@ type config struct {
 	readOnly    bool
 	ticketCache int
 	stmtCache   int
+	noSpeculate bool
 	pageCache   int // MiB; 0: SQLite's own default
 }
 
@@ -99,6 +100,14 @@ func WithTicketCache(n int) Option {
 			c.ticketCache = n
 		}
 	}
+}
+
+// WithSpeculation turns deciding ahead on or off (on by default): Update calls marked
+// store.Speculate run their fn in the caller's goroutine first and the writer only checks and
+// applies what it wrote (speculate.go; docs/adr/0005-deciding-outside-the-writer.md). Off is
+// useful to measure what it buys. It needs the ticket cache (WithTicketCache above 0).
+func WithSpeculation(on bool) Option {
+	return func(c *config) { c.noSpeculate = !on }
 }
 
 // WithStmtCache sets how many compiled statements each connection keeps (DefaultStmtCache by
@@ -172,7 +181,22 @@ type DB struct {
 
 	stats struct {
 		updates, failures, batches, maxBatch, undone atomic.Int64
+		// The writes decided ahead (speculate.go): applied as recorded, decided again because a
+		// row they read moved, restarted because one did not apply as recorded, and the
+		// speculations declined (a read of the database, a write they cannot follow, fn's error).
+		specApplied, specStale, specRestarted, specDeclined atomic.Int64
 	}
+	// speculating: Updates marked store.Speculate are decided ahead (WithSpeculation); it needs
+	// the ticket cache, which holds the rows a speculation reads.
+	speculating bool
+	// specTrace, when set (tests), hears why each speculation was declined; specHook runs after
+	// each speculation that stands, before it is queued (with the speculations' turn held).
+	specTrace func(why string)
+	specHook  func()
+	// ahead holds the ticket rows the writes decided ahead and queued will leave; specMu gives
+	// the speculations their turns (speculate.go).
+	ahead  aheadTable
+	specMu sync.Mutex
 	// syncTimes counts the log's syncs and holds the recent ones' times and their histogram;
 	// commitTimes the same for the writer's commits (metrics.go).
 	syncTimes, commitTimes *timingRing
@@ -280,6 +304,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		maxBatch: cfg.maxBatch,
 		cache:    cache,
 		watch:    watch,
+
+		speculating: cache != nil && !cfg.noSpeculate,
+		ahead:       aheadTable{m: map[string]aheadEntry{}},
 		queue:    make(chan *request, cfg.maxBatch),
 		stopped:  make(chan struct{}),
 
@@ -467,6 +494,12 @@ type Stats struct {
 	// CacheHits and CacheMisses count the writer's ticket reads the cache answered and those
 	// that went to the database.
 	CacheHits, CacheMisses int64
+	// Writes decided ahead (store.Speculate): SpecApplied were applied as decided; SpecStale
+	// were decided again in the writer because a row they read had moved; SpecRestarted did not
+	// apply as recorded and were decided again (a defect: the speculation missed a read);
+	// SpecDeclined were not decided ahead (they read the database, wrote what a speculation
+	// cannot follow, or failed).
+	SpecApplied, SpecStale, SpecRestarted, SpecDeclined int64
 }
 
 // Stats returns the writer's counters.
@@ -479,6 +512,11 @@ func (db *DB) Stats() Stats {
 		MaxBatch: db.stats.maxBatch.Load(),
 		Syncs:    db.syncTimes.count(),
 		Undone:   db.stats.undone.Load(),
+
+		SpecApplied:   db.stats.specApplied.Load(),
+		SpecStale:     db.stats.specStale.Load(),
+		SpecRestarted: db.stats.specRestarted.Load(),
+		SpecDeclined:  db.stats.specDeclined.Load(),
 	}
 	st.CacheHits, st.CacheMisses = db.cache.stats()
 	return st

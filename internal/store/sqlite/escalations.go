@@ -176,7 +176,7 @@ func (t *tx) CreateEscalation(ctx context.Context, e *escalated.Escalation) erro
 	_, err = t.exec(ctx, sqlInsertEscalation,
 		append([]any{e.ID}, args...)...)
 	if err == nil {
-		t.cache.stageEsc(e.ID, writtenEscRow(e, pkg))
+		t.stageEsc(e.ID, writtenEscRow(e, pkg))
 	}
 	if err == nil {
 		return nil // the messages below are built only for an error
@@ -192,7 +192,7 @@ func (t *tx) GetEscalation(ctx context.Context, id string) (*escalated.Escalatio
 	if _, err := t.ctx(ctx); err != nil {
 		return nil, err
 	}
-	if r := t.cache.getEsc(id); r != nil {
+	if r := t.cachedEsc(id); r != nil {
 		return r.escalation()
 	}
 	r, err := scanEscRow(t.queryRow(ctx, sqlGetEscalation, id))
@@ -201,7 +201,7 @@ func (t *tx) GetEscalation(ctx context.Context, id string) (*escalated.Escalatio
 	} else if err != nil {
 		return nil, fmt.Errorf("get escalation %s: %w", id, err)
 	}
-	t.cache.stageEsc(id, r)
+	t.stageEsc(id, r)
 	return r.escalation()
 }
 
@@ -219,7 +219,7 @@ func (t *tx) UpdateEscalation(ctx context.Context, e *escalated.Escalation) erro
 		return err
 	}
 	pkg := args[20]
-	old := t.cache.peekEsc(e.ID) // the row being replaced, if cached (the write drops it)
+	old := t.peekEsc(e.ID) // the row being replaced, if cached (the write drops it)
 	// Drop ticket_id (first) and created_at (third from the end): neither changes after create.
 	n := len(args)
 	args = append(append(args[1:n-3:n-3], args[n-2:]...), e.ID, e.Version-1)
@@ -235,7 +235,7 @@ func (t *tx) UpdateEscalation(ctx context.Context, e *escalated.Escalation) erro
 	if old != nil && old.e.Version == e.Version-1 {
 		w := writtenEscRow(e, pkg)
 		w.e.TicketID, w.e.CreatedAt = old.e.TicketID, old.e.CreatedAt
-		t.cache.stageEsc(e.ID, w)
+		t.stageEsc(e.ID, w)
 	}
 	return nil
 }

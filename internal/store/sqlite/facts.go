@@ -65,6 +65,11 @@ func fromNullDur(v sql.NullInt64) *time.Duration {
 // SaveTicketFact inserts or replaces the ticket's row and applies what the change means to the
 // report rollups.
 func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
+	if t.spec != nil {
+		cp := *f
+		t.spec.deferWrite(func(t *tx) error { return t.SaveTicketFact(ctx, &cp) })
+		return nil
+	}
 	old, err := t.getTicketFact(ctx, f.TicketID)
 	if err != nil {
 		return err
@@ -122,6 +127,11 @@ func scanTicketFact(s scanner) (*store.TicketFact, error) {
 // SaveEscalationFact inserts or replaces the escalation's row and applies what the change
 // means to the report rollups.
 func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) error {
+	if t.spec != nil {
+		cp := *f
+		t.spec.deferWrite(func(t *tx) error { return t.SaveEscalationFact(ctx, &cp) })
+		return nil
+	}
 	old, err := t.getEscalationFact(ctx, f.EscalationID)
 	if err != nil {
 		return err

@@ -98,5 +98,22 @@ func (db *DB) Collectors() []prometheus.Collector {
 		counter("escalated_sqlite_batches_undone_total",
 			"Group-commit batches rolled back and run again because a write failed after writing without a savepoint (docs/adr/0007); more than a few means a write path that should be marked.",
 			db.stats.undone.Load),
+		specCounter("applied", db.stats.specApplied.Load),
+		specCounter("stale", db.stats.specStale.Load),
+		specCounter("restarted", db.stats.specRestarted.Load),
+		specCounter("declined", db.stats.specDeclined.Load),
 	}
+}
+
+// specCounter is one outcome of the writes decided ahead (speculate.go), as a label of one
+// counter (one help text for all: a registry refuses a name with two).
+func specCounter(outcome string, read func() int64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "escalated_sqlite_speculations_total",
+		Help: "Writes the SQLite store decided ahead of its writer (docs/adr/0005), by outcome: applied as decided; " +
+			"stale, decided again in the writer because a row they read had moved meanwhile; restarted, decided again " +
+			"because they did not apply as recorded (a defect: report it); declined, not decided ahead (they read the " +
+			"database, wrote what a speculation cannot follow, or failed).",
+		ConstLabels: prometheus.Labels{"outcome": outcome},
+	}, func() float64 { return float64(read()) })
 }

@@ -57,15 +57,25 @@ func (r *Recorder) add(stmts []Statement) {
 	r.mu.Unlock()
 }
 
-// record appends one executed statement to the running function's recording. Byte-slice
-// arguments (of any named type) are copied: a caller may reuse one after the statement ran.
+// record appends one executed statement to the running function's recording.
 func (t *tx) record(query string, args []any, res sql.Result) {
 	n, err := res.RowsAffected()
 	if err != nil {
 		n = -1
 	}
+	*t.rec = append(*t.rec, Statement{Query: query, Args: copyArgs(args), Rows: n})
+}
+
+// copyArgs copies a statement's arguments for running it later, byte slices (of any named
+// type) included: a caller may reuse one after the statement ran.
+func copyArgs(args []any) []any {
 	cp := make([]any, len(args))
 	for i, a := range args {
+		switch a.(type) {
+		case nil, string, int, int64, bool, float64:
+			cp[i] = a // values: nothing to share
+			continue
+		}
 		if v := reflect.ValueOf(a); v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 && !v.IsNil() {
 			c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 			reflect.Copy(c, v)
@@ -73,7 +83,7 @@ func (t *tx) record(query string, args []any, res sql.Result) {
 		}
 		cp[i] = a
 	}
-	*t.rec = append(*t.rec, Statement{Query: query, Args: cp, Rows: n})
+	return cp
 }
 
 // ReplayStatements executes fns' statements in order on the writer connection, perTx

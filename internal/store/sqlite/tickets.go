@@ -149,7 +149,7 @@ func (t *tx) GetTicket(ctx context.Context, id string) (*escalated.Ticket, error
 	if _, err := t.ctx(ctx); err != nil {
 		return nil, err
 	}
-	r := t.cache.get(id)
+	r := t.cachedTicket(id)
 	if r == nil {
 		var gen uint64
 		if t.cache != nil {
@@ -163,7 +163,7 @@ func (t *tx) GetTicket(ctx context.Context, id string) (*escalated.Ticket, error
 			return nil, fmt.Errorf("get ticket %s: %w", id, err)
 		}
 		r.gen = gen
-		t.cache.stage(id, r)
+		t.stageTicket(id, r)
 	}
 	tk := r.take()
 	if tk == nil {
@@ -176,7 +176,7 @@ func (t *tx) GetTicket(ctx context.Context, id string) (*escalated.Ticket, error
 		s := t.see(id)
 		s.key, s.hasKey = keyOf(tk), true
 		if t.cache != nil {
-			s.row, s.writes = r, t.cache.writes()
+			s.row, s.writes = r, t.cacheWrites()
 		}
 	}
 	return tk, nil
@@ -291,7 +291,7 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 	var res sql.Result
 	next := keyOf(tk)
 	unindexed := false
-	before := t.cache.writes()
+	before := t.cacheWrites()
 	if read := t.seenOf(tk.ID); read != nil && read.hasKey && read.key.version == prev {
 		// The row is as read: SET names only the indexed columns whose value moves, so SQLite
 		// rewrites only the index entries built from them (an escalation moves team, tier and
@@ -323,15 +323,15 @@ func (t *tx) UpdateTicket(ctx context.Context, tk *escalated.Ticket, prev int64)
 	// Only a write that happened may vouch for the row's indexed columns.
 	st := t.see(tk.ID)
 	st.key, st.hasKey = next, true
-	if t.cache != nil && (st.writes != before || t.cache.writes() != before+1) {
+	if t.cache != nil && (st.writes != before || t.cacheWrites() != before+1) {
 		// Another statement changed a ticket row between the read and this UPDATE: the copy
 		// read may be stale, so the row is read again next time instead of rebuilt from it.
 		st.row = nil
-		t.cache.stage(tk.ID, nil)
+		t.stageTicket(tk.ID, nil)
 		return nil
 	}
 	t.wroteRow(tk, prev, unindexed, args[5].(string), args[12].(string), args[19].(string))
-	st.writes = t.cache.writes()
+	st.writes = t.cacheWrites()
 	return nil
 }
 
@@ -340,7 +340,7 @@ func (t *tx) forget(id string) {
 	if s := t.seenOf(id); s != nil {
 		s.hasKey, s.row = false, nil
 	}
-	t.cache.stage(id, nil)
+	t.stageTicket(id, nil)
 }
 
 // wroteRow stages the row UpdateTicket just wrote: the row this fn read at version prev with
@@ -356,7 +356,7 @@ func (t *tx) wroteRow(tk *escalated.Ticket, prev int64, unindexed bool, tags, fi
 	read := s.row
 	if read == nil || read.version != prev || read.customerID != tk.CustomerID || read.accountID != tk.AccountID {
 		s.row = nil
-		t.cache.stage(tk.ID, nil)
+		t.stageTicket(tk.ID, nil)
 		return
 	}
 	r := *read
@@ -371,14 +371,19 @@ func (t *tx) wroteRow(tk *escalated.Ticket, prev int64, unindexed bool, tags, fi
 	}
 	r.ready = new(atomic.Pointer[escalated.Ticket])
 	s.row = &r
-	t.cache.stage(tk.ID, &r)
+	t.stageTicket(tk.ID, &r)
 }
 
 // prepare decodes the row for the next read of it, off the writer goroutine: the writer is
 // the one serial part of every write, the decoding is not.
+// A row already read before prepare got to it is not decoded again for nobody: a speculation
+// (speculate.go) often reads the row a queued write will leave before that write commits.
 func (r *ticketRow) prepare() {
+	if r.ready.Load() == taken {
+		return
+	}
 	if tk, err := r.ticket(); err == nil {
-		r.ready.Store(tk)
+		r.ready.CompareAndSwap(nil, tk)
 	}
 }
 
@@ -387,8 +392,14 @@ func (r *ticketRow) take() *escalated.Ticket {
 	if r.ready == nil {
 		return nil
 	}
-	return r.ready.Swap(nil)
+	if tk := r.ready.Swap(taken); tk != taken {
+		return tk
+	}
+	return nil
 }
+
+// taken marks a row's decoded ticket as handed out (or the row as read before it was decoded).
+var taken = new(escalated.Ticket)
 
 // checkVersioned turns "no row updated" into not_found or conflict, whichever it was.
 func (t *tx) checkVersioned(ctx context.Context, res sql.Result, table, kind, id string, prev int64) error {

@@ -47,6 +47,9 @@ type tx struct {
 	watch      *writeWatch
 	rollbacks  uint64
 	undoneRows uint64
+	// spec, when set, makes this a speculative run's tx (speculate.go): it executes nothing,
+	// records the writes, answers reads from the writer's cache, and refuses the rest.
+	spec *speculation
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -74,6 +77,9 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	if err != nil {
 		return nil, err
 	}
+	if t.spec != nil {
+		return t.spec.exec(query, args)
+	}
 	var rows uint64
 	if t.watch != nil {
 		rows = t.watch.rows.Load()
@@ -96,6 +102,9 @@ func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	if err != nil {
 		return nil, err
 	}
+	if t.spec != nil {
+		return nil, t.spec.abort(fmt.Sprintf("read %.50s", query))
+	}
 	return t.q.QueryContext(c, query, args...)
 }
 
@@ -105,7 +114,57 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) scanner {
 	if err != nil {
 		return errRow{err}
 	}
+	if t.spec != nil {
+		return errRow{t.spec.abort(fmt.Sprintf("read %.50s", query))}
+	}
 	return t.q.QueryRowContext(c, query, args...)
+}
+
+// The writer's cache as fn sees it: the cache itself, or in a speculative run what the
+// speculation makes of it (speculate.go).
+
+func (t *tx) cachedTicket(id string) *ticketRow {
+	if t.spec != nil {
+		return t.spec.ticket(t.cache, id)
+	}
+	return t.cache.get(id)
+}
+
+func (t *tx) cacheWrites() uint64 {
+	if t.spec != nil {
+		return t.spec.ticketWrites
+	}
+	return t.cache.writes()
+}
+
+func (t *tx) stageTicket(id string, r *ticketRow) {
+	if t.spec != nil {
+		t.spec.ops = append(t.spec.ops, specOp{stmt: -1, id: id, row: r})
+		return
+	}
+	t.cache.stage(id, r)
+}
+
+func (t *tx) cachedEsc(id string) *escRow {
+	if t.spec != nil {
+		return t.spec.esc(t.cache, id, true)
+	}
+	return t.cache.getEsc(id)
+}
+
+func (t *tx) peekEsc(id string) *escRow {
+	if t.spec != nil {
+		return t.spec.esc(t.cache, id, false)
+	}
+	return t.cache.peekEsc(id)
+}
+
+func (t *tx) stageEsc(id string, r *escRow) {
+	if t.spec != nil {
+		t.spec.ops = append(t.spec.ops, specOp{stmt: -1, id: id, esc: r, isEsc: true})
+		return
+	}
+	t.cache.stageEsc(id, r)
 }
 
 // scanner is a *sql.Row or *sql.Rows positioned on a row.
