@@ -307,8 +307,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 
 		speculating: cache != nil && !cfg.noSpeculate,
 		ahead:       aheadTable{m: map[string]aheadEntry{}},
-		queue:    make(chan *request, cfg.maxBatch),
-		stopped:  make(chan struct{}),
+		queue:       make(chan *request, cfg.maxBatch),
+		stopped:     make(chan struct{}),
 
 		pipelined:   !cfg.scratch && !cfg.readOnly,
 		wal:         newWALSyncer(),
