@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -90,13 +89,4 @@ func benchAddMessage16(b *testing.B, ahead bool) {
 	b.ReportMetric(float64(s.Updates-st0.Updates)/float64(s.Commits-st0.Commits), "msgs/commit")
 	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu_µs/msg")
 	b.ReportMetric(float64(s.SpecApplied-st0.SpecApplied)/float64(b.N), "ahead/msg")
-}
-
-// processCPU is the CPU time this process used so far, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

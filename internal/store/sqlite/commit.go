@@ -41,8 +41,9 @@ type request struct {
 	// prepared is fn's speculative run (speculate.go), applied instead of running fn when what
 	// it read still holds; nil to run fn. aheadIDs are the tickets whose rows later
 	// speculations expect from this request (DB.ahead); set before it is queued.
-	prepared *speculation
-	aheadIDs []string
+	prepared     *speculation
+	aheadIDs     []string
+	appliedAhead bool // the last run of fn applied prepared as decided
 	// settled is closed once the writer is done with fn (settleAhead), for the speculations
 	// that wait for what it leaves; nil for requests not marked store.Speculate.
 	settled     chan struct{}
@@ -267,10 +268,14 @@ func (db *DB) add(b *batch, r *request) {
 	} else {
 		fnErr, spErr, undo = db.runBare(b.tx, r)
 	}
+	// The speculations waiting for what r leaves hear of it once its outcome is settled (its
+	// rows released to the cache, or rolled back).
+	db.settleAhead(r, r.appliedAhead && fnErr == nil && spErr == nil && !undo)
 	if spErr == nil && errors.Is(fnErr, errStale) {
 		// A prepared write did not apply as recorded: what it executed is undone (its savepoint,
-		// or the batch run again without it) and fn runs in its turn. Its speculation missed a
-		// read, which is a defect to report, but the caller's write goes ahead as it should.
+		// or the batch run again without it) and fn runs in its turn. Either a statement failed
+		// (the disk, say: the writer's run will meet it too) or the speculation missed a read,
+		// a defect to report; the caller's write goes ahead as it would have without it.
 		db.stats.specRestarted.Add(1)
 		db.log.Error("a write decided ahead did not apply as recorded; deciding it in the writer", "err", fnErr)
 		r.prepared = nil
@@ -298,8 +303,8 @@ func (db *DB) add(b *batch, r *request) {
 				"err", spErr, "fn_err", fnErr, "retried", len(b.ran))
 		}
 		r.failed = true
-		if fnErr == nil {
-			fnErr = spErr
+		if fnErr == nil || errors.Is(fnErr, errStale) {
+			fnErr = spErr // the transaction's failure, not the speculation's, is the caller's answer
 		}
 		r.answer(db, fnErr)
 		db.runAgain(b)
@@ -430,20 +435,19 @@ func (db *DB) runFn(sqlTx *sql.Tx, r *request) (undoneRows uint64, err error) {
 	if r.rec != nil {
 		t.rec = &r.stmts
 	}
-	applied := false
+	r.appliedAhead = false
 	switch p := r.prepared; {
 	case p == nil:
 		err = db.call(r, t)
 	case db.cache.current(p):
 		err = t.apply(context.Background(), p)
-		applied = err == nil
+		r.appliedAhead = err == nil
 	default:
 		// A row it read moved since: decided again, in its turn.
 		db.stats.specStale.Add(1)
 		r.prepared = nil
 		err = db.call(r, t)
 	}
-	db.settleAhead(r, applied)
 	if err == nil {
 		err = t.flushCells(context.Background())
 	}

@@ -193,10 +193,11 @@ type DB struct {
 	// each speculation that stands, before it is queued (with the speculations' turn held).
 	specTrace func(why string)
 	specHook  func()
-	// ahead holds the ticket rows the writes decided ahead and queued will leave; specMu gives
-	// the speculations their turns (speculate.go).
-	ahead  aheadTable
-	specMu sync.Mutex
+	// ahead holds the ticket rows the writes decided ahead and queued will leave; specTurn, a
+	// slot a speculation holds from its first read until it is queued, gives them their turns
+	// (a channel rather than a mutex, so that a caller waiting for its turn can give up).
+	ahead    aheadTable
+	specTurn chan struct{}
 	// syncTimes counts the log's syncs and holds the recent ones' times and their histogram;
 	// commitTimes the same for the writer's commits (metrics.go).
 	syncTimes, commitTimes *timingRing
@@ -307,6 +308,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 
 		speculating: cache != nil && !cfg.noSpeculate,
 		ahead:       aheadTable{m: map[string]aheadEntry{}},
+		specTurn:    make(chan struct{}, 1),
 		queue:       make(chan *request, cfg.maxBatch),
 		stopped:     make(chan struct{}),
 
@@ -496,9 +498,10 @@ type Stats struct {
 	CacheHits, CacheMisses int64
 	// Writes decided ahead (store.Speculate): SpecApplied were applied as decided; SpecStale
 	// were decided again in the writer because a row they read had moved; SpecRestarted did not
-	// apply as recorded and were decided again (a defect: the speculation missed a read);
-	// SpecDeclined were not decided ahead (they read the database, wrote what a speculation
-	// cannot follow, or failed).
+	// apply as recorded and were decided again (a statement failed, as on a full disk, or a
+	// defect: the speculation missed a read); SpecDeclined were not decided ahead (they read
+	// the database, wrote what a speculation cannot follow, or failed). They count runs: a write
+	// applied in a batch that was then rolled back and run again counts again.
 	SpecApplied, SpecStale, SpecRestarted, SpecDeclined int64
 }
 

@@ -67,6 +67,7 @@ func fromNullDur(v sql.NullInt64) *time.Duration {
 func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
 	if t.spec != nil {
 		cp := *f
+		cp.SolvedAt, cp.FirstEscalatedAt = clonePtr(f.SolvedAt), clonePtr(f.FirstEscalatedAt)
 		t.spec.deferWrite(func(t *tx) error { return t.SaveTicketFact(ctx, &cp) })
 		return nil
 	}
@@ -129,6 +130,7 @@ func scanTicketFact(s scanner) (*store.TicketFact, error) {
 func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) error {
 	if t.spec != nil {
 		cp := *f
+		cp.AcknowledgedAt, cp.TimeToAck, cp.ResolvedAfter = clonePtr(f.AcknowledgedAt), clonePtr(f.TimeToAck), clonePtr(f.ResolvedAfter)
 		t.spec.deferWrite(func(t *tx) error { return t.SaveEscalationFact(ctx, &cp) })
 		return nil
 	}
@@ -213,4 +215,14 @@ func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
 		t.cells.Ticket(old, &f, shards)
 	}
 	return nil
+}
+
+// clonePtr returns a pointer to a copy of *p, or nil: a save left to the writer keeps the values
+// fn saved, whatever fn does with its own afterwards.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

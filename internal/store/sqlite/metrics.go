@@ -112,8 +112,8 @@ func specCounter(outcome string, read func() int64) prometheus.Collector {
 		Name: "escalated_sqlite_speculations_total",
 		Help: "Writes the SQLite store decided ahead of its writer (docs/adr/0005), by outcome: applied as decided; " +
 			"stale, decided again in the writer because a row they read had moved meanwhile; restarted, decided again " +
-			"because they did not apply as recorded (a defect: report it); declined, not decided ahead (they read the " +
-			"database, wrote what a speculation cannot follow, or failed).",
+			"because they did not apply as recorded (a statement failed, as on a full disk, or a defect: report it); " +
+			"declined, not decided ahead (they read the database, wrote what a speculation cannot follow, or failed).",
 		ConstLabels: prometheus.Labels{"outcome": outcome},
 	}, func() float64 { return float64(read()) })
 }

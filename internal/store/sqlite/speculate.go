@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
@@ -127,12 +128,19 @@ func specWritable(query string) (tickets bool, ok bool) {
 	default:
 		ok = true
 	}
-	specTables.Store(query, ok) // the store's statements are constants: a few dozen texts
+	// The store's write statements are constants, a few dozen texts; a bound keeps a text
+	// built per call (a list of placeholders) from growing the map without end.
+	if specTablesN.Add(1) <= 512 {
+		specTables.Store(query, ok)
+	}
 	return false, ok
 }
 
 // specTables remembers specWritable's verdict per statement text.
-var specTables sync.Map
+var (
+	specTables  sync.Map
+	specTablesN atomic.Int64
+)
 
 var specTicketStatements = func() map[string]bool {
 	m := map[string]bool{sqlUpdateTicket: true}
@@ -303,7 +311,7 @@ func (db *DB) speculate(fn func(store.Tx) error) (*speculation, bool) {
 // row is what the next one reads: ahead keeps, per ticket, that row and the request that leaves
 // it.
 //
-// Speculations take turns (specMu), each from its first read until it is queued, so the
+// Speculations take turns (specTurn), each from its first read until it is queued, so the
 // queue's order is the order in which they read, and the ids they made (time-ordered) reach the
 // tables in order too: out of order, the writer's inserts split pages of the id indexes
 // instead of appending to them. The turns cost no parallelism that matters: deciding is one
@@ -367,13 +375,17 @@ func (db *DB) updateAhead(ctx context.Context, r *request) error {
 	const waits = 8
 	r.settled = make(chan struct{})
 	for waited := 0; ; waited++ {
-		db.specMu.Lock()
+		select {
+		case db.specTurn <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		s, ok := db.speculate(r.fn)
 		if ok && db.specHook != nil {
 			db.specHook()
 		}
 		if !ok && s.waitFor != nil && waited < waits {
-			db.specMu.Unlock()
+			<-db.specTurn
 			select {
 			case <-s.waitFor.settled:
 			case <-s.waitFor.done:
@@ -406,7 +418,7 @@ func (db *DB) updateAhead(ctx context.Context, r *request) error {
 			}
 		}
 		err := db.send(ctx, r)
-		db.specMu.Unlock()
+		<-db.specTurn
 		if err != nil {
 			r.state.Store(stateAbandoned)
 			db.settleAhead(r, false)
@@ -484,13 +496,13 @@ func (t *tx) apply(ctx context.Context, s *speculation) error {
 		switch {
 		case op.later != nil:
 			if err := op.later(t); err != nil {
-				return fmt.Errorf("%w: a write left to the writer failed: %v", errStale, err)
+				return fmt.Errorf("%w: a write left to the writer failed: %w", errStale, err)
 			}
 		case op.stmt >= 0:
 			st := &s.stmts[op.stmt]
 			res, err := t.exec(ctx, st.Query, st.Args...)
 			if err != nil {
-				return fmt.Errorf("%w: statement %d (%.60s): %v", errStale, op.stmt, st.Query, interpretError(err))
+				return fmt.Errorf("%w: statement %d (%.60s): %w", errStale, op.stmt, st.Query, interpretError(err))
 			}
 			if st.Rows >= 0 {
 				if n, err := res.RowsAffected(); err != nil || n != st.Rows {

@@ -316,3 +316,58 @@ func TestSpeculationLeavesFactsToTheWriter(t *testing.T) {
 		t.Errorf("report cells decided ahead:\n%v\nin the writer:\n%v", ahead, inWriter)
 	}
 }
+
+// TestSpeculationWaitingForItsTurnHonoursItsContext: while one speculation waits for room in
+// the writer's queue holding the turn, another caller's deadline still ends its wait.
+func TestSpeculationWaitingForItsTurnHonoursItsContext(t *testing.T) {
+	f := newCacheFx(t)
+	f.db = mustOpen(t, WithMaxBatch(1)) // a queue of one
+	tk := newTicket(time.Now())
+	if err := createTicket(f.ctx, f.db, tk); err != nil {
+		t.Fatal(err)
+	}
+	f.id = tk.ID
+	f.inWriter()
+	release, started := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { // holds the writer
+		defer wg.Done()
+		f.db.Update(f.ctx, func(store.Tx) error { close(started); <-release; return nil })
+	}()
+	<-started
+	go func() { // fills the queue
+		defer wg.Done()
+		f.db.Update(f.ctx, func(store.Tx) error { return nil })
+	}()
+	waitFor(t, func() bool { return len(f.db.queue) == 1 })
+	go func() { // decided, and waits for room holding the turn
+		defer wg.Done()
+		if err := f.specWrite(nil, func(*escalated.Ticket) {}); err != nil {
+			t.Error(err)
+		}
+	}()
+	waitFor(t, func() bool { return len(f.db.specTurn) == 1 })
+	ctx, cancel := context.WithTimeout(f.ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := specWriteTo(ctx, f.db, f.id, nil, func(*escalated.Ticket) {})
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Errorf("a caller waiting for its turn: %v after %s", err, time.Since(start))
+	}
+	close(release)
+	wg.Wait()
+	if got := f.stored(); got.Counters.Messages != 1 {
+		t.Errorf("the write that waited for room: %d messages", got.Counters.Messages)
+	}
+}
+
+// waitFor polls cond for up to five seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5 s")
+		}
+	}
+}
