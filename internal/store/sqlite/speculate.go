@@ -33,8 +33,9 @@ import (
 // executed what it recorded: the writer executes the statements and stages the rows as
 // recorded, nothing else. A statement that then fails, or changes another number of rows than
 // fn was told it changed, sends the request back to run fn in the writer (errStale), with the
-// statements already executed undone; that is a defect of the read set's coverage, counted
-// and logged, not a result.
+// statements already executed undone: either the statement failed by itself (a full disk,
+// which fn's own run meets too) or the read set missed a read, a defect; both are counted and
+// logged, and neither changes what the caller gets.
 //
 // What fn is told a statement changed: 1 row, which is what every write of the store that
 // looks at the count expects (a version-checked UPDATE). The count fn looked at is checked at
