@@ -137,6 +137,11 @@ func (c *ticketCache) peekEsc(id string) *escRow {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.escLocked(id)
+}
+
+// escLocked is peekEsc for a caller holding c.mu: the running fn's staging first.
+func (c *ticketCache) escLocked(id string) *escRow {
 	r, staged := c.stagedEscs[id]
 	if !staged {
 		r = c.escs[id]

@@ -270,7 +270,8 @@ func (db *DB) add(b *batch, r *request) {
 	}
 	// The speculations waiting for what r leaves hear of it once its outcome is settled (its
 	// rows released to the cache, or rolled back).
-	db.settleAhead(r, r.appliedAhead && fnErr == nil && spErr == nil && !undo)
+	asDecided := r.appliedAhead && fnErr == nil && spErr == nil
+	db.settleAhead(r, asDecided)
 	if spErr == nil && errors.Is(fnErr, errStale) {
 		// A prepared write did not apply as recorded: what it executed is undone (its savepoint,
 		// or the batch run again without it) and fn runs in its turn. Either a statement failed
@@ -289,7 +290,7 @@ func (db *DB) add(b *batch, r *request) {
 		db.add(b, r)
 		return
 	}
-	if r.prepared != nil && fnErr == nil && spErr == nil {
+	if asDecided {
 		db.stats.specApplied.Add(1)
 	}
 	switch {

@@ -474,11 +474,7 @@ func (c *ticketCache) current(s *speculation) bool {
 		}
 	}
 	for _, r := range s.escs {
-		cur, staged := c.stagedEscs[r.id]
-		if !staged {
-			cur = c.escs[r.id]
-		}
-		if cur != r.row {
+		if c.escLocked(r.id) != r.row {
 			return false
 		}
 	}
@@ -500,15 +496,10 @@ func (t *tx) apply(ctx context.Context, s *speculation) error {
 				return fmt.Errorf("%w: a write left to the writer failed: %w", errStale, err)
 			}
 		case op.stmt >= 0:
-			st := &s.stmts[op.stmt]
-			res, err := t.exec(ctx, st.Query, st.Args...)
-			if err != nil {
-				return fmt.Errorf("%w: statement %d (%.60s): %w", errStale, op.stmt, st.Query, interpretError(err))
-			}
-			if st.Rows >= 0 {
-				if n, err := res.RowsAffected(); err != nil || n != st.Rows {
-					return fmt.Errorf("%w: statement %d (%.60s) changed %d rows, fn was told %d", errStale, op.stmt, st.Query, n, st.Rows)
-				}
+			// As a replay of any recording: the statement must not fail and must change the
+			// rows fn was told it changed (Rows, when fn looked).
+			if err := t.execRecorded(ctx, s.stmts[op.stmt:op.stmt+1]); err != nil {
+				return fmt.Errorf("%w: of %d recorded, number %d: %w", errStale, len(s.stmts), op.stmt, err)
 			}
 		case op.isEsc:
 			t.cache.stageEsc(op.id, op.esc)
