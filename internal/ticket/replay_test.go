@@ -83,3 +83,56 @@ func TestReplayLeavesOutTheSimilarTicketIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayKeepsNoDecisionRows: a service ForReplay decides as a live one (the same rules fire,
+// the same actions apply) but keeps no decision row for explain; a live service keeps one.
+func TestReplayKeepsNoDecisionRows(t *testing.T) {
+	for _, replay := range []bool{false, true} {
+		ctx := escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "test", Role: escalated.RoleAdmin})
+		st := memstore.New()
+		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		svc := ticket.New(st, func() time.Time { return now }, nil)
+		if replay {
+			svc.ForReplay()
+		}
+		pol, err := policy.Parse("outbox.yaml", []byte(outboxPolicy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.LoadPolicy(ctx, pol, "test"); err != nil {
+			t.Fatal(err)
+		}
+		d, err := svc.CreateTicket(ctx, ticket.CreateInput{Subject: "Invoice charged twice", Team: "frontline",
+			Message: &ticket.MessageInput{Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: "My lawyer will hear about this double charge."}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var events []*escalated.Event
+		if err := st.View(ctx, func(tx store.Tx) error {
+			var err error
+			events, err = tx.ListEvents(ctx, d.Ticket.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var fired int
+		for _, e := range events {
+			if e.Type == escalated.EventRuleFired {
+				fired++
+			}
+		}
+		if fired == 0 {
+			t.Fatalf("replay=%v: no rule fired on creation; the test's policy should fire one", replay)
+		}
+		err = st.View(ctx, func(tx store.Tx) error {
+			_, err := tx.LatestDecision(ctx, d.Ticket.ID)
+			return err
+		})
+		switch {
+		case replay && escalated.ErrorCode(err) != escalated.ENOTFOUND:
+			t.Errorf("replay: LatestDecision: %v; want not_found", err)
+		case !replay && err != nil:
+			t.Errorf("live: LatestDecision: %v; want the creation's decision", err)
+		}
+	}
+}

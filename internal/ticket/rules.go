@@ -103,6 +103,11 @@ func (s *Service) react(ctx context.Context, tx store.Tx, ch *change, live *Live
 		return nil
 	}
 	ch.steps = append(ch.steps, steps...)
+	if s.replay {
+		// A replay keeps no decision rows (ForReplay): nothing it decides reads one, and
+		// rendering the trace as JSON was a twentieth of a replay's CPU.
+		return nil
+	}
 	// The decision kept for explain is the whole change's, also when it reacted in passes.
 	trace, err := json.Marshal(ch.steps)
 	if err != nil {

@@ -48,7 +48,7 @@ type Service struct {
 }
 
 // ForReplay stops the service from writing analytics rows (and so the report rollups), outbox
-// deliveries and, unless the policy requires the recommendation in every package, the
+// deliveries, decision rows (explain's traces) and, unless the policy requires the recommendation in every package, the
 // similar-resolved-ticket index (so packages cite no similar tickets). Nothing the service
 // decides reads any of them then: the simulator, which measures a replay from its events and
 // sends nothing anywhere, uses it to spend its time on decisions. (The search was the largest
