@@ -89,10 +89,17 @@ func TestInPlaceUpdate(t *testing.T) {
 
 	boom := errors.New("boom")
 	err = update(func(x *tx) error {
+		// Each row and sequence written more than once: the undo must restore the first value.
 		put(x, "t", "a", "12")
+		put(x, "t", "a", "13")
 		put(x, "t", "b", "3")
+		del[string](x, "t", "b")
+		put(x, "t", "b", "4")
 		del[string](x, "new", "k")
+		put(x, "new", "k", "w")
 		put(x, "other", "k", "v")
+		put(x, "other", "k2", "v")
+		x.next("seq")
 		x.next("seq")
 		x.next("seq2")
 		return boom

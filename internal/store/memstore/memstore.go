@@ -87,22 +87,48 @@ type tx struct {
 	changes []store.Change
 	// mine are the tables this Update has written: their trees in s are its own clones.
 	mine map[string]bool
-	// inPlace says the Update writes the committed state itself; undo then lists how to take
-	// back each of its writes, oldest first, and scanning the tables being scanned (which must
-	// not be written meanwhile).
+	// inPlace says the Update writes the committed state itself; undo then holds how to take
+	// back its writes, and scanning the tables being scanned (which must not be written
+	// meanwhile).
 	inPlace  bool
-	undo     []undoStep
+	undo     undo
 	scanning []string
 }
 
-// undoStep takes back one in-place write: to the tree of table (revert), to a table the Update
-// made (made), or to a sequence (counter, which held old).
-type undoStep struct {
-	table   string
-	revert  func(tr any)
-	made    bool
-	counter string
-	old     int64
+// undo is how to take back an Update's in-place writes: the rows it replaced or added, oldest
+// first, the tables it made, and the sequences' values before it. A write's step holds the
+// replaced value boxed (free for the pointers most tables hold) rather than a closure, which
+// cost an allocation per write: a tenth of what a replay allocated.
+type undo struct {
+	writes   []undoWrite
+	made     []string
+	counters []undoCounter
+}
+
+// undoWrite takes back one write to key of table: old is the value it replaced, had says
+// there was one (else the key is deleted).
+type undoWrite struct {
+	table, key string
+	old        any
+	had        bool
+}
+
+type undoCounter struct {
+	name string
+	old  int64
+}
+
+// restorer is every table's way back from an in-place write (*table[T]).
+type restorer interface {
+	restore(key string, old any, had bool)
+}
+
+func (tr *table[T]) restore(key string, old any, had bool) {
+	if had {
+		tr.ReplaceOrInsert(item[T]{k: key, v: old.(T)})
+	} else {
+		tr.Delete(item[T]{k: key})
+	}
 }
 
 // Update runs fn in a write transaction and commits when it returns nil.
@@ -149,18 +175,18 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 
 // rollback undoes t's in-place writes on s: t's own state, or a View's copy of it (db.mu held).
 func (t *tx) rollback(s *state) {
-	for i := len(t.undo) - 1; i >= 0; i-- {
-		switch u := t.undo[i]; {
-		case u.made:
-			delete(s.trees, u.table)
-		case u.revert != nil:
-			u.revert(s.trees[u.table])
-		default:
-			if u.old == 0 {
-				delete(s.counters, u.counter)
-			} else {
-				s.counters[u.counter] = u.old
-			}
+	for i := len(t.undo.writes) - 1; i >= 0; i-- {
+		w := t.undo.writes[i]
+		s.trees[w.table].(restorer).restore(w.key, w.old, w.had)
+	}
+	for _, name := range t.undo.made {
+		delete(s.trees, name)
+	}
+	for i := len(t.undo.counters) - 1; i >= 0; i-- {
+		if c := t.undo.counters[i]; c.old == 0 {
+			delete(s.counters, c.name)
+		} else {
+			s.counters[c.name] = c.old
 		}
 	}
 }
@@ -240,7 +266,7 @@ func (t *tx) next(counter string) int64 {
 	if t.inPlace {
 		t.db.mu.Lock()
 		defer t.db.mu.Unlock()
-		t.undo = append(t.undo, undoStep{counter: counter, old: t.s.counters[counter]})
+		t.undo.counters = append(t.undo.counters, undoCounter{name: counter, old: t.s.counters[counter]})
 	}
 	t.s.counters[counter]++
 	return t.s.counters[counter]
@@ -289,7 +315,7 @@ func mutable[T any](t *tx, name string) *table[T] {
 		tr := newTable[T]()
 		t.db.mu.Lock()
 		t.s.trees[name] = tr
-		t.undo = append(t.undo, undoStep{table: name, made: true})
+		t.undo.made = append(t.undo.made, name)
 		t.db.mu.Unlock()
 		return tr
 	}
@@ -320,13 +346,7 @@ func put[T any](t *tx, name, key string, v T) {
 	}
 	t.db.mu.Lock()
 	old, had := tr.ReplaceOrInsert(item[T]{k: key, v: v})
-	t.undo = append(t.undo, undoStep{table: name, revert: func(tr any) {
-		if had {
-			tr.(*table[T]).ReplaceOrInsert(old)
-		} else {
-			tr.(*table[T]).Delete(item[T]{k: key})
-		}
-	}})
+	t.undo.writes = append(t.undo.writes, undoWrite{table: name, key: key, old: old.v, had: had})
 	t.db.mu.Unlock()
 }
 
@@ -339,7 +359,7 @@ func del[T any](t *tx, name, key string) {
 	}
 	t.db.mu.Lock()
 	if old, had := tr.Delete(item[T]{k: key}); had {
-		t.undo = append(t.undo, undoStep{table: name, revert: func(tr any) { tr.(*table[T]).ReplaceOrInsert(old) }})
+		t.undo.writes = append(t.undo.writes, undoWrite{table: name, key: key, old: old.v, had: true})
 	}
 	t.db.mu.Unlock()
 }
