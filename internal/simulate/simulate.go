@@ -125,6 +125,8 @@ type replay struct {
 	made map[string]int
 	// agenda holds the agents' actions to come, in time order.
 	agenda agenda
+	// ahead computes the messages' signals ahead of the replay.
+	ahead *ahead
 }
 
 // recordedEscalation is what the history says happened to one escalation.
@@ -197,6 +199,7 @@ func Run(ctx context.Context, name string, src []byte, events []history.Event, o
 		return nil, err
 	}
 	r.record(events)
+	r.ahead = startAhead(ctx, r.svc.Policy(), events)
 	until := opts.Until
 	if until.IsZero() {
 		until = events[len(events)-1].At
@@ -261,7 +264,7 @@ func (r *replay) run(events []history.Event, until time.Time) error {
 		r.now = next
 		var err error
 		if src == 1 {
-			err = r.apply(&events[i])
+			err = r.apply(events, i)
 			i++
 		} else {
 			err = r.act(r.agenda.pop())
@@ -430,8 +433,9 @@ func (r *replay) receiver(team string, t *escalated.Ticket, rec *recordedEscalat
 	return ""
 }
 
-// apply replays one history event.
-func (r *replay) apply(e *history.Event) error {
+// apply replays events[i].
+func (r *replay) apply(events []history.Event, i int) error {
+	e := &events[i]
 	r.res.EventsReplayed++
 	id := r.ids[e.Ticket]
 	var err error
@@ -439,12 +443,12 @@ func (r *replay) apply(e *history.Event) error {
 	case history.TicketCreated:
 		var d *ticket.Detail
 		in := createInput(e.New)
-		in.Message = &ticket.MessageInput{Author: e.Message.Author, Body: e.Message.Body, Internal: e.Message.Internal}
+		in.Message = &ticket.MessageInput{Author: e.Message.Author, Body: e.Message.Body, Internal: e.Message.Internal, Signals: r.ahead.signals(i)}
 		if d, err = r.svc.CreateTicket(r.ctx, in); err == nil {
 			r.opened(e.Ticket, d.Ticket.ID)
 		}
 	case history.MessageAdded:
-		_, err = r.svc.AddMessage(r.ctx, id, ticket.MessageInput{Author: e.Message.Author, Body: e.Message.Body, Internal: e.Message.Internal})
+		_, err = r.svc.AddMessage(r.ctx, id, ticket.MessageInput{Author: e.Message.Author, Body: e.Message.Body, Internal: e.Message.Internal, Signals: r.ahead.signals(i)})
 	case history.TicketUpdated:
 		err = r.update(id, e)
 	case history.HandoffReceived:
@@ -532,8 +536,7 @@ func (r *replay) update(id string, e *history.Event) error {
 			return err
 		}
 	}
-	_, err := r.svc.PatchTicket(r.ctx, id, p)
-	return err
+	return r.svc.ApplyPatch(r.ctx, id, p)
 }
 
 // acknowledgePending acknowledges the ticket's pending escalation, if any, by its receiver.

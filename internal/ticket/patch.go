@@ -31,13 +31,22 @@ type Patch struct {
 // acknowledged escalation; a pending one must be acknowledged first, so that an escalation is
 // never silently dropped.
 func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail, error) {
+	if err := s.ApplyPatch(ctx, id, p); err != nil {
+		return nil, err
+	}
+	return s.GetTicket(ctx, id)
+}
+
+// ApplyPatch is PatchTicket without reading the ticket back, for a caller that does not look
+// at it (the simulator, where reading the history back was a thirtieth of a replay's CPU).
+func (s *Service) ApplyPatch(ctx context.Context, id string, p Patch) error {
 	pr, err := access.Authorize(ctx, access.WriteTickets)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	live, err := s.policy()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	pol := live.Policy
 	fe := escalated.FieldErrors{}
@@ -68,12 +77,12 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 		checkAgent(fe, pol, "assignee", *p.Assignee)
 	}
 	if p.By, err = actingAs(ctx, "by", trim(p.By)); err != nil {
-		return nil, err
+		return err
 	}
 	checkAgent(fe, pol, "by", p.By)
 	checkCustomFields(fe, "custom_fields", p.CustomFields)
 	if err := fe.Err(); err != nil {
-		return nil, err
+		return err
 	}
 
 	err = s.store.Update(ctx, func(tx store.Tx) error {
@@ -157,9 +166,9 @@ func (s *Service) PatchTicket(ctx context.Context, id string, p Patch) (*Detail,
 		return s.commit(ctx, tx, ch, live)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("patch ticket: %w", err)
+		return fmt.Errorf("patch ticket: %w", err)
 	}
-	return s.GetTicket(ctx, id)
+	return nil
 }
 
 // resolveOnSolve resolves the acknowledged escalation of a ticket being solved.

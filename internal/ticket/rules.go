@@ -311,6 +311,17 @@ func messageSignals(live *Live, body string) escalated.Signals {
 	return sig
 }
 
+// MessageSignals computes a message's signals as the service does with this policy.
+func (l *Live) MessageSignals(body string) escalated.Signals { return messageSignals(l, body) }
+
+// signalsOf is in's signals: those a replay computed ahead, else computed here.
+func (s *Service) signalsOf(live *Live, in *MessageInput) escalated.Signals {
+	if s.replay && in.Signals != nil {
+		return *in.Signals
+	}
+	return messageSignals(live, in.Body)
+}
+
 // rescore recomputes the ticket's frustration after its counters moved without a message (a
 // reopen by an agent or a rule).
 func rescore(t *escalated.Ticket) {

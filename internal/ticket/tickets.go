@@ -21,6 +21,10 @@ type MessageInput struct {
 	Author   escalated.Author
 	Body     string
 	Internal bool
+	// Signals are the message's signals computed ahead by a replay (Live.MessageSignals), so
+	// that it can compute them on another core; only a service ForReplay uses them, any other
+	// computes its own.
+	Signals *escalated.Signals
 }
 
 // CreateInput is a new ticket with its first message.
@@ -49,7 +53,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateInput) (*Detail, er
 	now := escalated.Truncate(s.now())
 	id := escalated.NewID(escalated.PrefixTicket, now)
 	// Signals are pure text work: compute them before the transaction, off the writer.
-	sig := messageSignals(live, in.Message.Body)
+	sig := s.signalsOf(live, in.Message)
 
 	var d *Detail
 	err = s.store.Update(ctx, func(tx store.Tx) error {
@@ -228,7 +232,7 @@ func (s *Service) AddMessage(ctx context.Context, ticketID string, in MessageInp
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
-	sig := messageSignals(live, in.Body)
+	sig := s.signalsOf(live, &in)
 	var out *escalated.Message
 	// Decided ahead where the store can (store.Speculate): a message is the commonest write,
 	// and what it decides rests on the ticket (and its active escalation) it reads and the
