@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -199,66 +200,55 @@ func (r *replay) measure() error {
 		// to the same row as the breach.
 		breachTeam = map[[2]string]string{}
 	)
-	// A feed cursor (SQLite's and memstore's) is an event's position; "0" is before the first
-	// (an empty cursor would mean "from now on").
-	f := store.FeedFilter{After: "0", Limit: store.MaxLimit}
-	for {
-		page, err := r.svc.ReadFeed(r.ctx, f)
-		if err != nil {
-			return fmt.Errorf("read the replay's events: %w", err)
+	visit := func(e *escalated.Event) {
+		if e.CreatedAt.After(res.until) {
+			return
 		}
-		for _, fe := range page.Events {
-			e := fe.Event
-			if e.CreatedAt.After(res.until) {
-				continue
-			}
-			fill(hourOf(e.CreatedAt))
-			id := e.TicketID
-			switch {
-			case e.Type == escalated.EventTicketCreated:
-				team[id], open[id] = e.Team, true
-				arrive(e.Team, e.CreatedAt)
+		fill(hourOf(e.CreatedAt))
+		id := e.TicketID
+		switch {
+		case e.Type == escalated.EventTicketCreated:
+			team[id], open[id] = e.Team, true
+			arrive(e.Team, e.CreatedAt)
+			shift(e.Team, 1, e.CreatedAt)
+		case e.Team != "" && team[id] != e.Team:
+			// Every event of the change that moved the ticket names both teams: the
+			// first one moves it.
+			if open[id] {
+				shift(team[id], -1, e.CreatedAt)
 				shift(e.Team, 1, e.CreatedAt)
-			case e.Team != "" && team[id] != e.Team:
-				// Every event of the change that moved the ticket names both teams: the
-				// first one moves it.
-				if open[id] {
-					shift(team[id], -1, e.CreatedAt)
-					shift(e.Team, 1, e.CreatedAt)
-				}
-				team[id] = e.Team
-				arrive(e.Team, e.CreatedAt)
 			}
-			switch e.Type {
-			case escalated.EventTicketUpdated:
-				if v, ok := changedTo(e.Data, "status"); ok {
-					done := escalated.Status(v).Done()
-					if done == open[id] {
-						open[id] = !done
-						shift(team[id], map[bool]int{true: -1, false: 1}[done], e.CreatedAt)
-					}
+			team[id] = e.Team
+			arrive(e.Team, e.CreatedAt)
+		}
+		switch e.Type {
+		case escalated.EventTicketUpdated:
+			if v, ok := changedTo(e.Data, "status"); ok {
+				done := escalated.Status(v).Done()
+				if done == open[id] {
+					open[id] = !done
+					shift(team[id], map[bool]int{true: -1, false: 1}[done], e.CreatedAt)
 				}
-			case escalated.EventSLAWarning:
-				warn[[2]string{e.Team, str(e.Data["target"])}]++
-			case escalated.EventSLABreached, escalated.EventEscalationUnacknowledged:
-				breach[[2]string{e.Team, str(e.Data["target"])}]++
-				breachTeam[[2]string{id, str(e.Data["target"])}] = e.Team
-			case escalated.EventEscalationCreated:
-				esc := Escalation{From: str(e.Data["from_team"]), To: str(e.Data["to_team"]), Reason: str(e.Data["reason"]),
-					Cause: cmp.Or(str(e.Data["rule_id"]), str(e.Data["trigger"]))}
-				res.Escalations.Total++
-				byRule[esc.Cause]++
-				byWhy[esc.Reason]++
-				byMove[esc.From+" -> "+esc.To]++
-				byTier[str(e.Data["from_tier"])+" -> "+str(e.Data["to_tier"])]++
-				h := r.hist[id]
-				res.PerTicket[h] = append(res.PerTicket[h], esc)
 			}
+		case escalated.EventSLAWarning:
+			warn[[2]string{e.Team, str(e.Data["target"])}]++
+		case escalated.EventSLABreached, escalated.EventEscalationUnacknowledged:
+			breach[[2]string{e.Team, str(e.Data["target"])}]++
+			breachTeam[[2]string{id, str(e.Data["target"])}] = e.Team
+		case escalated.EventEscalationCreated:
+			esc := Escalation{From: str(e.Data["from_team"]), To: str(e.Data["to_team"]), Reason: str(e.Data["reason"]),
+				Cause: cmp.Or(str(e.Data["rule_id"]), str(e.Data["trigger"]))}
+			res.Escalations.Total++
+			byRule[esc.Cause]++
+			byWhy[esc.Reason]++
+			byMove[esc.From+" -> "+esc.To]++
+			byTier[str(e.Data["from_tier"])+" -> "+str(e.Data["to_tier"])]++
+			h := r.hist[id]
+			res.PerTicket[h] = append(res.PerTicket[h], esc)
 		}
-		if len(page.Events) < f.Limit {
-			break
-		}
-		f.After = page.Next
+	}
+	if err := r.readEvents(visit); err != nil {
+		return err
 	}
 	fill(hours - 1)
 	res.Escalations.ByRule, res.Escalations.ByReason = counts(byRule), counts(byWhy)
@@ -304,6 +294,37 @@ func (r *replay) measure() error {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Reason, b.Reason))
 	})
 	return nil
+}
+
+// feedScanner is a store that lets a reader walk its whole feed without copies (memstore).
+type feedScanner interface {
+	ScanFeed(ctx context.Context, fn func(e *escalated.Event) bool) error
+}
+
+// readEvents passes every event of the replay to visit, in feed order; visit only reads them.
+func (r *replay) readEvents(visit func(e *escalated.Event)) error {
+	if sc, ok := r.st.(feedScanner); ok {
+		if err := sc.ScanFeed(r.ctx, func(e *escalated.Event) bool { visit(e); return true }); err != nil {
+			return fmt.Errorf("read the replay's events: %w", err)
+		}
+		return nil
+	}
+	// A feed cursor (SQLite's and memstore's) is an event's position; "0" is before the first
+	// (an empty cursor would mean "from now on").
+	f := store.FeedFilter{After: "0", Limit: store.MaxLimit}
+	for {
+		page, err := r.svc.ReadFeed(r.ctx, f)
+		if err != nil {
+			return fmt.Errorf("read the replay's events: %w", err)
+		}
+		for _, fe := range page.Events {
+			visit(fe.Event)
+		}
+		if len(page.Events) < f.Limit {
+			return nil
+		}
+		f.After = page.Next
+	}
 }
 
 // lateness returns, per (team, target), how many seconds each clock that ended breached stayed
