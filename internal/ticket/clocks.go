@@ -95,6 +95,9 @@ func keyOf(t *escalated.Ticket) planKey {
 // ticket's status and plan inputs as they last saw them.
 type slaTrack struct {
 	before escalated.SLA
+	// claimed is the deadline row the engine claimed (and so deleted) for this change, nil
+	// when none: the rows of its target are then those before the change less this one.
+	claimed *store.Deadline
 	seen   int
 	key    planKey
 	status escalated.Status
@@ -317,6 +320,25 @@ type pendingDeadlines struct {
 	escalation string
 }
 
+// without is p less the row d, which the engine's claim deleted: when d was p's last row,
+// nothing of its target is pending any more and the firing cancels nothing (an escalating
+// breach wrote a DELETE that found no row; a warning deleted its clock's breach row and wrote
+// it again).
+func (p pendingDeadlines) without(d *store.Deadline) pendingDeadlines {
+	switch {
+	case d.Kind == escalated.EventSLAWarning && !p.warn.IsZero() && p.warn.Equal(d.DueAt):
+		p.warn = time.Time{}
+	case d.Kind == breachKind(d.Target) && !p.due.IsZero() && p.due.Equal(d.DueAt):
+		p.due = time.Time{}
+	default:
+		return p
+	}
+	if p.warn.IsZero() && p.due.IsZero() {
+		return pendingDeadlines{}
+	}
+	return p
+}
+
 func pendingOf(c *escalated.Clock) pendingDeadlines {
 	if c == nil || !sla.Clock(*c).Active() {
 		return pendingDeadlines{}
@@ -361,6 +383,9 @@ func (ch *change) writeDeadlines(ctx context.Context, tx store.Tx) error {
 			continue
 		}
 		old, now := pendingOf(ch.sla.before.Clock(target)), pendingOf(t.SLA.Clock(target))
+		if c := ch.sla.claimed; c != nil && c.Target == target {
+			old = old.without(c)
+		}
 		if old == now {
 			continue
 		}
@@ -385,6 +410,7 @@ func (ch *change) writeDeadlines(ctx context.Context, tx store.Tx) error {
 		}
 	}
 	ch.sla.before = cloneSLA(t.SLA)
+	ch.sla.claimed = nil
 	return nil
 }
 
@@ -429,6 +455,7 @@ func (s *Service) FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadli
 	}
 	now := escalated.Truncate(firedAt)
 	ch := newChange(t, "system:sla", now)
+	ch.sla.claimed = d
 	// The row was computed under the policy of its day: when the policy was replaced since,
 	// the clocks move to the new targets first, and the row is judged against them.
 	if planStale(live.Policy, &t.SLA) {

@@ -639,3 +639,86 @@ func TestReplyBeforeAnyPlanIsRemembered(t *testing.T) {
 		t.Fatalf("clocks = %s", js(d.SLA))
 	}
 }
+
+// pendingIDs lists the waiting deadlines as "target kind id", sorted, without claiming them.
+func (f *clockFx) pendingIDs() []string {
+	f.t.Helper()
+	var out []string
+	err := f.st.Update(f.ctx, func(tx store.Tx) error {
+		ds, err := tx.ClaimDue(f.ctx, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 1000)
+		out = nil
+		for _, d := range ds {
+			out = append(out, d.Target+" "+d.Kind+" "+d.ID)
+		}
+		if err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		f.t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestFiringRewritesOnlyWhatMoved: a firing leaves the deadline rows its clock still needs as
+// they are, and cancels nothing whose last row the engine's claim already took. A warning
+// keeps its clock's breach row (the same row, not a new one); an escalating breach writes the
+// acknowledge clock's rows and no DELETE at all. The statements are the store's own, recorded.
+func TestFiringRewritesOnlyWhatMoved(t *testing.T) {
+	f := newClockFx(t, clockPolicy)
+	sq := f.st.(*sqlite.DB)
+	id := f.create(at(27, 16, 30), escalated.PriorityNormal)
+	before := f.pendingIDs()
+	fire := func(when time.Time, want string) []sqlite.Statement {
+		t.Helper()
+		rec := sq.Record()
+		wantList(t, "fired", f.fire(when), want)
+		sq.StopRecording()
+		var out []sqlite.Statement
+		for _, fn := range rec.Functions() {
+			out = append(out, fn...)
+		}
+		return out
+	}
+	count := func(sts []sqlite.Statement, prefix string) int {
+		n := 0
+		for _, st := range sts {
+			if strings.HasPrefix(strings.TrimSpace(st.Query), prefix) {
+				n++
+			}
+		}
+		return n
+	}
+
+	sts := fire(at(30, 9, 30), "first_response sla.warning")
+	if n, m := count(sts, "DELETE FROM deadlines WHERE ticket_id"), count(sts, "INSERT INTO deadlines"); n != 0 || m != 0 {
+		t.Errorf("the warning cancelled %d and scheduled %d deadline rows; its clock's breach row should stay as it is", n, m)
+	}
+	var kept []string
+	for _, p := range before {
+		if !strings.HasPrefix(p, "first_response sla.warning") {
+			kept = append(kept, p)
+		}
+	}
+	wantList(t, "deadlines after the warning (the same rows, less the warning's)", f.pendingIDs(), kept...)
+
+	sts = fire(at(30, 10, 30), "first_response sla.breached")
+	if n := count(sts, "DELETE FROM deadlines WHERE ticket_id"); n != 0 {
+		t.Errorf("the breach wrote %d DELETEs of deadline rows; the claim took the clock's last one", n)
+	}
+	if m := count(sts, "INSERT INTO deadlines"); m != 2 {
+		t.Errorf("the breach scheduled %d deadline rows; want the acknowledge clock's warning and breach", m)
+	}
+	var targets []string
+	for _, p := range f.pendingIDs() {
+		targets = append(targets, strings.Join(strings.Fields(p)[:2], " "))
+	}
+	wantList(t, "deadlines after the breach", targets,
+		"acknowledge escalation.unacknowledged", "acknowledge sla.warning",
+		"resolution sla.breached", "resolution sla.warning")
+	if d := f.detail(id); len(d.Escalations) != 1 {
+		t.Fatalf("the breach made %d escalations, want 1", len(d.Escalations))
+	}
+}
