@@ -98,9 +98,9 @@ type slaTrack struct {
 	// claimed is the deadline row the engine claimed (and so deleted) for this change, nil
 	// when none: the rows of its target are then those before the change less this one.
 	claimed *store.Deadline
-	seen   int
-	key    planKey
-	status escalated.Status
+	seen    int
+	key     planKey
+	status  escalated.Status
 	// fresh marks a ticket created by this change: its plan is chosen at the first sync.
 	fresh bool
 }
