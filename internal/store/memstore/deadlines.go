@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/escalated/escalated"
@@ -33,7 +32,7 @@ func stampKey(t time.Time) string { return orderedInt(t.UnixMilli()) }
 
 // orderedInt renders n so that keys sort numerically, negative numbers too: the sign bit
 // flipped, as zero-padded decimal of fixed width.
-func orderedInt(n int64) string { return fmt.Sprintf("%020d", uint64(n)^(1<<63)) }
+func orderedInt(n int64) string { return digits20(uint64(n) ^ (1 << 63)) }
 
 func deadlineDueKey(d *store.Deadline) string { return stampKey(d.DueAt) + d.ID }
 
