@@ -90,11 +90,11 @@ func keyOf(t *escalated.Ticket) planKey {
 	return k
 }
 
-// slaTrack is what a change remembers about the clocks: how they stood when it began (so that
-// only the deadlines that moved are rewritten), how many events the clocks have seen, and the
-// ticket's status and plan inputs as they last saw them.
+// slaTrack is what a change remembers about the clocks: the deadline rows they had pending
+// when it began (so that only the deadlines that moved are rewritten), how many events the
+// clocks have seen, and the ticket's status and plan inputs as they last saw them.
 type slaTrack struct {
-	before escalated.SLA
+	before pendingSet
 	// claimed is the deadline row the engine claimed (and so deleted) for this change, nil
 	// when none: the rows of its target are then those before the change less this one.
 	claimed *store.Deadline
@@ -111,12 +111,28 @@ type slaTrack struct {
 func newSLATrack(t *escalated.Ticket) slaTrack {
 	k := keyOf(t)
 	k.tier = t.SLA.Tier
-	return slaTrack{before: cloneSLA(t.SLA), key: k, status: t.Status}
+	return slaTrack{before: pendingSetOf(&t.SLA), key: k, status: t.Status}
 }
 
 func cloneSLA(s escalated.SLA) escalated.SLA {
 	s.Clocks = slices.Clone(s.Clocks)
 	return s
+}
+
+// deadlineTargets are the clocks that have deadline rows, in the order they are written.
+var deadlineTargets = [...]string{sla.FirstResponse, sla.NextReply, sla.Resolution, sla.Acknowledge}
+
+// pendingSet is the deadline rows of a ticket's clocks, per deadlineTargets: what a change
+// compares against, rather than a copy of every clock (which was a tenth of what a replay
+// allocated).
+type pendingSet [len(deadlineTargets)]pendingDeadlines
+
+func pendingSetOf(s *escalated.SLA) pendingSet {
+	var p pendingSet
+	for i, target := range deadlineTargets {
+		p[i] = pendingOf(s.Clock(target))
+	}
+	return p
 }
 
 func pausedStatus(s escalated.Status) bool {
@@ -371,18 +387,9 @@ func breachKind(target string) string {
 // what they were when the change began. The ticket row must exist.
 func (ch *change) writeDeadlines(ctx context.Context, tx store.Tx) error {
 	t := ch.t
-	targets := map[string]bool{}
-	for _, c := range ch.sla.before.Clocks {
-		targets[c.Target] = true
-	}
-	for _, c := range t.SLA.Clocks {
-		targets[c.Target] = true
-	}
-	for _, target := range []string{sla.FirstResponse, sla.NextReply, sla.Resolution, sla.Acknowledge} {
-		if !targets[target] {
-			continue
-		}
-		old, now := pendingOf(ch.sla.before.Clock(target)), pendingOf(t.SLA.Clock(target))
+	after := pendingSetOf(&t.SLA)
+	for i, target := range deadlineTargets {
+		old, now := ch.sla.before[i], after[i]
 		if c := ch.sla.claimed; c != nil && c.Target == target {
 			old = old.without(c)
 		}
@@ -409,7 +416,7 @@ func (ch *change) writeDeadlines(ctx context.Context, tx store.Tx) error {
 			}
 		}
 	}
-	ch.sla.before = cloneSLA(t.SLA)
+	ch.sla.before = after
 	ch.sla.claimed = nil
 	return nil
 }
@@ -458,7 +465,10 @@ func (s *Service) FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadli
 	ch.sla.claimed = d
 	// The row was computed under the policy of its day: when the policy was replaced since,
 	// the clocks move to the new targets first, and the row is judged against them.
+	var unplanned *escalated.SLA // the clocks before a re-plan, nil when none was needed
 	if planStale(live.Policy, &t.SLA) {
+		orig := cloneSLA(t.SLA)
+		unplanned = &orig
 		s.replan(ch, live, t.Team, false)
 	}
 	c := t.SLA.Clock(d.Target)
@@ -477,7 +487,7 @@ func (s *Service) FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadli
 	}
 	s.log.Info("stale deadline dropped", "deadline", d.ID, "ticket", d.TicketID, "kind", d.Kind,
 		"target", d.Target, "due_at", escalated.FormatTime(d.DueAt))
-	if !reflect.DeepEqual(ch.sla.before, t.SLA) {
+	if unplanned != nil && !reflect.DeepEqual(*unplanned, t.SLA) {
 		// Re-planned above: keep the clocks as they now are. No history event: nothing
 		// happened to the ticket; the policy change is in the audit trail.
 		t.UpdatedAt = now
@@ -486,7 +496,7 @@ func (s *Service) FireDeadline(ctx context.Context, tx store.Tx, d *store.Deadli
 		}
 	}
 	// The claim removed the row; whatever the clocks really have pending goes back.
-	ch.sla.before = escalated.SLA{}
+	ch.sla.before = pendingSet{}
 	return false, ch.writeDeadlines(ctx, tx)
 }
 
