@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/escalated/escalated/internal/store"
 )
 
 // The recorded catch-up replays what it wrote raw on a copy of the loaded database; the
@@ -32,7 +35,7 @@ func TestRawReplayOfIngest(t *testing.T) {
 // is refused, not written.
 func TestRawServerWritesTheRecordedMessages(t *testing.T) {
 	const n = 60
-	url, db := RawServer(t, DemoPolicyFile(t, t.TempDir()), n, 4)
+	url, db, stop := RawServer(t, DemoPolicyFile(t, t.TempDir()), n, 4)
 	st0 := db.Stats()
 	post := newPoster(t, url, "x", []string{"raw"}, messageBody()).post
 	errs := make(chan error, n)
@@ -54,4 +57,13 @@ func TestRawServerWritesTheRecordedMessages(t *testing.T) {
 	if got := db.Stats().Failures - st0.Failures; got != 1 {
 		t.Fatalf("%d failed writes, want the one past the recording", got)
 	}
+	// Stopped, it answers nothing and its store is closed (the next phase starts without it).
+	stop()
+	if err := post(n + 1); err == nil {
+		t.Fatal("a request after stop was answered")
+	}
+	if err := db.Update(context.Background(), func(store.Tx) error { return nil }); err == nil {
+		t.Fatal("the raw server's store is still open after stop")
+	}
+	stop() // and stopping twice is harmless
 }

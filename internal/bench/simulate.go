@@ -43,9 +43,10 @@ func RunReplay(t T, events []history.Event, onDisk bool) Replay {
 
 // SignalsFloor computes the signals of every message a replay of events would compute them for
 // (opening messages, messages, handoff transcripts) with the extractor of the policy src, one
-// after the other as a replay does, and returns history events per second: a bound no replay
-// through that policy passes on one core, whatever its store and service cost, since a rule can
-// read a message only once its signals are known.
+// after the other as a replay's signals goroutine does (a handoff's transcript is the
+// service's), and returns history events per second: a bound no replay through that policy
+// passes on this CPU, whatever its store and service cost, since a rule can read a message only
+// once its signals are known.
 func SignalsFloor(t T, src []byte, events []history.Event) float64 {
 	pol, err := policy.Parse("policy.yaml", src)
 	if err != nil {
@@ -102,7 +103,7 @@ func runSimulate(t T, o Options) []Row {
 		Value: floor, Unit: "events/s", Text: count(floor) + " events/s",
 		Baseline: fmt.Sprintf("the replay above %s events/s", count(mem.Rate())), BaselineValue: mem.Rate(), Ratio: floor / mem.Rate(), Met: "n/a",
 		Note: fmt.Sprintf("every message's signals (keywords, sentiment) computed one after the other and nothing else: %.1f µs per history event; "+
-			"a replay runs in one goroutine (routing counts every ticket's load, and the result is the same byte for byte), so at 200,000 events/s it has 5 µs per event for everything; with the signals computed ahead on both cores, 10 µs of CPU per event",
+			"a replay decides in one goroutine (routing counts every ticket's load, and the result is the same byte for byte) and computes the messages' signals ahead in another, so at 200,000 events/s the signals' goroutine has 5 µs per event and the two cores together 10 µs of CPU per event for everything",
 			1e6/floor),
 	}}
 }

@@ -44,7 +44,7 @@ func TestAPITimeline(t *testing.T) {
 	var post func(int) error
 	if os.Getenv("ESCALATED_BENCH_TIMELINE_RAW") == "1" {
 		var url string
-		url, db = RawServer(t, DemoPolicyFile(t, t.TempDir()), n+max(1, rate/5), 64)
+		url, db, _ = RawServer(t, DemoPolicyFile(t, t.TempDir()), n+max(1, rate/5), 64)
 		post = newPoster(t, url, "x", []string{"raw"}, messageBody()).post
 	} else {
 		a, ids := NewNode(t, SQLiteDB(t, "api.db"), DemoPolicyFile(t, t.TempDir()), 64)
