@@ -186,8 +186,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.Rows = append(rep.Rows, rows...)
 		fmt.Fprintf(o.Log, "bench: %s took %s\n", name, time.Since(started).Round(100*time.Millisecond))
-		// Give the next benchmark the memory this one left.
+		// Give the next benchmark the memory this one left, and the disk: the kernel writes
+		// this one's dirty pages back now rather than during the next one (see quiesce).
 		debug.FreeOSMemory()
+		flushDirtyPages()
 	}
 	rep.Took = time.Since(rep.Started).Round(time.Second).String()
 	return rep, nil
