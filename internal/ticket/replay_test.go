@@ -24,24 +24,11 @@ func TestReplayLeavesOutTheSimilarTicketIndex(t *testing.T) {
 		replay, requires bool
 	}{{"live", false, false}, {"replay", true, false}, {"replay, recommendation required", true, true}} {
 		replay := tc.replay && !tc.requires
-		ctx := escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "test", Role: escalated.RoleAdmin})
-		st := memstore.New()
-		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-		svc := ticket.New(st, func() time.Time { return now }, nil)
-		if tc.replay {
-			svc.ForReplay()
-		}
 		src := outboxPolicy
 		if tc.requires {
 			src = strings.Replace(src, "  note_min_length: 10\n", "  note_min_length: 10\n  required_package_fields: [recommendation]\n  on_incomplete: accept_flagged\n", 1)
 		}
-		pol, err := policy.Parse("outbox.yaml", []byte(src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.LoadPolicy(ctx, pol, "test"); err != nil {
-			t.Fatal(err)
-		}
+		ctx, st, svc := replayService(t, tc.replay, src)
 		open := func(subject, body string) string {
 			d, err := svc.CreateTicket(ctx, ticket.CreateInput{Subject: subject, Team: "frontline",
 				Message: &ticket.MessageInput{Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: body}})
@@ -88,20 +75,7 @@ func TestReplayLeavesOutTheSimilarTicketIndex(t *testing.T) {
 // the same actions apply) but keeps no decision row for explain; a live service keeps one.
 func TestReplayKeepsNoDecisionRows(t *testing.T) {
 	for _, replay := range []bool{false, true} {
-		ctx := escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "test", Role: escalated.RoleAdmin})
-		st := memstore.New()
-		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-		svc := ticket.New(st, func() time.Time { return now }, nil)
-		if replay {
-			svc.ForReplay()
-		}
-		pol, err := policy.Parse("outbox.yaml", []byte(outboxPolicy))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.LoadPolicy(ctx, pol, "test"); err != nil {
-			t.Fatal(err)
-		}
+		ctx, st, svc := replayService(t, replay, outboxPolicy)
 		d, err := svc.CreateTicket(ctx, ticket.CreateInput{Subject: "Invoice charged twice", Team: "frontline",
 			Message: &ticket.MessageInput{Author: escalated.Author{Kind: escalated.AuthorCustomer}, Body: "My lawyer will hear about this double charge."}})
 		if err != nil {
@@ -135,4 +109,25 @@ func TestReplayKeepsNoDecisionRows(t *testing.T) {
 			t.Errorf("live: LatestDecision: %v; want the creation's decision", err)
 		}
 	}
+}
+
+// replayService is a service on an in-memory store with the policy src loaded, ForReplay when
+// replay, and an admin's context.
+func replayService(t *testing.T, replay bool, src string) (context.Context, store.Store, *ticket.Service) {
+	t.Helper()
+	ctx := escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "test", Role: escalated.RoleAdmin})
+	st := memstore.New()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	svc := ticket.New(st, func() time.Time { return now }, nil)
+	if replay {
+		svc.ForReplay()
+	}
+	pol, err := policy.Parse("outbox.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.LoadPolicy(ctx, pol, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, st, svc
 }
