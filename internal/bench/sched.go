@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"runtime/metrics"
 	"time"
 )
@@ -55,18 +56,22 @@ func histNote(a, b *metrics.Float64Histogram) string {
 	if total == 0 {
 		return "none"
 	}
-	upper := func(i int) time.Duration { // bucket i is [Buckets[i], Buckets[i+1])
-		return time.Duration(b.Buckets[i+1] * float64(time.Second))
+	upper := func(i int) time.Duration { // bucket i is [Buckets[i], Buckets[i+1]); the last bound may be +Inf
+		if ub := b.Buckets[i+1]; ub < float64(math.MaxInt64)/float64(time.Second) {
+			return time.Duration(ub * float64(time.Second))
+		}
+		return math.MaxInt64
 	}
 	var p99, max time.Duration
 	var seen uint64
+	found := false
 	for i, n := range d {
 		if n == 0 {
 			continue
 		}
 		seen += n
-		if p99 == 0 && seen*100 >= total*99 {
-			p99 = upper(i)
+		if !found && seen*100 >= total*99 {
+			p99, found = upper(i), true
 		}
 		max = upper(i)
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"runtime/metrics"
 	"strings"
 	"testing"
@@ -23,6 +24,11 @@ func TestHistNote(t *testing.T) {
 	}
 	if got := histNote(a, &metrics.Float64Histogram{Counts: []uint64{1}, Buckets: buckets[:2]}); got != "not comparable" {
 		t.Errorf("other buckets: %q", got)
+	}
+	// The runtime's last bucket is unbounded: it reads as such, never as a negative time.
+	inf := &metrics.Float64Histogram{Counts: []uint64{0, 0}, Buckets: []float64{0, 0.001, math.Inf(1)}}
+	if got := histNote(inf, &metrics.Float64Histogram{Counts: []uint64{0, 3}, Buckets: inf.Buckets}); !strings.Contains(got, "the longest under an unbounded bucket") {
+		t.Errorf("an unbounded bucket: %q", got)
 	}
 	if note := startSched().note(); !strings.Contains(note, "goroutines waiting for a core") {
 		t.Errorf("note = %q", note)

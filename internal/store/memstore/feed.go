@@ -98,7 +98,8 @@ func parseFeedCursor(c string) (int64, error) {
 
 // ScanFeed calls fn for every event in the feed, in pos order, until fn returns false or ctx
 // ends, on the state committed when it began. The events are the store's own, without copies
-// and without their messages: fn must not change one or anything it reaches. It is for a
+// with the messages the store attached to them: fn must not change one or anything it
+// reaches. It is for a
 // reader of the whole feed that only reads (the simulator's report, where copying every event
 // out of ReadFeed was a tenth of a replay's time).
 func (db *DB) ScanFeed(ctx context.Context, fn func(e *escalated.Event) bool) error {
