@@ -13,16 +13,16 @@ func (p *Package) Clone() *Package {
 	}
 	c := *p
 	c.Ticket.Tags = slices.Clone(p.Ticket.Tags)
-	c.OriginalMessage = clonePtr(p.OriginalMessage)
+	c.OriginalMessage = ClonePtr(p.OriginalMessage)
 	c.Conversation = slices.Clone(p.Conversation)
 	c.BotSteps = slices.Clone(p.BotSteps)
 	c.Account = p.Account.Clone()
-	c.Customer = clonePtr(p.Customer)
+	c.Customer = ClonePtr(p.Customer)
 	if p.SLA != nil {
 		c.SLA = make([]ClockStatus, len(p.SLA))
 		for i, s := range p.SLA {
-			s.DueAt, s.WarningAt = clonePtr(s.DueAt), clonePtr(s.WarningAt)
-			s.StoppedAt, s.EscalationID = clonePtr(s.StoppedAt), clonePtr(s.EscalationID)
+			s.DueAt, s.WarningAt = ClonePtr(s.DueAt), ClonePtr(s.WarningAt)
+			s.StoppedAt, s.EscalationID = ClonePtr(s.StoppedAt), ClonePtr(s.EscalationID)
 			c.SLA[i] = s
 		}
 	}
@@ -33,7 +33,7 @@ func (p *Package) Clone() *Package {
 		c.Signals = &s
 	}
 	c.PriorEscalations = slices.Clone(p.PriorEscalations)
-	c.EscalatedBy = clonePtr(p.EscalatedBy)
+	c.EscalatedBy = ClonePtr(p.EscalatedBy)
 	if p.Recommendation != nil {
 		r := *p.Recommendation
 		r.Similar = slices.Clone(p.Recommendation.Similar)
@@ -53,7 +53,9 @@ func (a *Account) Clone() *Account {
 	return &c
 }
 
-func clonePtr[T any](p *T) *T {
+// ClonePtr returns a pointer to a copy of *p, or nil: for pointers to values that hold no
+// references (times, durations, numbers, flat structs).
+func ClonePtr[T any](p *T) *T {
 	if p == nil {
 		return nil
 	}

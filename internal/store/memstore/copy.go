@@ -24,8 +24,8 @@ func copyTicket(t *escalated.Ticket) *escalated.Ticket {
 	c.Signals.Keywords = slices.Clone(t.Signals.Keywords)
 	c.Recommendation = copyRecommendation(t.Recommendation)
 	c.Bot = copyBotHandoff(t.Bot)
-	c.Analytics.SolvedAt = copyPtr(t.Analytics.SolvedAt)
-	c.Analytics.FirstEscalatedAt = copyPtr(t.Analytics.FirstEscalatedAt)
+	c.Analytics.SolvedAt = escalated.ClonePtr(t.Analytics.SolvedAt)
+	c.Analytics.FirstEscalatedAt = escalated.ClonePtr(t.Analytics.FirstEscalatedAt)
 	c.SLA.Clocks = slices.Clone(t.SLA.Clocks)
 	c.Customer = copyCustomer(t.Customer)
 	c.Account = copyAccount(t.Account)
@@ -82,11 +82,11 @@ func copyEscalation(e *escalated.Escalation) *escalated.Escalation {
 		return nil
 	}
 	c := *e
-	c.ContextSufficient = copyPtr(e.ContextSufficient)
-	c.Necessary = copyPtr(e.Necessary)
+	c.ContextSufficient = escalated.ClonePtr(e.ContextSufficient)
+	c.Necessary = escalated.ClonePtr(e.Necessary)
 	c.Package = copyPackage(e.Package)
-	c.AcknowledgedAt = copyPtr(e.AcknowledgedAt)
-	c.ClosedAt = copyPtr(e.ClosedAt)
+	c.AcknowledgedAt = escalated.ClonePtr(e.AcknowledgedAt)
+	c.ClosedAt = escalated.ClonePtr(e.ClosedAt)
 	return &c
 }
 
@@ -108,15 +108,6 @@ func copyBotHandoff(b *escalated.BotHandoff) *escalated.BotHandoff {
 	}
 	c := *b
 	c.Steps = slices.Clone(b.Steps)
-	return &c
-}
-
-// copyPtr copies what p points to, for pointers to values that hold no references.
-func copyPtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	c := *p
 	return &c
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
 )
 
@@ -67,7 +68,7 @@ func fromNullDur(v sql.NullInt64) *time.Duration {
 func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
 	if t.spec != nil {
 		cp := *f
-		cp.SolvedAt, cp.FirstEscalatedAt = clonePtr(f.SolvedAt), clonePtr(f.FirstEscalatedAt)
+		cp.SolvedAt, cp.FirstEscalatedAt = escalated.ClonePtr(f.SolvedAt), escalated.ClonePtr(f.FirstEscalatedAt)
 		t.spec.deferWrite(func(t *tx) error { return t.SaveTicketFact(ctx, &cp) })
 		return nil
 	}
@@ -130,7 +131,7 @@ func scanTicketFact(s scanner) (*store.TicketFact, error) {
 func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) error {
 	if t.spec != nil {
 		cp := *f
-		cp.AcknowledgedAt, cp.TimeToAck, cp.ResolvedAfter = clonePtr(f.AcknowledgedAt), clonePtr(f.TimeToAck), clonePtr(f.ResolvedAfter)
+		cp.AcknowledgedAt, cp.TimeToAck, cp.ResolvedAfter = escalated.ClonePtr(f.AcknowledgedAt), escalated.ClonePtr(f.TimeToAck), escalated.ClonePtr(f.ResolvedAfter)
 		t.spec.deferWrite(func(t *tx) error { return t.SaveEscalationFact(ctx, &cp) })
 		return nil
 	}
@@ -215,14 +216,4 @@ func (t *tx) SetAccountTier(ctx context.Context, accountID, tier string) error {
 		t.cells.Ticket(old, &f, shards)
 	}
 	return nil
-}
-
-// clonePtr returns a pointer to a copy of *p, or nil: a save left to the writer keeps the values
-// fn saved, whatever fn does with its own afterwards.
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }
