@@ -8,14 +8,23 @@ import (
 	"testing"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/escalated/escalated"
 )
 
 // randomTicket fills the parts of a ticket the extra column keeps, each present or not, with
 // values that exercise the encoding: escapes and non-ASCII text, fractional and negative
 // numbers, times with and without sub-second parts and zones, durations.
-func randomTicket(r *rand.Rand) *escalated.Ticket {
+func randomTicket(r *rand.Rand) *escalated.Ticket { return randomTicketOf(r, false) }
+
+// randomTicketOf is randomTicket; plain keeps to what the direct codec (extracodec.go) writes:
+// ASCII words, numbers without exponents, no recommendation or bot handoff.
+func randomTicketOf(r *rand.Rand, plain bool) *escalated.Ticket {
 	texts := []string{"", "refund", "Zahlung \"doppelt\" <b>&</b>", "naïve café ☕", "line\nbreak\ttab", "\u2028\u2029"}
+	if plain {
+		texts = []string{"", "refund", "first_response", "esc_01M8M997NM73HNT9F708S6QRMP", "t1", "a b/c:d;e=f+g'h|i~"}
+	}
 	text := func() string { return texts[r.IntN(len(texts))] }
 	num := func() float64 { return math.Round((r.Float64()*2-1)*1e6) / 1e6 }
 	at := func() time.Time {
@@ -50,14 +59,14 @@ func randomTicket(r *rand.Rand) *escalated.Ticket {
 			t.SLA.Clocks = append(t.SLA.Clocks, c)
 		}
 	}
-	if r.IntN(2) == 0 {
+	if r.IntN(2) == 0 && !plain {
 		rec := &escalated.Recommendation{Text: text(), Source: text(), Rule: text(), RuleText: text(), Bot: text()}
 		for range r.IntN(3) {
 			rec.Similar = append(rec.Similar, escalated.SimilarTicket{TicketID: text(), Subject: text(), IssueType: text(), Resolution: text(), URL: text(), Score: num()})
 		}
 		t.Recommendation = rec
 	}
-	if r.IntN(2) == 0 {
+	if r.IntN(2) == 0 && !plain {
 		t.Bot = &escalated.BotHandoff{HandoffID: text(), Bot: text(), Recommendation: text(), RequestedTeam: text(), At: text()}
 		for range r.IntN(3) {
 			t.Bot.Steps = append(t.Bot.Steps, escalated.BotStep{Intent: text(), Action: text(), Outcome: text(), Confidence: num()})
@@ -80,8 +89,9 @@ func randomTicket(r *rand.Rand) *escalated.Ticket {
 // encoding/json decodes it to.
 func TestTicketExtraAsEncodingJSON(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 29))
-	for i := range 2000 {
-		tk := randomTicket(r)
+	for i := range 4000 {
+		// Half of them of the shape the direct codec writes and reads itself.
+		tk := randomTicketOf(r, i%2 == 0)
 		got, err := EncodeTicketExtra(tk)
 		if err != nil {
 			t.Fatal(err)
@@ -125,6 +135,150 @@ func TestTicketExtraAsEncodingJSON(t *testing.T) {
 			t.Fatalf("ticket %d: decoded %+v\nencoding/json: %+v", i, dec, std)
 		}
 	}
+}
+
+// TestTicketExtraDirectCodec: the column's common shape is written and read by the direct
+// codec rather than the library (the test above holds the results to encoding/json), and what
+// it declines it declines at once, whatever it had read.
+func TestTicketExtraDirectCodec(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for i := range 2000 {
+		tk := randomTicketOf(r, true)
+		if i%7 == 0 {
+			tk.Signals.Trend, tk.Signals.Keywords = nil, nil // written as null
+		}
+		b, ok := appendExtra(nil, tk)
+		if !ok {
+			t.Fatalf("ticket %d: the direct encoder declined %+v", i, tk)
+		}
+		var x ticketExtra
+		if !decodeExtra(b, &x) {
+			t.Fatalf("ticket %d: the direct decoder declined what the encoder wrote:\n%s", i, b)
+		}
+		var lib ticketExtra
+		if err := jsonv2.Unmarshal(b, &lib, extraJSON); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(x, lib) {
+			t.Fatalf("ticket %d: %s\ndirect %+v\nlibrary %+v", i, b, x, lib)
+		}
+	}
+	// The ingest benchmark's ticket: three running clocks and the analytics.
+	col := `{"signals":{"sentiment":0.128,"trend":[0.128,0.128,0.128,0.128,0.128],"keywords":["fraud"],"wants_human":false,"frustration":0.3495},"sla":{"plan":"default","clocks":[{"target":"first_response","plan":"default","budget":14400000000000,"warn_at":0.8,"elapsed":0,"since":"2026-11-29T18:32:38.324Z","state":"running","due_at":"2026-11-30T12:00:00Z","warn_due":"2026-11-30T11:12:00Z"},{"target":"acknowledge","plan":"default","escalation":"esc_01M8M997NM73HNT9F708S6QRMP","budget":3600000000000,"warn_at":0.8,"elapsed":0,"since":"2026-11-29T18:32:38.324+01:00","state":"running","due_at":"2026-11-30T09:00:00Z","warn_due":"2026-11-30T08:48:00Z"}]},"analytics":{"intake_team":"frontline","intake_tier":"t1","first_escalated_at":"2026-11-29T18:32:38.324Z","max_frustration":0.3495}}`
+	var x ticketExtra
+	if !decodeExtra([]byte(col), &x) {
+		t.Fatal("the direct decoder declined the ingest benchmark's column")
+	}
+	var tk escalated.Ticket
+	if err := DecodeTicketExtra([]byte(col), &tk); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := appendExtra(nil, &tk); !ok || string(b) != col {
+		t.Fatalf("re-encoded (direct: %v):\n%s\nwant\n%s", ok, b, col)
+	}
+	// Declined: a recommendation, text that needs escapes, an exponent, whitespace, another
+	// key order, a repeated or unknown key.
+	for _, tk := range []*escalated.Ticket{
+		{Recommendation: &escalated.Recommendation{Text: "x"}},
+		{Bot: &escalated.BotHandoff{Bot: "x"}},
+		{Signals: escalated.TicketSignals{Keywords: []string{"<b>"}}},
+		{Signals: escalated.TicketSignals{Keywords: []string{"café"}}},
+		{Signals: escalated.TicketSignals{Sentiment: 1e-7}},
+		{Signals: escalated.TicketSignals{Sentiment: math.Copysign(0, -1)}},
+		{SLA: escalated.SLA{Clocks: []escalated.Clock{{DueAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}}},
+	} {
+		if b, ok := appendExtra(nil, tk); ok {
+			t.Errorf("the direct encoder wrote %s", b)
+		}
+	}
+	for _, col := range []string{
+		`{ "signals":{"sentiment":0,"trend":[],"keywords":[],"wants_human":false,"frustration":0}}`,
+		`{"signals":{"trend":[],"sentiment":0,"keywords":[],"wants_human":false,"frustration":0}}`,
+		`{"signals":{"sentiment":0,"trend":[],"keywords":["a\u0062"],"wants_human":false,"frustration":0}}`,
+		`{"signals":{"sentiment":0,"trend":[],"keywords":[],"wants_human":false,"frustration":0},"sla":{},"sla":{}}`,
+		`{"signals":{"sentiment":0,"trend":[],"keywords":[],"wants_human":false,"frustration":0},"bot":null}`,
+		`{"signals":{"sentiment":01,"trend":[],"keywords":[],"wants_human":false,"frustration":0}}`,
+		`{"signals":{"sentiment":0,"trend":[],"keywords":[],"wants_human":false,"frustration":0}} `,
+		`{"signals":{"sentiment":0,"trend":[],"keywords":[],"wants_human":false,"frustration":0},"sla":{"clocks":[{"target":"a","plan":"b","budget":1.5,"warn_at":0,"elapsed":0,"state":""}]}}`,
+	} {
+		var x ticketExtra
+		if decodeExtra([]byte(col), &x) {
+			t.Errorf("the direct decoder read %s", col)
+		}
+	}
+}
+
+// FuzzTicketExtraDecode: whatever the direct decoder reads, the library reads without error
+// and to the same value.
+func FuzzTicketExtraDecode(f *testing.F) {
+	r := rand.New(rand.NewPCG(7, 13))
+	for i := range 40 {
+		b, err := EncodeTicketExtra(randomTicketOf(r, i%2 == 0))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, col []byte) {
+		var x ticketExtra
+		if !decodeExtra(col, &x) {
+			return
+		}
+		var lib ticketExtra
+		if err := jsonv2.Unmarshal(col, &lib, extraJSON); err != nil {
+			t.Fatalf("direct decoder read %q, the library refuses it: %v", col, err)
+		}
+		if !reflect.DeepEqual(x, lib) {
+			t.Fatalf("%q: direct %+v, library %+v", col, x, lib)
+		}
+	})
+}
+
+// BenchmarkTicketExtra: the column of the ingest benchmark's ticket encoded and decoded, by the
+// direct codec (direct) and by the library (library), which did all of it before.
+//
+//	go test ./internal/store -run '^$' -bench TicketExtra
+func BenchmarkTicketExtra(b *testing.B) {
+	col := []byte(`{"signals":{"sentiment":0.128,"trend":[0.128,0.128,0.128,0.128,0.128],"keywords":["fraud"],"wants_human":false,"frustration":0.3495},"sla":{"plan":"default","clocks":[{"target":"first_response","plan":"default","budget":14400000000000,"warn_at":0.8,"elapsed":0,"since":"2026-11-29T18:32:38.324Z","state":"running","due_at":"2026-11-30T12:00:00Z","warn_due":"2026-11-30T11:12:00Z"},{"target":"resolution","plan":"default","budget":259200000000000,"warn_at":0.8,"elapsed":0,"since":"2026-11-29T18:32:38.324Z","state":"running","due_at":"2026-12-10T16:00:00Z","warn_due":"2026-12-09T09:36:00Z"},{"target":"acknowledge","plan":"default","escalation":"esc_01M8M997NM73HNT9F708S6QRMP","budget":3600000000000,"warn_at":0.8,"elapsed":0,"since":"2026-11-29T18:32:38.324Z","state":"running","due_at":"2026-11-30T09:00:00Z","warn_due":"2026-11-30T08:48:00Z"}]},"analytics":{"intake_team":"frontline","intake_tier":"t1","first_escalated_at":"2026-11-29T18:32:38.324Z","max_frustration":0.3495}}`)
+	var tk escalated.Ticket
+	if err := DecodeTicketExtra(col, &tk); err != nil {
+		b.Fatal(err)
+	}
+	x := ticketExtra{Signals: tk.Signals, SLA: &tk.SLA, Analytics: &tk.Analytics}
+	b.Run("encode/direct", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := EncodeTicketExtra(&tk); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode/library", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := jsonv2.Marshal(x, extraJSON); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode/direct", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var t escalated.Ticket
+			if err := DecodeTicketExtra(col, &t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode/library", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var y ticketExtra
+			if err := jsonv2.Unmarshal(col, &y, extraJSON); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // TestTicketExtraInvalidUTF8: a string that is not UTF-8 is written with U+FFFD in place of each
