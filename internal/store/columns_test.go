@@ -208,6 +208,49 @@ func TestTicketExtraDirectCodec(t *testing.T) {
 	}
 }
 
+// TestFlatMapAsEncodingJSON: event data and other JSON object columns are written byte for byte
+// as encoding/json writes them, by the direct path where it applies (a small flat map of plain
+// words, flags and numbers) and by the library otherwise.
+func TestFlatMapAsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 19))
+	words := []string{"", "message_id", "msg_01M8M997NM73HNT9F708S6QRMP", "customer", "a b", "<b>", "café", "x\"y", "\u2028"}
+	values := []func() any{
+		func() any { return words[r.IntN(len(words))] },
+		func() any { return r.IntN(2) == 0 },
+		func() any { return r.IntN(2000) - 1000 },
+		func() any { return int64(r.Int64()) },
+		func() any { return math.Round((r.Float64()*2-1)*1e6) / 1e3 },
+		func() any { return []float64{1e-9, 1e22, 0.5, -3}[r.IntN(4)] },
+		func() any { return map[string]any{"a": 1} },
+		func() any { return []string{"x"} },
+		func() any { return nil },
+	}
+	direct := 0
+	for i := range 5000 {
+		m := map[string]any{}
+		for range 1 + r.IntN(9) {
+			m[words[r.IntN(len(words))]] = values[r.IntN(len(values))]()
+		}
+		if i%3 == 0 { // the shape of a message's event data
+			m = map[string]any{"message_id": words[2], "author_kind": words[3], "internal": r.IntN(2) == 0}
+		}
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := MapText(m)
+		if err != nil || got != string(want) {
+			t.Fatalf("MapText(%#v) = %s, %v; encoding/json %s", m, got, err, want)
+		}
+		if _, ok := appendFlatMap(nil, m); ok {
+			direct++
+		}
+	}
+	if direct < 1700 {
+		t.Fatalf("only %d of 5000 maps took the direct path", direct)
+	}
+}
+
 // FuzzTicketExtraDecode: whatever the direct decoder reads, the library reads without error
 // and to the same value.
 func FuzzTicketExtraDecode(f *testing.F) {
@@ -234,8 +277,9 @@ func FuzzTicketExtraDecode(f *testing.F) {
 	})
 }
 
-// BenchmarkTicketExtra: the column of the ingest benchmark's ticket encoded and decoded, by the
-// direct codec (direct) and by the library (library), which did all of it before.
+// BenchmarkTicketExtra: the column of the ingest benchmark's ticket encoded and decoded, and a
+// message's event data encoded, by the direct codec (direct) and by the library (library),
+// which did all of it before.
 //
 //	go test ./internal/store -run '^$' -bench TicketExtra
 func BenchmarkTicketExtra(b *testing.B) {
@@ -266,6 +310,23 @@ func BenchmarkTicketExtra(b *testing.B) {
 		for b.Loop() {
 			var t escalated.Ticket
 			if err := DecodeTicketExtra(col, &t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	data := map[string]any{"message_id": "msg_01M8M997NM73HNT9F708S6QRMP", "author_kind": "customer", "internal": false}
+	b.Run("eventdata/direct", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := MapText(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("eventdata/library", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := JSONText(data); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unsafe"
@@ -655,4 +656,47 @@ func (o *decodedKeys) key(k string) bool {
 	}
 	o.some = true
 	return true
+}
+
+// appendFlatMap appends m as encoding/json writes it (keys sorted) when every key is a plain
+// ASCII word and every value a plain ASCII string, a bool, an int or a number written without
+// exponent, as a message's event data is ({"author_kind":"customer","internal":false,
+// "message_id":"msg_..."}); it reports !ok for anything else, which the library then writes.
+func appendFlatMap(b []byte, m map[string]any) (_ []byte, ok bool) {
+	if len(m) > 8 {
+		return b, false
+	}
+	var keysBuf [8]string
+	keys := keysBuf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	e := extraEncoder{b: append(b, '{'), ok: true}
+	for i, k := range keys {
+		if i > 0 {
+			e.raw(",")
+		}
+		e.str(k)
+		e.raw(":")
+		switch v := m[k].(type) {
+		case string:
+			e.str(v)
+		case bool:
+			e.bool(v)
+		case int:
+			e.int(int64(v))
+		case int64:
+			e.int(v)
+		case float64:
+			e.float(v)
+		default:
+			return b, false
+		}
+		if !e.ok {
+			return b, false
+		}
+	}
+	e.raw("}")
+	return e.b, true
 }
