@@ -186,6 +186,8 @@ func TestTicketExtraDirectCodec(t *testing.T) {
 		{Signals: escalated.TicketSignals{Sentiment: 1e-7}},
 		{Signals: escalated.TicketSignals{Sentiment: math.Copysign(0, -1)}},
 		{SLA: escalated.SLA{Clocks: []escalated.Clock{{DueAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}}},
+		{SLA: escalated.SLA{Clocks: []escalated.Clock{{DueAt: time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("", 24*3600))}}}},
+		{SLA: escalated.SLA{Clocks: []escalated.Clock{{DueAt: time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("", -100*3600))}}}},
 	} {
 		if b, ok := appendExtra(nil, tk); ok {
 			t.Errorf("the direct encoder wrote %s", b)
@@ -273,6 +275,32 @@ func FuzzTicketExtraDecode(f *testing.F) {
 		}
 		if !reflect.DeepEqual(x, lib) {
 			t.Fatalf("%q: direct %+v, library %+v", col, x, lib)
+		}
+	})
+}
+
+// FuzzTicketExtraEncode: whatever the direct encoder writes, encoding/json writes byte for byte
+// (and what it refuses, the direct encoder declines).
+func FuzzTicketExtraEncode(f *testing.F) {
+	f.Add(0.128, 1e-7, "first_response", int64(1764441158324000000), 3600, int64(14400000000000), 3)
+	f.Add(-1e21, 0.0, "<b>", int64(-62135596800000000), 24*3600, int64(-1), -1)
+	f.Fuzz(func(t *testing.T, sentiment, frustration float64, word string, unixNano int64, offset int, budget int64, pingPongs int) {
+		at := time.Unix(0, unixNano).In(time.FixedZone("", offset))
+		tk := &escalated.Ticket{}
+		tk.Signals = escalated.TicketSignals{Sentiment: sentiment, Trend: []float64{frustration, sentiment}, Keywords: []string{word}, Frustration: frustration}
+		tk.SLA = escalated.SLA{Plan: word, Clocks: []escalated.Clock{{Target: word, Plan: word, Budget: time.Duration(budget), WarnAt: frustration,
+			Since: at, State: word, DueAt: at, StoppedAt: at}}}
+		tk.Analytics = escalated.TicketAnalytics{IntakeTeam: word, FirstEscalatedAt: &at, MaxFrustration: sentiment, PingPongs: pingPongs}
+		b, ok := appendExtra(nil, tk)
+		if !ok {
+			return
+		}
+		want, err := json.Marshal(ticketExtra{Signals: tk.Signals, SLA: &tk.SLA, Analytics: &tk.Analytics})
+		if err != nil {
+			t.Fatalf("direct encoder wrote %s, encoding/json refuses it: %v", b, err)
+		}
+		if string(b) != string(want) {
+			t.Fatalf("direct %s\nencoding/json %s", b, want)
 		}
 	})
 }

@@ -23,9 +23,12 @@ import (
 // what it can reproduce exactly and otherwise reports !ok, and the caller then goes through
 // the library as before. The encoder declines a ticket with a recommendation or a bot handoff
 // (free text), a string with a byte JSON escapes or that is not ASCII, a number encoding/json
-// writes with an exponent, and a time RFC 3339 cannot hold; the decoder declines anything but
-// the bytes the encoder writes (whitespace, escapes, another key order, an unknown or
-// repeated key, and every damaged column, so the library reports those as before).
+// writes with an exponent, and a time RFC 3339 cannot hold. The decoder reads the keys in the
+// encoder's order and the values it writes, and a few more the library reads the same way
+// (numbers with exponents, an explicit false or empty value of an optional key, an empty object
+// or list); it declines whitespace, escapes and non-ASCII text, another key order, an unknown
+// or repeated key, null where the encoder never writes it, and every damaged column, so the
+// library reports those as before.
 // TestTicketExtraAsEncodingJSON holds both halves to encoding/json on random tickets, and
 // FuzzTicketExtraDecode holds the decoder to the library on arbitrary bytes.
 
@@ -236,14 +239,15 @@ func plainASCII(s string) bool {
 }
 
 // time writes t as time.Time's MarshalJSON does (RFC 3339 with the nanoseconds it has), which
-// refuses years outside 0-9999; zones whose offset is not whole minutes are left to it too.
+// refuses years outside 0-9999 and zone offsets of 24 hours or more; zones whose offset is not
+// whole minutes are left to it too.
 func (e *extraEncoder) time(t time.Time) {
 	if y := t.Year(); y < 0 || y > 9999 {
 		e.ok = false
 		return
 	}
-	if _, off := t.Zone(); off%60 != 0 {
-		e.ok = false
+	if _, off := t.Zone(); off%60 != 0 || off >= 24*3600 || off <= -24*3600 {
+		e.ok = false // MarshalJSON refuses an offset of 24 hours or more
 		return
 	}
 	e.b = append(e.b, '"')
@@ -375,7 +379,7 @@ func decodeExtra(col []byte, x *ticketExtra) (ok bool) {
 			a.FirstEscalatedAt = &t
 		}
 		if o.key("breaches_before_escalation") {
-			a.BreachesBeforeEscalation = int(d.int())
+			a.BreachesBeforeEscalation = d.intField()
 		}
 		if o.key("solved_in_tier1") {
 			a.SolvedInTier1 = d.bool()
@@ -390,7 +394,7 @@ func decodeExtra(col []byte, x *ticketExtra) (ok bool) {
 			a.MaxFrustration = d.float()
 		}
 		if o.key("ping_pongs") {
-			a.PingPongs = int(d.int())
+			a.PingPongs = d.intField()
 		}
 		if !d.lit("}") {
 			return false
@@ -582,6 +586,16 @@ func (d *extraDecoder) int() int64 {
 		return 0
 	}
 	return n
+}
+
+// intField is int for a field of Go's int, which the library refuses to overflow.
+func (d *extraDecoder) intField() int {
+	n := d.int()
+	if int64(int(n)) != n {
+		d.bad = true
+		return 0
+	}
+	return int(n)
 }
 
 // time reads an RFC 3339 time as time.Time's UnmarshalJSON does, for the one layout the
