@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -10,6 +11,7 @@ import (
 	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/jsonenc"
 )
 
 // extraJSON is how the tickets.extra column is encoded and decoded: the JSON v2 implementation
@@ -111,6 +113,31 @@ func MapText(m map[string]any) (string, error) {
 		return unsafe.String(unsafe.SliceData(b), len(b)), nil // b is not written again
 	}
 	return JSONText(m)
+}
+
+// SignalsText encodes a message's signals column, its keywords written as [] when nil (a
+// message's signals are read back with a list). Every message writes one, so it is written
+// without encoding/json's reflection where that gives the same bytes.
+func SignalsText(s escalated.Signals) (string, error) {
+	if s.Keywords == nil {
+		s.Keywords = []string{}
+	}
+	b := make([]byte, 0, 96)
+	b = append(b, `{"keywords":`...)
+	b = jsonenc.AppendStrings(b, s.Keywords)
+	b = append(b, `,"sentiment":`...)
+	b, ok := jsonenc.AppendFloat(b, s.Sentiment)
+	if !ok {
+		return JSONText(s)
+	}
+	b = append(b, `,"wants_human":`...)
+	b = strconv.AppendBool(b, s.WantsHuman)
+	b = append(b, `,"shouting":`...)
+	b = strconv.AppendBool(b, s.Shouting)
+	b = append(b, `,"profanity":`...)
+	b = strconv.AppendBool(b, s.Profanity)
+	b = append(b, '}')
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil // b is not written again
 }
 
 // SliceText encodes a JSON array-of-strings column.

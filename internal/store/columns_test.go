@@ -223,6 +223,12 @@ func TestFlatMapAsEncodingJSON(t *testing.T) {
 		func() any { return int64(r.Int64()) },
 		func() any { return math.Round((r.Float64()*2-1)*1e6) / 1e3 },
 		func() any { return []float64{1e-9, 1e22, 0.5, -3}[r.IntN(4)] },
+		func() any {
+			return []string{"escalate suppressed: not possible: the ticket is already in team \"billing\"", "<b>", "\xff"}
+		},
+		func() any { return []string(nil) },
+		func() any { return []string{} },
+		func() any { return []any{"x"} },
 		func() any { return map[string]any{"a": 1} },
 		func() any { return []string{"x"} },
 		func() any { return nil },
@@ -233,8 +239,12 @@ func TestFlatMapAsEncodingJSON(t *testing.T) {
 		for range 1 + r.IntN(9) {
 			m[words[r.IntN(len(words))]] = values[r.IntN(len(values))]()
 		}
-		if i%3 == 0 { // the shape of a message's event data
+		switch i % 6 { // the shapes of the data of a message's events
+		case 0:
 			m = map[string]any{"message_id": words[2], "author_kind": words[3], "internal": r.IntN(2) == 0}
+		case 3:
+			m = map[string]any{"actions": []string{"escalate suppressed: not possible: the ticket is already in team \"billing\""},
+				"event": "message.added", "event_seq": int64(r.IntN(100)), "rule": "possible-fraud"}
 		}
 		want, err := json.Marshal(m)
 		if err != nil {
@@ -250,6 +260,28 @@ func TestFlatMapAsEncodingJSON(t *testing.T) {
 	}
 	if direct < 1700 {
 		t.Fatalf("only %d of 5000 maps took the direct path", direct)
+	}
+}
+
+// TestSignalsTextAsEncodingJSON: a message's signals column is what encoding/json writes, nil
+// keywords as [].
+func TestSignalsTextAsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 31))
+	kws := [][]string{nil, {}, {"fraud"}, {"legal", "<b>", "caf\xe9"}}
+	for range 2000 {
+		s := escalated.Signals{Keywords: kws[r.IntN(len(kws))], Sentiment: []float64{0, 0.128, -0.9, 1e-9, 1e22, math.Copysign(0, -1)}[r.IntN(6)],
+			WantsHuman: r.IntN(2) == 0, Shouting: r.IntN(2) == 0, Profanity: r.IntN(2) == 0}
+		std := s
+		if std.Keywords == nil {
+			std.Keywords = []string{}
+		}
+		want, err := json.Marshal(std)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := SignalsText(s); err != nil || got != string(want) {
+			t.Fatalf("%+v: %s, %v; encoding/json %s", s, got, err, want)
+		}
 	}
 }
 

@@ -1,13 +1,13 @@
 package store
 
 import (
-	"math"
 	"slices"
 	"strconv"
 	"time"
 	"unsafe"
 
 	"github.com/escalated/escalated"
+	"github.com/escalated/escalated/internal/jsonenc"
 )
 
 // A direct codec for the tickets.extra column's common shape.
@@ -205,15 +205,12 @@ func (e *extraEncoder) bool(v bool) { e.b = strconv.AppendBool(e.b, v) }
 
 func (e *extraEncoder) int(v int64) { e.b = strconv.AppendInt(e.b, v, 10) }
 
-// float writes f as encoding/json does where that needs no exponent: the shortest decimal
-// that reads back as f. Outside [1e-6, 1e21) encoding/json switches to exponents, and it
-// refuses NaN and the infinities; negative zero is left to it too.
+// float writes f as encoding/json does where that needs no exponent (jsonenc.AppendFloat).
 func (e *extraEncoder) float(f float64) {
-	if a := math.Abs(f); math.IsNaN(f) || a >= 1e21 || (a != 0 && a < 1e-6) || (f == 0 && math.Signbit(f)) {
+	var ok bool
+	if e.b, ok = jsonenc.AppendFloat(e.b, f); !ok {
 		e.ok = false
-		return
 	}
-	e.b = strconv.AppendFloat(e.b, f, 'f', -1, 64)
 }
 
 // str writes s quoted when no byte of it needs an escape in encoding/json's output (control
@@ -672,10 +669,11 @@ func (o *decodedKeys) key(k string) bool {
 	return true
 }
 
-// appendFlatMap appends m as encoding/json writes it (keys sorted) when every key is a plain
-// ASCII word and every value a plain ASCII string, a bool, an int or a number written without
-// exponent, as a message's event data is ({"author_kind":"customer","internal":false,
-// "message_id":"msg_..."}); it reports !ok for anything else, which the library then writes.
+// appendFlatMap appends m as encoding/json writes it (keys sorted) when every value is a
+// string, a list of strings, a bool, an int or a number written without exponent, as the data
+// of a message's events is ({"author_kind":"customer","internal":false,"message_id":"msg_..."},
+// and a rule's firing: {"actions":["..."],"event":"message.added","event_seq":14,"rule":"..."});
+// it reports !ok for anything else, which the library then writes.
 func appendFlatMap(b []byte, m map[string]any) (_ []byte, ok bool) {
 	if len(m) > 8 {
 		return b, false
@@ -691,11 +689,13 @@ func appendFlatMap(b []byte, m map[string]any) (_ []byte, ok bool) {
 		if i > 0 {
 			e.raw(",")
 		}
-		e.str(k)
+		e.b = jsonenc.AppendString(e.b, k)
 		e.raw(":")
 		switch v := m[k].(type) {
 		case string:
-			e.str(v)
+			e.b = jsonenc.AppendString(e.b, v)
+		case []string:
+			e.b = jsonenc.AppendStrings(e.b, v)
 		case bool:
 			e.bool(v)
 		case int:

@@ -16,11 +16,7 @@ const messageColumns = `id, ticket_id, seq, author_kind, author_id, author_name,
 const sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 func messageArgs(m *escalated.Message) ([]any, error) {
-	sig := m.Signals
-	if sig.Keywords == nil {
-		sig.Keywords = []string{}
-	}
-	signals, err := jsonText(sig)
+	signals, err := store.SignalsText(m.Signals)
 	if err != nil {
 		return nil, err
 	}
