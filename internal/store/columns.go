@@ -102,14 +102,14 @@ func Qualified(alias, columns string) string {
 }
 
 // MapText encodes a JSON object column. An empty map, the usual custom fields, is written
-// without going through encoding/json: every ticket update writes that column. So is a small
-// flat map of words, flags and whole numbers, the usual event data (appendFlatMap): every
-// event writes one.
+// without going through encoding/json: every ticket update writes that column. So is a map
+// of the plain values the service's event and audit data hold (appendMap): every event
+// writes one.
 func MapText(m map[string]any) (string, error) {
 	if len(m) == 0 {
 		return "{}", nil
 	}
-	if b, ok := appendFlatMap(make([]byte, 0, 128), m); ok {
+	if b, ok := appendMap(make([]byte, 0, 128), m); ok {
 		return unsafe.String(unsafe.SliceData(b), len(b)), nil // b is not written again
 	}
 	return JSONText(m)

@@ -669,48 +669,114 @@ func (o *decodedKeys) key(k string) bool {
 	return true
 }
 
-// appendFlatMap appends m as encoding/json writes it (keys sorted) when every value is a
-// string, a list of strings, a bool, an int or a number written without exponent, as the data
-// of a message's events is ({"author_kind":"customer","internal":false,"message_id":"msg_..."},
-// and a rule's firing: {"actions":["..."],"event":"message.added","event_seq":14,"rule":"..."});
-// it reports !ok for anything else, which the library then writes.
-func appendFlatMap(b []byte, m map[string]any) (_ []byte, ok bool) {
-	if len(m) > 8 {
+// appendMap appends m as encoding/json writes it when every value, at any depth, is one
+// appendValue writes; it reports !ok for anything else, which the library then writes. That
+// covers the data of the events and the audit records the service writes: a message's
+// ({"author_kind":"customer","internal":false,"message_id":"msg_..."}), a rule's firing
+// ({"actions":["..."],"event":"message.added","event_seq":14,"rule":"..."}), a change's
+// ({"changes":{"team":{"from":"frontline","to":"billing"}}}) and a routing decision's (a list
+// of maps, an agent that may be null).
+func appendMap(b []byte, m map[string]any) (_ []byte, ok bool) {
+	e := extraEncoder{b: b, ok: true}
+	e.value(m, 0)
+	if !e.ok {
 		return b, false
 	}
-	var keysBuf [8]string
-	keys := keysBuf[:0]
+	return e.b, true
+}
+
+// maxDepth bounds the nesting appendValue follows (the service's data nests two or three
+// levels; a deeper value goes to the library).
+const maxDepth = 6
+
+// value writes v as encoding/json does, for the types of the service's data: nil, strings,
+// bools, ints, floats without exponents, lists of strings or of values, maps of values by
+// string, and changes (escalated.Change) alone or by field. Maps' keys are sorted, as
+// encoding/json sorts them. Anything else, or deeper than maxDepth, turns ok false.
+func (e *extraEncoder) value(v any, depth int) {
+	if depth > maxDepth {
+		e.ok = false
+		return
+	}
+	switch v := v.(type) {
+	case nil:
+		e.raw("null")
+	case string:
+		e.b = jsonenc.AppendString(e.b, v)
+	case bool:
+		e.bool(v)
+	case int:
+		e.int(int64(v))
+	case int64:
+		e.int(v)
+	case float64:
+		e.float(v)
+	case []string:
+		e.b = jsonenc.AppendStrings(e.b, v)
+	case []any:
+		if v == nil {
+			e.raw("null")
+			return
+		}
+		e.raw("[")
+		for i, x := range v {
+			if i > 0 {
+				e.raw(",")
+			}
+			e.value(x, depth+1)
+		}
+		e.raw("]")
+	case map[string]any:
+		if v == nil {
+			e.raw("null")
+			return
+		}
+		e.raw("{")
+		for i, k := range sortedKeys(v) {
+			if i > 0 {
+				e.raw(",")
+			}
+			e.b = jsonenc.AppendString(e.b, k)
+			e.raw(":")
+			e.value(v[k], depth+1)
+		}
+		e.raw("}")
+	case escalated.Change:
+		e.change(v, depth)
+	case map[string]escalated.Change:
+		if v == nil {
+			e.raw("null")
+			return
+		}
+		e.raw("{")
+		for i, k := range sortedKeys(v) {
+			if i > 0 {
+				e.raw(",")
+			}
+			e.b = jsonenc.AppendString(e.b, k)
+			e.raw(":")
+			e.change(v[k], depth+1)
+		}
+		e.raw("}")
+	default:
+		e.ok = false
+	}
+}
+
+func (e *extraEncoder) change(c escalated.Change, depth int) {
+	e.raw(`{"from":`)
+	e.value(c.From, depth+1)
+	e.raw(`,"to":`)
+	e.value(c.To, depth+1)
+	e.raw("}")
+}
+
+// sortedKeys are m's keys in the order encoding/json writes them (bytewise).
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	e := extraEncoder{b: append(b, '{'), ok: true}
-	for i, k := range keys {
-		if i > 0 {
-			e.raw(",")
-		}
-		e.b = jsonenc.AppendString(e.b, k)
-		e.raw(":")
-		switch v := m[k].(type) {
-		case string:
-			e.b = jsonenc.AppendString(e.b, v)
-		case []string:
-			e.b = jsonenc.AppendStrings(e.b, v)
-		case bool:
-			e.bool(v)
-		case int:
-			e.int(int64(v))
-		case int64:
-			e.int(v)
-		case float64:
-			e.float(v)
-		default:
-			return b, false
-		}
-		if !e.ok {
-			return b, false
-		}
-	}
-	e.raw("}")
-	return e.b, true
+	return keys
 }
