@@ -22,6 +22,9 @@ func TestAppendTraceAsEncodingJSON(t *testing.T) {
 		if got := appendTrace(nil, steps); string(got) != string(want) {
 			t.Fatalf("%+v:\n%s\nencoding/json:\n%s", steps, got, want)
 		}
+		if size := traceSize(steps); size < len(want) && !escapes(want) {
+			t.Fatalf("traceSize %d for a trace of %d bytes without escapes", size, len(want))
+		}
 	}
 	check(nil)
 	check([]Step{})
@@ -40,4 +43,14 @@ func TestAppendTraceAsEncodingJSON(t *testing.T) {
 		}
 		check(steps)
 	}
+}
+
+// escapes says whether a trace has escaped characters (traceSize allows an eighth for them).
+func escapes(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
 }
