@@ -42,31 +42,9 @@ func appendExtra(b []byte, t *escalated.Ticket) (_ []byte, ok bool) {
 	e.raw(`{"signals":{"sentiment":`)
 	e.float(s.Sentiment)
 	e.raw(`,"trend":`)
-	if s.Trend == nil {
-		e.raw("null")
-	} else {
-		e.raw("[")
-		for i, f := range s.Trend {
-			if i > 0 {
-				e.raw(",")
-			}
-			e.float(f)
-		}
-		e.raw("]")
-	}
+	appendList(&e, s.Trend, e.float)
 	e.raw(`,"keywords":`)
-	if s.Keywords == nil {
-		e.raw("null")
-	} else {
-		e.raw("[")
-		for i, k := range s.Keywords {
-			if i > 0 {
-				e.raw(",")
-			}
-			e.str(k)
-		}
-		e.raw("]")
-	}
+	appendList(&e, s.Keywords, e.str)
 	e.raw(`,"wants_human":`)
 	e.bool(s.WantsHuman)
 	e.raw(`,"frustration":`)
@@ -81,14 +59,7 @@ func appendExtra(b []byte, t *escalated.Ticket) (_ []byte, ok bool) {
 		}
 		if len(sla.Clocks) > 0 {
 			o.key("clocks")
-			e.raw("[")
-			for i := range sla.Clocks {
-				if i > 0 {
-					e.raw(",")
-				}
-				e.clock(&sla.Clocks[i])
-			}
-			e.raw("]")
+			appendList(&e, sla.Clocks, func(c escalated.Clock) { e.clock(&c) })
 		}
 		if sla.Replied {
 			o.key("replied")
@@ -192,6 +163,41 @@ func (e *extraEncoder) clock(c *escalated.Clock) {
 	e.raw("}")
 }
 
+// appendList writes xs as a JSON list (nil as null), each element with each.
+func appendList[T any](e *extraEncoder, xs []T, each func(T)) {
+	if xs == nil {
+		e.raw("null")
+		return
+	}
+	e.raw("[")
+	for i, x := range xs {
+		if i > 0 {
+			e.raw(",")
+		}
+		each(x)
+	}
+	e.raw("]")
+}
+
+// appendObject writes m as a JSON object (nil as null), its keys sorted as encoding/json sorts
+// them, each value with each.
+func appendObject[V any](e *extraEncoder, m map[string]V, each func(V)) {
+	if m == nil {
+		e.raw("null")
+		return
+	}
+	e.raw("{")
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			e.raw(",")
+		}
+		e.b = jsonenc.AppendString(e.b, k)
+		e.raw(":")
+		each(m[k])
+	}
+	e.raw("}")
+}
+
 // extraEncoder appends JSON to b; ok turns false at the first value it cannot write exactly
 // as encoding/json does.
 type extraEncoder struct {
@@ -279,38 +285,14 @@ func decodeExtra(col []byte, x *ticketExtra) (ok bool) {
 	}
 	s := &x.Signals
 	s.Sentiment = d.float()
-	if d.lit(`,"trend":null`) {
-		s.Trend = nil
-	} else if d.lit(`,"trend":[`) {
-		s.Trend = make([]float64, 0, 5) // a trend keeps the last five (signals.TrendLen)
-		for !d.lit("]") {
-			if len(s.Trend) > 0 && !d.lit(",") {
-				return false
-			}
-			s.Trend = append(s.Trend, d.float())
-			if d.bad {
-				return false
-			}
-		}
-	} else {
+	if !d.lit(`,"trend":`) {
 		return false
 	}
-	if d.lit(`,"keywords":null`) {
-		s.Keywords = nil
-	} else if d.lit(`,"keywords":[`) {
-		s.Keywords = []string{}
-		for !d.lit("]") {
-			if len(s.Keywords) > 0 && !d.lit(",") {
-				return false
-			}
-			s.Keywords = append(s.Keywords, d.str())
-			if d.bad {
-				return false
-			}
-		}
-	} else {
+	s.Trend = readList(&d, 5, d.float) // a trend keeps the last five (signals.TrendLen)
+	if !d.lit(`,"keywords":`) {
 		return false
 	}
+	s.Keywords = readList(&d, 1, d.str)
 	if !d.lit(`,"wants_human":`) {
 		return false
 	}
@@ -329,20 +311,12 @@ func decodeExtra(col []byte, x *ticketExtra) (ok bool) {
 			sla.Plan = d.str()
 		}
 		if o.key("clocks") {
-			if !d.lit("[") {
-				return false
-			}
-			sla.Clocks = make([]escalated.Clock, 0, 4) // at most one per target, of four
-			for !d.lit("]") {
-				if len(sla.Clocks) > 0 && !d.lit(",") {
-					return false
-				}
-				var c escalated.Clock
+			sla.Clocks = readList(&d, 4, func() (c escalated.Clock) { // one per target, of four
 				if !d.clock(&c) {
-					return false
+					d.bad = true
 				}
-				sla.Clocks = append(sla.Clocks, c)
-			}
+				return c
+			})
 		}
 		if o.key("replied") {
 			sla.Replied = d.bool()
@@ -445,6 +419,27 @@ func (d *extraDecoder) clock(c *escalated.Clock) bool {
 		c.StoppedAt = d.time()
 	}
 	return d.lit("}") && !d.bad
+}
+
+// readList reads a JSON list (null as nil, as the library reads it), each element with elem,
+// into a slice made with room for n; a malformed list turns d.bad true.
+func readList[T any](d *extraDecoder, n int, elem func() T) []T {
+	if d.lit("null") {
+		return nil
+	}
+	if !d.lit("[") {
+		d.bad = true
+		return nil
+	}
+	xs := make([]T, 0, n)
+	for !d.bad && !d.lit("]") {
+		if len(xs) > 0 && !d.lit(",") {
+			d.bad = true
+			break
+		}
+		xs = append(xs, elem())
+	}
+	return xs
 }
 
 // extraDecoder reads b from i; bad turns true at the first value that is not as appendExtra
@@ -714,50 +709,13 @@ func (e *extraEncoder) value(v any, depth int) {
 	case []string:
 		e.b = jsonenc.AppendStrings(e.b, v)
 	case []any:
-		if v == nil {
-			e.raw("null")
-			return
-		}
-		e.raw("[")
-		for i, x := range v {
-			if i > 0 {
-				e.raw(",")
-			}
-			e.value(x, depth+1)
-		}
-		e.raw("]")
+		appendList(e, v, func(x any) { e.value(x, depth+1) })
 	case map[string]any:
-		if v == nil {
-			e.raw("null")
-			return
-		}
-		e.raw("{")
-		for i, k := range sortedKeys(v) {
-			if i > 0 {
-				e.raw(",")
-			}
-			e.b = jsonenc.AppendString(e.b, k)
-			e.raw(":")
-			e.value(v[k], depth+1)
-		}
-		e.raw("}")
+		appendObject(e, v, func(x any) { e.value(x, depth+1) })
 	case escalated.Change:
 		e.change(v, depth)
 	case map[string]escalated.Change:
-		if v == nil {
-			e.raw("null")
-			return
-		}
-		e.raw("{")
-		for i, k := range sortedKeys(v) {
-			if i > 0 {
-				e.raw(",")
-			}
-			e.b = jsonenc.AppendString(e.b, k)
-			e.raw(":")
-			e.change(v[k], depth+1)
-		}
-		e.raw("}")
+		appendObject(e, v, func(c escalated.Change) { e.change(c, depth+1) })
 	default:
 		e.ok = false
 	}
