@@ -236,6 +236,11 @@ func TestMapTextAsEncodingJSON(t *testing.T) {
 			return map[string]escalated.Change{"team": {From: "frontline", To: "billing"}, "tags": {From: []string{}, To: []string{"vip"}}}
 		},
 		func() any { return escalated.Change{From: nil, To: 3} },
+		func() any {
+			return map[string]escalated.Change{"status": {From: escalated.StatusNew, To: escalated.StatusOpen},
+				"priority": {From: escalated.Priority("high"), To: escalated.Priority("<urgent>")}, "channel": {From: escalated.Channel("email"), To: nil}}
+		},
+		func() any { return escalated.Trigger("rule") }, // no direct case: the library writes it
 		func() any { return map[string]escalated.Change(nil) },
 		func() any { return map[string]int{"x": 1} },
 		func() any { return struct{ A int }{1} },
@@ -293,6 +298,62 @@ func TestSignalsTextAsEncodingJSON(t *testing.T) {
 		}
 		if got, err := SignalsText(s); err != nil || got != string(want) {
 			t.Fatalf("%+v: %s, %v; encoding/json %s", s, got, err, want)
+		}
+	}
+}
+
+// TestDirectWritersKnowEveryField: the direct writers name their structs' fields one by one, so a
+// field added to one of them later must not be left out silently: each struct filled in every
+// field (fill) is written as encoding/json writes it.
+func TestDirectWritersKnowEveryField(t *testing.T) {
+	var sig escalated.Signals
+	fill(reflect.ValueOf(&sig).Elem())
+	want, _ := json.Marshal(sig)
+	if got, err := SignalsText(sig); err != nil || got != string(want) {
+		t.Errorf("SignalsText of every field:\n%s\nencoding/json:\n%s", got, want)
+	}
+	var tk escalated.Ticket
+	for _, f := range []any{&tk.Signals, &tk.SLA, &tk.Analytics} {
+		fill(reflect.ValueOf(f).Elem())
+	}
+	b, ok := appendExtra(nil, &tk)
+	want, _ = json.Marshal(ticketExtra{Signals: tk.Signals, SLA: &tk.SLA, Analytics: &tk.Analytics})
+	if !ok || string(b) != string(want) {
+		t.Errorf("the extra column of every field (direct: %v):\n%s\nencoding/json:\n%s", ok, b, want)
+	}
+	var x ticketExtra
+	if !decodeExtra(want, &x) || !reflect.DeepEqual(x.Signals, tk.Signals) || !reflect.DeepEqual(*x.SLA, tk.SLA) || !reflect.DeepEqual(*x.Analytics, tk.Analytics) {
+		t.Errorf("the extra column of every field read back as %+v", x)
+	}
+}
+
+// fill sets every exported field of v, at any depth, to a value JSON writes (and omitempty does
+// not leave out): words, true, 7, 0.5, a time, one element in each list, pointers to filled values.
+func fill(v reflect.Value) {
+	if v.Type() == reflect.TypeOf(time.Time{}) {
+		v.Set(reflect.ValueOf(time.Date(2026, 11, 29, 18, 32, 38, 324_000_000, time.UTC)))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Float64:
+		v.SetFloat(0.5)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem())
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0))
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i))
+			}
 		}
 	}
 }

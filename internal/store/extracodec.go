@@ -26,9 +26,9 @@ import (
 // writes with an exponent, and a time RFC 3339 cannot hold. The decoder reads the keys in the
 // encoder's order and the values it writes, and a few more the library reads the same way
 // (numbers with exponents, an explicit false or empty value of an optional key, an empty object
-// or list); it declines whitespace, escapes and non-ASCII text, another key order, an unknown
-// or repeated key, null where the encoder never writes it, and every damaged column, so the
-// library reports those as before.
+// or list, null for a list); it declines whitespace, escapes and non-ASCII text, another key
+// order, an unknown or repeated key, and every damaged column, so the library reports those as
+// before.
 // TestTicketExtraAsEncodingJSON holds both halves to encoding/json on random tickets, and
 // FuzzTicketExtraDecode holds the decoder to the library on arbitrary bytes.
 
@@ -665,7 +665,7 @@ func (o *decodedKeys) key(k string) bool {
 }
 
 // appendMap appends m as encoding/json writes it when every value, at any depth, is one
-// appendValue writes; it reports !ok for anything else, which the library then writes. That
+// extraEncoder.value writes; it reports !ok for anything else, which the library then writes. That
 // covers the data of the events and the audit records the service writes: a message's
 // ({"author_kind":"customer","internal":false,"message_id":"msg_..."}), a rule's firing
 // ({"actions":["..."],"event":"message.added","event_seq":14,"rule":"..."}), a change's
@@ -680,11 +680,12 @@ func appendMap(b []byte, m map[string]any) (_ []byte, ok bool) {
 	return e.b, true
 }
 
-// maxDepth bounds the nesting appendValue follows (the service's data nests two or three
+// maxDepth bounds the nesting extraEncoder.value follows (the service's data nests two or three
 // levels; a deeper value goes to the library).
 const maxDepth = 6
 
-// value writes v as encoding/json does, for the types of the service's data: nil, strings,
+// value writes v as encoding/json does, for the types of the service's data: nil, strings (and
+// the domain's status, priority and channel, which have no marshalling methods of their own),
 // bools, ints, floats without exponents, lists of strings or of values, maps of values by
 // string, and changes (escalated.Change) alone or by field. Maps' keys are sorted, as
 // encoding/json sorts them. Anything else, or deeper than maxDepth, turns ok false.
@@ -698,6 +699,12 @@ func (e *extraEncoder) value(v any, depth int) {
 		e.raw("null")
 	case string:
 		e.b = jsonenc.AppendString(e.b, v)
+	case escalated.Status: // a ticket.updated event's change of status, priority or channel
+		e.b = jsonenc.AppendString(e.b, string(v))
+	case escalated.Priority:
+		e.b = jsonenc.AppendString(e.b, string(v))
+	case escalated.Channel:
+		e.b = jsonenc.AppendString(e.b, string(v))
 	case bool:
 		e.bool(v)
 	case int:

@@ -3,6 +3,7 @@ package ticket
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -25,6 +26,11 @@ func TestAppendTraceAsEncodingJSON(t *testing.T) {
 		if size := traceSize(steps); size < len(want) && !escapes(want) {
 			t.Fatalf("traceSize %d for a trace of %d bytes without escapes", size, len(want))
 		}
+	}
+	// Every field of Step and RuleResult filled: a field added later is not left out silently.
+	check([]Step{{Event: "e", Seq: 1, Rules: []RuleResult{{Rule: "r", Line: 2, Outcome: "o", Reason: "why"}}, Applied: []string{"a"}}})
+	if n, m := reflect.TypeFor[Step]().NumField(), reflect.TypeFor[RuleResult]().NumField(); n != 4 || m != 4 {
+		t.Fatalf("Step has %d fields and RuleResult %d; appendTrace writes 4 and 4: teach it the new ones", n, m)
 	}
 	check(nil)
 	check([]Step{})
