@@ -23,9 +23,17 @@ const escalationFactColumns = `id, ticket_id, created_at, from_team, to_team, fr
 	re_escalated, resolved_after, internal_notes, completeness, context_insufficient, ping_pong`
 
 var (
-	sqlSaveTicketFact     = upsertSQL("ticket_facts", "ticket_id", ticketFactColumns)
-	sqlSaveEscalationFact = upsertSQL("escalation_facts", "id", escalationFactColumns)
+	sqlSaveTicketFact       = upsertSQL("ticket_facts", "ticket_id", ticketFactColumns)
+	sqlSaveEscalationFact   = upsertSQL("escalation_facts", "id", escalationFactColumns)
+	sqlInsertTicketFact     = insertNewSQL("ticket_facts", "ticket_id", ticketFactColumns)
+	sqlInsertEscalationFact = insertNewSQL("escalation_facts", "id", escalationFactColumns)
 )
+
+// insertNewSQL writes an INSERT of every column that does nothing when the key exists (saveFact).
+func insertNewSQL(table, key, columns string) string {
+	up := upsertSQL(table, key, columns)
+	return up[:strings.Index(up, " DO UPDATE SET ")] + " DO NOTHING"
+}
 
 // upsertSQL writes an INSERT of every column that replaces every column but the key when the
 // row exists. dialect: $n placeholders (SQLite: ?).
@@ -68,19 +76,47 @@ func fromMSDur(v *int64) *time.Duration {
 // SaveTicketFact inserts or replaces the ticket's row and applies what the change means to the
 // report rollups.
 func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
-	old, err := t.getTicketFact(ctx, f.TicketID)
+	args := []any{f.TicketID, ts(f.CreatedAt), f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
+		f.IntakeTeam, f.IntakeTier, f.FirstAgent, f.Solved, tsPtr(f.SolvedAt), f.Escalations, tsPtr(f.FirstEscalatedAt),
+		f.Reopens, f.BreachesBeforeEscalation, f.ReopenedAfterT1Solve, f.MaxFrustration, f.PingPongs}
+	old, err := saveFact(t, ctx, "ticket fact "+f.TicketID, args, sqlInsertTicketFact, sqlSaveTicketFact,
+		func() (*store.TicketFact, error) { return t.getTicketFact(ctx, f.TicketID) })
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, sqlSaveTicketFact,
-		f.TicketID, ts(f.CreatedAt), f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
-		f.IntakeTeam, f.IntakeTier, f.FirstAgent, f.Solved, tsPtr(f.SolvedAt), f.Escalations, tsPtr(f.FirstEscalatedAt),
-		f.Reopens, f.BreachesBeforeEscalation, f.ReopenedAfterT1Solve, f.MaxFrustration, f.PingPongs)
-	if err != nil {
-		return writeErr(err, "save ticket fact "+f.TicketID, "", "")
-	}
 	t.cells.Ticket(old, f, shards)
 	return nil
+}
+
+// saveFact writes a fact row (args, in its columns' order) and returns the row it replaced, nil
+// when it made a new one, for the rollup delta. dialect: the row read first is locked (lockRow),
+// but a row that does not exist yet locks nothing, so two transactions saving the same new row
+// would both count it as new and the cells would count it twice (TestRollupConcurrentWriters
+// met it). A row read as missing is therefore inserted only if it still is (insert: ON CONFLICT
+// DO NOTHING, which waits for a concurrent insert of the key to commit); when another
+// transaction inserted it meanwhile, the row is read again, now locked, and replaced (upsert).
+// SQLite has one writer.
+func saveFact[F any](t *tx, ctx context.Context, what string, args []any, insert, upsert string, get func() (*F, error)) (*F, error) {
+	old, err := get()
+	if err != nil {
+		return nil, err
+	}
+	if old == nil {
+		tag, err := t.exec(ctx, insert, args...)
+		if err != nil {
+			return nil, writeErr(err, "save "+what, "", "")
+		}
+		if tag.RowsAffected() == 1 {
+			return nil, nil
+		}
+		if old, err = get(); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := t.exec(ctx, upsert, args...); err != nil {
+		return nil, writeErr(err, "save "+what, "", "")
+	}
+	return old, nil
 }
 
 // lockRow is the locking clause of a write transaction's read of a fact row it may replace.
@@ -134,18 +170,15 @@ func scanTicketFact(s scanner) (*store.TicketFact, error) {
 // SaveEscalationFact inserts or replaces the escalation's row and applies what the change
 // means to the report rollups.
 func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) error {
-	old, err := t.getEscalationFact(ctx, f.EscalationID)
-	if err != nil {
-		return err
-	}
-	_, err = t.exec(ctx, sqlSaveEscalationFact,
-		f.EscalationID, f.TicketID, ts(f.CreatedAt), f.FromTeam, f.ToTeam, f.FromTier, f.ToTier,
+	args := []any{f.EscalationID, f.TicketID, ts(f.CreatedAt), f.FromTeam, f.ToTeam, f.FromTier, f.ToTier,
 		f.ByAgent, f.Trigger, f.Reason, f.RuleID, f.IssueType, f.Channel, f.CustomerTier, f.AccountID,
 		durMS(f.TimeToEscalate), tsPtr(f.AcknowledgedAt), durMSPtr(f.TimeToAck), f.State,
 		f.Returned, f.Unnecessary, f.ResolvedAtTarget, f.ReEscalated, durMSPtr(f.ResolvedAfter),
-		f.InternalNotes, f.Completeness, f.ContextInsufficient, f.PingPong)
+		f.InternalNotes, f.Completeness, f.ContextInsufficient, f.PingPong}
+	old, err := saveFact(t, ctx, "escalation fact "+f.EscalationID, args, sqlInsertEscalationFact, sqlSaveEscalationFact,
+		func() (*store.EscalationFact, error) { return t.getEscalationFact(ctx, f.EscalationID) })
 	if err != nil {
-		return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
+		return err
 	}
 	t.cells.Escalation(old, f, shards)
 	return nil
