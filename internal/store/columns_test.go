@@ -176,13 +176,21 @@ func TestTicketExtraDirectCodec(t *testing.T) {
 	if b, ok := appendExtra(nil, &tk); !ok || string(b) != col {
 		t.Fatalf("re-encoded (direct: %v):\n%s\nwant\n%s", ok, b, col)
 	}
-	// Declined: a recommendation, text that needs escapes, an exponent, whitespace, another
-	// key order, a repeated or unknown key.
+	// Declined by the encoder: a recommendation, a bot handoff, text that is not UTF-8, an
+	// exponent, negative zero, a time RFC 3339 cannot hold; by the decoder: whitespace, escapes,
+	// another key order, a repeated or unknown key. Written directly: escapes and non-ASCII.
+	for _, kw := range []string{"<b>&amp;", "café ☕", "line\nbreak", "\u2028"} {
+		tk := &escalated.Ticket{Signals: escalated.TicketSignals{Keywords: []string{kw}}}
+		b, ok := appendExtra(nil, tk)
+		want, _ := json.Marshal(ticketExtra{Signals: tk.Signals})
+		if !ok || string(b) != string(want) {
+			t.Errorf("%q: direct %v %s, encoding/json %s", kw, ok, b, want)
+		}
+	}
 	for _, tk := range []*escalated.Ticket{
 		{Recommendation: &escalated.Recommendation{Text: "x"}},
 		{Bot: &escalated.BotHandoff{Bot: "x"}},
-		{Signals: escalated.TicketSignals{Keywords: []string{"<b>"}}},
-		{Signals: escalated.TicketSignals{Keywords: []string{"café"}}},
+		{Signals: escalated.TicketSignals{Keywords: []string{"caf\xe9"}}}, // not UTF-8
 		{Signals: escalated.TicketSignals{Sentiment: 1e-7}},
 		{Signals: escalated.TicketSignals{Sentiment: math.Copysign(0, -1)}},
 		{SLA: escalated.SLA{Clocks: []escalated.Clock{{DueAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}}},

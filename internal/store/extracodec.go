@@ -1,9 +1,9 @@
 package store
 
 import (
-	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/escalated/escalated"
@@ -22,8 +22,8 @@ import (
 // Neither half ever decides a case the library would decide differently: each handles only
 // what it can reproduce exactly and otherwise reports !ok, and the caller then goes through
 // the library as before. The encoder declines a ticket with a recommendation or a bot handoff
-// (free text), a string with a byte JSON escapes or that is not ASCII, a number encoding/json
-// writes with an exponent, and a time RFC 3339 cannot hold. The decoder reads the keys in the
+// (free text), a string that is not UTF-8, a number encoding/json writes with an exponent, and
+// a time RFC 3339 cannot hold. The decoder reads the keys in the
 // encoder's order and the values it writes, and a few more the library reads the same way
 // (numbers with exponents, an explicit false or empty value of an optional key, an empty object
 // or list, null for a list); it declines whitespace, escapes and non-ASCII text, another key
@@ -37,7 +37,7 @@ func appendExtra(b []byte, t *escalated.Ticket) (_ []byte, ok bool) {
 	if t.Recommendation != nil || t.Bot != nil {
 		return b, false
 	}
-	e := extraEncoder{b: b, ok: true}
+	e := directWriter{b: b, ok: true}
 	s := &t.Signals
 	e.raw(`{"signals":{"sentiment":`)
 	e.float(s.Sentiment)
@@ -124,7 +124,7 @@ func appendExtra(b []byte, t *escalated.Ticket) (_ []byte, ok bool) {
 	return e.b, e.ok
 }
 
-func (e *extraEncoder) clock(c *escalated.Clock) {
+func (e *directWriter) clock(c *escalated.Clock) {
 	e.raw(`{"target":`)
 	e.str(c.Target)
 	e.raw(`,"plan":`)
@@ -164,7 +164,7 @@ func (e *extraEncoder) clock(c *escalated.Clock) {
 }
 
 // appendList writes xs as a JSON list (nil as null), each element with each.
-func appendList[T any](e *extraEncoder, xs []T, each func(T)) {
+func appendList[T any](e *directWriter, xs []T, each func(T)) {
 	if xs == nil {
 		e.raw("null")
 		return
@@ -179,72 +179,42 @@ func appendList[T any](e *extraEncoder, xs []T, each func(T)) {
 	e.raw("]")
 }
 
-// appendObject writes m as a JSON object (nil as null), its keys sorted as encoding/json sorts
-// them, each value with each.
-func appendObject[V any](e *extraEncoder, m map[string]V, each func(V)) {
-	if m == nil {
-		e.raw("null")
-		return
-	}
-	e.raw("{")
-	for i, k := range sortedKeys(m) {
-		if i > 0 {
-			e.raw(",")
-		}
-		e.b = jsonenc.AppendString(e.b, k)
-		e.raw(":")
-		each(m[k])
-	}
-	e.raw("}")
-}
-
-// extraEncoder appends JSON to b; ok turns false at the first value it cannot write exactly
-// as encoding/json does.
-type extraEncoder struct {
+// directWriter appends JSON to b, for the extra column and the object columns (maptext.go); ok
+// turns false at the first value it cannot write exactly as encoding/json does.
+type directWriter struct {
 	b  []byte
 	ok bool
 }
 
-func (e *extraEncoder) raw(s string) { e.b = append(e.b, s...) }
+func (e *directWriter) raw(s string) { e.b = append(e.b, s...) }
 
-func (e *extraEncoder) bool(v bool) { e.b = strconv.AppendBool(e.b, v) }
+func (e *directWriter) bool(v bool) { e.b = strconv.AppendBool(e.b, v) }
 
-func (e *extraEncoder) int(v int64) { e.b = strconv.AppendInt(e.b, v, 10) }
+func (e *directWriter) int(v int64) { e.b = strconv.AppendInt(e.b, v, 10) }
 
 // float writes f as encoding/json does where that needs no exponent (jsonenc.AppendFloat).
-func (e *extraEncoder) float(f float64) {
+func (e *directWriter) float(f float64) {
 	var ok bool
 	if e.b, ok = jsonenc.AppendFloat(e.b, f); !ok {
 		e.ok = false
 	}
 }
 
-// str writes s quoted when no byte of it needs an escape in encoding/json's output (control
-// characters, the quote, the backslash, and <, > and & which it escapes for HTML) and all of
-// it is ASCII (the rest is where invalid UTF-8 and U+2028/U+2029 need care).
-func (e *extraEncoder) str(s string) {
-	if !plainASCII(s) {
+// str writes s quoted as encoding/json does (jsonenc.AppendString) unless it is not UTF-8: the
+// column's library writes a bad byte's U+FFFD as the character where encoding/json writes the
+// \ufffd escape (extraJSON), so that case is left to it.
+func (e *directWriter) str(s string) {
+	if !utf8.ValidString(s) {
 		e.ok = false
 		return
 	}
-	e.b = append(e.b, '"')
-	e.b = append(e.b, s...)
-	e.b = append(e.b, '"')
-}
-
-func plainASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
+	e.b = jsonenc.AppendString(e.b, s)
 }
 
 // time writes t as time.Time's MarshalJSON does (RFC 3339 with the nanoseconds it has), which
 // refuses years outside 0-9999 and zone offsets of 24 hours or more; zones whose offset is not
 // whole minutes are left to it too.
-func (e *extraEncoder) time(t time.Time) {
+func (e *directWriter) time(t time.Time) {
 	if y := t.Year(); y < 0 || y > 9999 {
 		e.ok = false
 		return
@@ -259,10 +229,10 @@ func (e *extraEncoder) time(t time.Time) {
 }
 
 // object writes the commas between the keys of an object whose keys are each optional.
-func (e *extraEncoder) object() objectKeys { return objectKeys{e: e} }
+func (e *directWriter) object() objectKeys { return objectKeys{e: e} }
 
 type objectKeys struct {
-	e    *extraEncoder
+	e    *directWriter
 	some bool
 }
 
@@ -662,86 +632,4 @@ func (o *decodedKeys) key(k string) bool {
 	}
 	o.some = true
 	return true
-}
-
-// appendMap appends m as encoding/json writes it when every value, at any depth, is one
-// extraEncoder.value writes; it reports !ok for anything else, which the library then writes. That
-// covers the data of the events and the audit records the service writes: a message's
-// ({"author_kind":"customer","internal":false,"message_id":"msg_..."}), a rule's firing
-// ({"actions":["..."],"event":"message.added","event_seq":14,"rule":"..."}), a change's
-// ({"changes":{"team":{"from":"frontline","to":"billing"}}}) and a routing decision's (a list
-// of maps, an agent that may be null).
-func appendMap(b []byte, m map[string]any) (_ []byte, ok bool) {
-	e := extraEncoder{b: b, ok: true}
-	e.value(m, 0)
-	if !e.ok {
-		return b, false
-	}
-	return e.b, true
-}
-
-// maxDepth bounds the nesting extraEncoder.value follows (the service's data nests two or three
-// levels; a deeper value goes to the library).
-const maxDepth = 6
-
-// value writes v as encoding/json does, for the types of the service's data: nil, strings (and
-// the domain's status, priority and channel, which have no marshalling methods of their own),
-// bools, ints, floats without exponents, lists of strings or of values, maps of values by
-// string, and changes (escalated.Change) alone or by field. Maps' keys are sorted, as
-// encoding/json sorts them. Anything else, or deeper than maxDepth, turns ok false.
-func (e *extraEncoder) value(v any, depth int) {
-	if depth > maxDepth {
-		e.ok = false
-		return
-	}
-	switch v := v.(type) {
-	case nil:
-		e.raw("null")
-	case string:
-		e.b = jsonenc.AppendString(e.b, v)
-	case escalated.Status: // a ticket.updated event's change of status, priority or channel
-		e.b = jsonenc.AppendString(e.b, string(v))
-	case escalated.Priority:
-		e.b = jsonenc.AppendString(e.b, string(v))
-	case escalated.Channel:
-		e.b = jsonenc.AppendString(e.b, string(v))
-	case bool:
-		e.bool(v)
-	case int:
-		e.int(int64(v))
-	case int64:
-		e.int(v)
-	case float64:
-		e.float(v)
-	case []string:
-		e.b = jsonenc.AppendStrings(e.b, v)
-	case []any:
-		appendList(e, v, func(x any) { e.value(x, depth+1) })
-	case map[string]any:
-		appendObject(e, v, func(x any) { e.value(x, depth+1) })
-	case escalated.Change:
-		e.change(v, depth)
-	case map[string]escalated.Change:
-		appendObject(e, v, func(c escalated.Change) { e.change(c, depth+1) })
-	default:
-		e.ok = false
-	}
-}
-
-func (e *extraEncoder) change(c escalated.Change, depth int) {
-	e.raw(`{"from":`)
-	e.value(c.From, depth+1)
-	e.raw(`,"to":`)
-	e.value(c.To, depth+1)
-	e.raw("}")
-}
-
-// sortedKeys are m's keys in the order encoding/json writes them (bytewise).
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

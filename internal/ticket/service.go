@@ -48,12 +48,12 @@ type Service struct {
 }
 
 // ForReplay stops the service from writing analytics rows (and so the report rollups), outbox
-// deliveries, decision rows (explain's traces) and, unless the policy requires the recommendation in every package, the
-// similar-resolved-ticket index (so packages cite no similar tickets). Nothing the service
-// decides reads any of them then: the simulator, which measures a replay from its events and
-// sends nothing anywhere, uses it to spend its time on decisions. (The search was the largest
-// single cost of a long replay, and the index grew with every ticket solved.) Call it before
-// the service is used.
+// deliveries, decision rows (explain's traces) and, unless the policy requires the
+// recommendation in every package, the similar-resolved-ticket index (so packages cite no
+// similar tickets). Nothing the service decides reads any of them then: the simulator, which
+// measures a replay from its events and sends nothing anywhere, uses it to spend its time on
+// decisions. (The search was the largest single cost of a long replay, and the index grew with
+// every ticket solved.) Call it before the service is used.
 func (s *Service) ForReplay() { s.replay = true }
 
 // New returns a service over st. now is the clock every decision reads; tests and the demo
