@@ -12,10 +12,14 @@ import (
 // ConversationLength is how many of the latest messages the package quotes.
 const ConversationLength = 10
 
-// Input is everything the builder reads. Messages must be in ticket order; Prior holds the
-// ticket's earlier escalations, oldest first.
+// Input is everything the builder reads. Messages must be in ticket order: the whole
+// conversation or its end (Build quotes the last ConversationLength); Prior holds the ticket's
+// earlier escalations, oldest first.
 type Input struct {
-	Ticket         *escalated.Ticket
+	Ticket *escalated.Ticket
+	// Original is the ticket's first public customer message, quoted as what the customer
+	// asked; nil: the first in Messages, which then must be the whole conversation.
+	Original       *escalated.Message
 	Messages       []*escalated.Message
 	Prior          []*escalated.Escalation
 	Note           string
@@ -56,12 +60,18 @@ func Build(in Input) *escalated.Package {
 	}
 	// The original message is the first public customer message: internal notes and bot
 	// greetings are not what the customer asked.
+	original := in.Original
 	for _, m := range in.Messages {
-		if m.Author.Kind == escalated.AuthorCustomer && !m.Internal {
-			pm := quote(m)
-			p.OriginalMessage = &pm
+		if original != nil {
 			break
 		}
+		if m.Author.Kind == escalated.AuthorCustomer && !m.Internal {
+			original = m
+		}
+	}
+	if original != nil {
+		pm := quote(original)
+		p.OriginalMessage = &pm
 	}
 	start := max(0, len(in.Messages)-ConversationLength)
 	for _, m := range in.Messages[start:] {

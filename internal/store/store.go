@@ -222,6 +222,26 @@ type TicketFilter struct {
 	Limit  int
 }
 
+// MessagePick says which of a ticket's messages History.PickMessages returns.
+type MessagePick struct {
+	// Kind keeps the messages of one kind of author ("": any).
+	Kind escalated.AuthorKind
+	// Public leaves out internal notes.
+	Public bool
+	// Last picks from the end of the conversation rather than from its start.
+	Last bool
+	// Limit is how many at most; at least 1.
+	Limit int
+}
+
+// Check says what is wrong with p.
+func (p MessagePick) Check() error {
+	if p.Limit < 1 {
+		return escalated.Errorf(escalated.EINTERNAL, "pick messages: the limit must be at least 1, not %d", p.Limit)
+	}
+	return nil
+}
+
 // History stores the append-only messages and events of tickets.
 type History interface {
 	// AddMessage stores a message. The message.added event that announces it (its message_id,
@@ -233,9 +253,21 @@ type History interface {
 	// that announce them: a message no event of the ticket announces is not listed. The SQL
 	// stores thus keep one index by ticket for both lists, not one each.
 	ListMessages(ctx context.Context, ticketID string) ([]*escalated.Message, error)
+	// PickMessages returns some of a ticket's messages, found as ListMessages finds them and in
+	// the same order: the first p.Limit that match p, or with p.Last the last p.Limit. A
+	// handoff package quotes the first public customer message and the last few; it read the
+	// whole conversation, bodies and signals, in the store's one writer to escalate a ticket.
+	PickMessages(ctx context.Context, ticketID string, p MessagePick) ([]*escalated.Message, error)
 	AppendEvent(ctx context.Context, e *escalated.Event) error
 	// ListEvents returns a ticket's events in Seq order with Message attached to message.added.
 	ListEvents(ctx context.Context, ticketID string) ([]*escalated.Event, error)
+	// ListWorkEvents returns, in Seq order, the ticket's events of the given types and its
+	// message.added events of messages an agent wrote (types should not name message.added);
+	// those carry a Message with its id, ticket, seq and author only, no body, signals or
+	// times. Routing reads it to find the agent who last worked the ticket in a team: with
+	// ListEvents the store's one writer decoded every customer message's body and signals of a
+	// long conversation to escalate it.
+	ListWorkEvents(ctx context.Context, ticketID string, types []string) ([]*escalated.Event, error)
 }
 
 // Escalations stores escalation records.

@@ -283,7 +283,9 @@ func allowedFrom(pol *policy.Policy, t *escalated.Ticket) string {
 // ticket's escalations as stored, oldest first.
 func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *escalated.Ticket, e *escalated.Escalation, prior []*escalated.Escalation, rec *escalated.Recommendation, at time.Time) (*escalated.Package, error) {
 	pol := live.Policy
-	msgs, err := tx.ListMessages(ctx, t.ID)
+	// The package quotes the first public customer message and the conversation's end: only
+	// those are read, not a long conversation whole.
+	original, recent, err := packageMessages(ctx, tx, t.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +297,11 @@ func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *
 	case e.Trigger == escalated.TriggerHandoff && t.Bot != nil:
 		by = &escalated.Author{Kind: escalated.AuthorBot, ID: t.Bot.Bot, Name: t.Bot.Bot}
 	}
-	combined, err := s.recommend(ctx, tx, live, t, rec, firstCustomerMessage(msgs))
+	first := ""
+	if original != nil {
+		first = original.Body
+	}
+	combined, err := s.recommend(ctx, tx, live, t, rec, first)
 	if err != nil {
 		return nil, err
 	}
@@ -304,10 +310,27 @@ func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *
 		steps = t.Bot.Steps
 	}
 	return handoff.Build(handoff.Input{
-		Ticket: t, Messages: msgs, Prior: prior, Note: e.Note, EscalatedBy: by, BotSteps: steps,
+		Ticket: t, Original: original, Messages: recent, Prior: prior, Note: e.Note, EscalatedBy: by, BotSteps: steps,
 		Required: pol.Escalation.RequiredPackageFields, Recommendation: combined, Signals: packageSignals(t),
 		SLA: clockStatuses(live, t, at),
 	}), nil
+}
+
+// packageMessages reads what a handoff package quotes of ticket id's conversation: its first
+// public customer message (nil when none) and its last handoff.ConversationLength messages.
+func packageMessages(ctx context.Context, tx store.Tx, id string) (*escalated.Message, []*escalated.Message, error) {
+	first, err := tx.PickMessages(ctx, id, store.MessagePick{Kind: escalated.AuthorCustomer, Public: true, Limit: 1})
+	if err != nil {
+		return nil, nil, err
+	}
+	recent, err := tx.PickMessages(ctx, id, store.MessagePick{Last: true, Limit: handoff.ConversationLength})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(first) == 0 {
+		return nil, recent, nil
+	}
+	return first[0], recent, nil
 }
 
 // Acknowledge records that the receiving team picked up a pending escalation. The acknowledging

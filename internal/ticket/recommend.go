@@ -84,16 +84,6 @@ func searchText(t *escalated.Ticket, firstMessage string) string {
 	return t.Subject + "\n" + firstMessage + "\n" + strings.Join(t.Tags, " ")
 }
 
-// firstCustomerMessage is the body of the first public customer message, "" when none.
-func firstCustomerMessage(msgs []*escalated.Message) string {
-	for _, m := range msgs {
-		if m.Author.Kind == escalated.AuthorCustomer && !m.Internal {
-			return m.Body
-		}
-	}
-	return ""
-}
-
 // indexResolution keeps the similar-ticket index in step with ch's ticket: a ticket the change
 // solved or closed is indexed with how it was resolved (the resolving escalation's note, else
 // the last public agent reply); one it reopened leaves the index.
@@ -110,7 +100,9 @@ func (s *Service) indexResolution(ctx context.Context, tx store.Tx, ch *change, 
 	default:
 		return nil
 	}
-	msgs, err := tx.ListMessages(ctx, t.ID)
+	// The document needs the first public customer message and, without a resolving
+	// escalation's note, the last public agent reply: only those are read.
+	first, err := tx.PickMessages(ctx, t.ID, store.MessagePick{Kind: escalated.AuthorCustomer, Public: true, Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -120,13 +112,21 @@ func (s *Service) indexResolution(ctx context.Context, tx store.Tx, ch *change, 
 			resolution = e.Resolution
 		}
 	}
-	for i := len(msgs) - 1; i >= 0 && resolution == ""; i-- {
-		if m := msgs[i]; m.Author.Kind == escalated.AuthorAgent && !m.Internal {
-			resolution = m.Body
+	if resolution == "" {
+		reply, err := tx.PickMessages(ctx, t.ID, store.MessagePick{Kind: escalated.AuthorAgent, Public: true, Last: true, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(reply) > 0 {
+			resolution = reply[0].Body
 		}
 	}
+	firstMessage := ""
+	if len(first) > 0 {
+		firstMessage = first[0].Body
+	}
 	return tx.IndexResolved(ctx, &store.SearchDoc{
-		TicketID: t.ID, Subject: t.Subject, FirstMessage: firstCustomerMessage(msgs), Tags: t.Tags,
+		TicketID: t.ID, Subject: t.Subject, FirstMessage: firstMessage, Tags: t.Tags,
 		IssueType: t.IssueType, Resolution: clipText(resolution, resolutionText), ResolvedAt: ch.now,
 	})
 }

@@ -73,7 +73,7 @@ func (s *Service) routeInto(ctx context.Context, tx store.Tx, ch *change, live *
 			req.Sticky = sticky
 		} else {
 			if !historyRead && ch.stored() {
-				if history, err = tx.ListEvents(ctx, ch.t.ID); err != nil {
+				if history, err = tx.ListWorkEvents(ctx, ch.t.ID, workTypes); err != nil {
 					return nil, err
 				}
 				historyRead = true
@@ -205,6 +205,13 @@ func (c *change) routedEvents(r *routing) {
 		c.event(EventTicketRouted, data)
 	}
 }
+
+// workTypes are the event types lastWorked reads beside agents' messages: routing reads only
+// these of a ticket's history (store.History.ListWorkEvents), in the store's one writer, instead
+// of every message of a long conversation with its body and signals.
+// TestLastWorkedReadsOnlyWorkEvents keeps the two in step.
+var workTypes = []string{escalated.EventTicketCreated, EventTicketRouted, escalated.EventEscalationCreated,
+	escalated.EventEscalationAcknowledged, escalated.EventTicketUpdated}
 
 // lastWorked returns the agent who last worked the ticket in team according to its history (in
 // Seq order): the agent last assigned there (by routing, a person or a rule), or who last wrote

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
@@ -360,6 +361,31 @@ func (x *tx) ListMessages(ctx context.Context, ticketID string) ([]*escalated.Me
 	return out, nil
 }
 
+// PickMessages returns the first or last p.Limit of a ticket's messages that match p
+// (store.History).
+func (x *tx) PickMessages(ctx context.Context, ticketID string, p store.MessagePick) ([]*escalated.Message, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	var picked []*escalated.Message
+	scan(x, tEvents, ticketID+"\x00", "", func(_ string, e *escalated.Event) bool {
+		m := e.Message
+		if m == nil || m.TicketID != ticketID || p.Kind != "" && m.Author.Kind != p.Kind || p.Public && m.Internal {
+			return true
+		}
+		picked = append(picked, m)
+		return p.Last || len(picked) < p.Limit
+	})
+	if len(picked) > p.Limit {
+		picked = picked[len(picked)-p.Limit:]
+	}
+	out := make([]*escalated.Message, len(picked))
+	for i, m := range picked {
+		out[i] = clone(m)
+	}
+	return out, nil
+}
+
 // AppendEvent appends an event to its ticket's history and to the feed; conflict when the id
 // or the ticket's seq is taken, not_found when the ticket does not exist. The Change is
 // announced once the transaction commits.
@@ -407,6 +433,27 @@ func (x *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Even
 	out := []*escalated.Event{}
 	scan(x, tEvents, ticketID+"\x00", "", func(_ string, e *escalated.Event) bool {
 		out = append(out, clone(e))
+		return true
+	})
+	return out, nil
+}
+
+// ListWorkEvents returns the ticket's events of types and its agents' message.added events
+// (store.History), each message with its id, ticket, seq and author only.
+func (x *tx) ListWorkEvents(ctx context.Context, ticketID string, types []string) ([]*escalated.Event, error) {
+	out := []*escalated.Event{}
+	scan(x, tEvents, ticketID+"\x00", "", func(_ string, e *escalated.Event) bool {
+		m := e.Message
+		agents := e.Type == escalated.EventMessageAdded && m != nil && m.Author.Kind == escalated.AuthorAgent
+		if !agents && !slices.Contains(types, e.Type) {
+			return true
+		}
+		c := *e
+		c.Data = copyJSONMap(e.Data)
+		if m != nil {
+			c.Message = &escalated.Message{ID: m.ID, TicketID: m.TicketID, Seq: m.Seq, Author: m.Author}
+		}
+		out = append(out, &c)
 		return true
 	})
 	return out, nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/escalated/escalated"
@@ -93,6 +95,42 @@ func (t *tx) ListMessages(ctx context.Context, ticketID string) ([]*escalated.Me
 	return ms, nil
 }
 
+// PickMessages returns the first or last p.Limit of a ticket's messages that match p
+// (store.History), walking the events' index by ticket from that end and stopping there.
+func (t *tx) PickMessages(ctx context.Context, ticketID string, p store.MessagePick) ([]*escalated.Message, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	// dialect: $n placeholders and boolean internal (SQLite: ? and 0).
+	var q strings.Builder
+	q.WriteString(`SELECT ` + store.Qualified("m", messageColumns) + `
+		FROM events e
+		JOIN messages m ON m.id = e.message_id AND m.ticket_id = e.ticket_id
+		WHERE e.ticket_id = $1`)
+	args := []any{ticketID}
+	if p.Kind != "" {
+		args = append(args, string(p.Kind))
+		fmt.Fprintf(&q, ` AND m.author_kind = $%d`, len(args))
+	}
+	if p.Public {
+		q.WriteString(` AND NOT m.internal`)
+	}
+	args = append(args, p.Limit)
+	if p.Last {
+		fmt.Fprintf(&q, ` ORDER BY e.seq DESC, m.id DESC LIMIT $%d`, len(args))
+	} else {
+		fmt.Fprintf(&q, ` ORDER BY e.seq, m.id LIMIT $%d`, len(args))
+	}
+	ms, err := list(ctx, t, q.String(), args, scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("pick messages of %s: %w", ticketID, interpretError(err))
+	}
+	if p.Last {
+		slices.Reverse(ms)
+	}
+	return ms, nil
+}
+
 // sqlInsertEvent is the plain insert, used by RawInsertMessages (which announces nothing, like
 // the SQLite store's).
 // dialect: $n placeholders (SQLite: ?).
@@ -140,6 +178,47 @@ func (t *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Even
 		return nil, fmt.Errorf("list events of %s: %w", ticketID, interpretError(err))
 	}
 	return evs, nil
+}
+
+// ListWorkEvents returns the ticket's events of types and its agents' message.added events
+// (store.History), by the same index as ListEvents, reading of each message only its author.
+func (t *tx) ListWorkEvents(ctx context.Context, ticketID string, types []string) ([]*escalated.Event, error) {
+	// dialect: $n placeholders and = ANY of an array (SQLite: one ? per type in IN).
+	evs, err := list(ctx, t, `SELECT e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at, e.team, e.from_team,
+		m.id, m.ticket_id, m.seq, m.author_kind, m.author_id, m.author_name
+		FROM events e
+		LEFT JOIN messages m ON m.id = e.message_id
+		WHERE e.ticket_id = $1 AND (e.type = ANY($2) OR (e.type = $3 AND m.author_kind = $4))
+		ORDER BY e.seq`, []any{ticketID, types, escalated.EventMessageAdded, string(escalated.AuthorAgent)}, scanWorkEvent)
+	if err != nil {
+		return nil, fmt.Errorf("list the work events of %s: %w", ticketID, interpretError(err))
+	}
+	return evs, nil
+}
+
+func scanWorkEvent(s scanner) (*escalated.Event, error) {
+	var (
+		e       escalated.Event
+		data    []byte
+		created time.Time
+		// The message side of the LEFT JOIN is NULL for events without a message.
+		mID, mTicket, mKind, mAuthorID, mAuthorName *string
+		mSeq                                        *int64
+	)
+	if err := s.Scan(&e.ID, &e.TicketID, &e.Seq, &e.Type, &e.Actor, &data, &created, &e.Team, &e.FromTeam,
+		&mID, &mTicket, &mSeq, &mKind, &mAuthorID, &mAuthorName); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.Data, err = parseMap(data); err != nil {
+		return nil, err
+	}
+	e.CreatedAt = fromTS(created)
+	if mID != nil {
+		e.Message = &escalated.Message{ID: *mID, TicketID: *mTicket, Seq: *mSeq,
+			Author: escalated.Author{Kind: escalated.AuthorKind(*mKind), ID: *mAuthorID, Name: *mAuthorName}}
+	}
+	return &e, nil
 }
 
 // eventColumns are what scanEvent reads: the event, then its message through a LEFT JOIN of

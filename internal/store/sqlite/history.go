@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/store"
@@ -97,6 +99,41 @@ func (t *tx) ListMessages(ctx context.Context, ticketID string) ([]*escalated.Me
 	return ms, nil
 }
 
+// PickMessages returns the first or last p.Limit of a ticket's messages that match p
+// (store.History), walking the events' index by ticket from that end and stopping there.
+func (t *tx) PickMessages(ctx context.Context, ticketID string, p store.MessagePick) ([]*escalated.Message, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT ` + store.Qualified("m", messageColumns) + `
+		FROM events e
+		JOIN messages m ON m.id = e.message_id AND m.ticket_id = e.ticket_id
+		WHERE e.ticket_id = ?`)
+	args := []any{ticketID}
+	if p.Kind != "" {
+		q.WriteString(` AND m.author_kind = ?`)
+		args = append(args, string(p.Kind))
+	}
+	if p.Public {
+		q.WriteString(` AND m.internal = 0`)
+	}
+	if p.Last {
+		q.WriteString(` ORDER BY e.seq DESC, m.id DESC LIMIT ?`)
+	} else {
+		q.WriteString(` ORDER BY e.seq, m.id LIMIT ?`)
+	}
+	args = append(args, p.Limit)
+	ms, err := list(ctx, t, q.String(), args, scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("pick messages of %s: %w", ticketID, err)
+	}
+	if p.Last {
+		slices.Reverse(ms)
+	}
+	return ms, nil
+}
+
 const sqlInsertEvent = `INSERT INTO events (id, ticket_id, seq, type, actor, data, message_id, created_at, team, from_team)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
@@ -138,6 +175,62 @@ func (t *tx) ListEvents(ctx context.Context, ticketID string) ([]*escalated.Even
 		return nil, fmt.Errorf("list events of %s: %w", ticketID, err)
 	}
 	return evs, nil
+}
+
+// ListWorkEvents returns the ticket's events of types and its agents' message.added events
+// (store.History), by the same index as ListEvents, reading of each message only its author.
+func (t *tx) ListWorkEvents(ctx context.Context, ticketID string, types []string) ([]*escalated.Event, error) {
+	args := make([]any, 0, len(types)+3)
+	args = append(args, ticketID)
+	for _, ty := range types {
+		args = append(args, ty)
+	}
+	args = append(args, escalated.EventMessageAdded, string(escalated.AuthorAgent))
+	evs, err := list(ctx, t, workEventsQuery(len(types)), args, scanWorkEvent)
+	if err != nil {
+		return nil, fmt.Errorf("list the work events of %s: %w", ticketID, err)
+	}
+	return evs, nil
+}
+
+// workEventsQuery is ListWorkEvents' query for n types; its text is the same for the same n,
+// so the statement cache compiles it once.
+func workEventsQuery(n int) string {
+	in := "''" // no types: only the agents' messages (no event has an empty type)
+	if n > 0 {
+		in = strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+	}
+	return `SELECT e.id, e.ticket_id, e.seq, e.type, e.actor, e.data, e.created_at, e.team, e.from_team,
+		m.id, m.ticket_id, m.seq, m.author_kind, m.author_id, m.author_name
+		FROM events e
+		LEFT JOIN messages m ON m.id = e.message_id
+		WHERE e.ticket_id = ? AND (e.type IN (` + in + `) OR (e.type = ? AND m.author_kind = ?))
+		ORDER BY e.seq`
+}
+
+func scanWorkEvent(s scanner) (*escalated.Event, error) {
+	var (
+		e       escalated.Event
+		data    string
+		created int64
+		// The message side of the LEFT JOIN is NULL for events without a message.
+		mID, mTicket, mKind, mAuthorID, mAuthorName sql.NullString
+		mSeq                                        sql.NullInt64
+	)
+	if err := s.Scan(&e.ID, &e.TicketID, &e.Seq, &e.Type, &e.Actor, &data, &created, &e.Team, &e.FromTeam,
+		&mID, &mTicket, &mSeq, &mKind, &mAuthorID, &mAuthorName); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.Data, err = parseMap(data); err != nil {
+		return nil, err
+	}
+	e.CreatedAt = fromMS(created)
+	if mID.Valid {
+		e.Message = &escalated.Message{ID: mID.String, TicketID: mTicket.String, Seq: mSeq.Int64,
+			Author: escalated.Author{Kind: escalated.AuthorKind(mKind.String), ID: mAuthorID.String, Name: mAuthorName.String}}
+	}
+	return &e, nil
 }
 
 // eventColumns are what scanEvent reads: the event, then its message through a LEFT JOIN of
