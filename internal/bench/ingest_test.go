@@ -18,6 +18,8 @@ func BenchmarkIngestDemo(b *testing.B) {
 	b.ReportMetric(float64(in.CPU.Microseconds()), "cpu_µs/msg")
 	b.ReportMetric(in.PerCommit, "msgs/commit")
 	b.ReportMetric(in.Ahead, "ahead/msg")
+	b.ReportMetric(in.Written/1024, "written_KiB/msg")
+	b.ReportMetric(in.Writes, "writes/msg")
 }
 
 // BenchmarkRawReplay is the baseline of the ingest row: the statements b.N messages through

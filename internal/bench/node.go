@@ -122,6 +122,10 @@ type Ingest struct {
 	// Ahead is the share of the messages whose writes were decided ahead of SQLite's writer and
 	// applied as decided (docs/adr/0005; 0 on other stores).
 	Ahead float64
+	// Written and Writes are what this process handed the kernel per message, bytes and write
+	// calls (/proc/self/io's wchar and syscw; 0 where there is none): on SQLite the log's
+	// frames, a page each that a commit changed, and the checkpoints' copies of them.
+	Written, Writes float64
 }
 
 // ServiceIngest adds n customer messages through the ticket service from writers goroutines,
@@ -154,6 +158,7 @@ func ingestOn(t T, nodes []*app.App, ids []string, n, writers int) Ingest {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	cpu := startCPU()
+	wchar, syscw := procField("/proc/self/io", "wchar"), procField("/proc/self/io", "syscw")
 	start := time.Now()
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
@@ -172,6 +177,8 @@ func ingestOn(t T, nodes []*app.App, ids []string, n, writers int) Ingest {
 	out := Ingest{Rate: float64(n) / time.Since(start).Seconds(),
 		CPU: time.Duration(cpu.selfSeconds() / float64(n) * float64(time.Second))}
 	_, out.PG, out.Others = cpu.cores()
+	out.Written = float64(procField("/proc/self/io", "wchar")-wchar) / float64(n)
+	out.Writes = float64(procField("/proc/self/io", "syscw")-syscw) / float64(n)
 	if sq != nil {
 		st := sq.Stats()
 		if c := st.Commits - st0.Commits; c > 0 {
@@ -292,9 +299,10 @@ func runIngestSQLite(t T, o Options) []Row {
 			Met: verdict(many.Rate >= 20_000 && many.Rate/same >= 0.5),
 			Note: fmt.Sprintf("%s messages a phase, demo policy (signals, rules, SLA clocks); %.1f messages per group commit; "+
 				"%.0f µs of CPU per message (2 cores give %s µs per message at 20,000/s); other processes used %.2f cores meanwhile; "+
+					"%.1f KiB handed to the kernel per message in %.1f write calls (the log's frames, a 4 KiB page each that a commit changed, and the checkpoints' copies); "+
 				"the baseline executes the %.1f statements per message the service wrote in a recorded run with as many writers (tickets), 100 messages to a transaction, prepared, "+
 				"with no reads, decisions or savepoints (rows the service adds slow the baseline too: the two-row row below keeps the fixed comparison)",
-				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, perMsg)},
+				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, many.Written/1024, many.Writes, perMsg)},
 		{Figure: "ingest, SQLite, 16 writers", Target: "(context)",
 			Value: sixteen.Rate, Unit: "events/s", Text: count(sixteen.Rate) + " events/s",
 			Baseline: base16, BaselineValue: same16, Ratio: sixteen.Rate / same16, Met: "n/a",
