@@ -299,7 +299,7 @@ func runIngestSQLite(t T, o Options) []Row {
 			Met: verdict(many.Rate >= 20_000 && many.Rate/same >= 0.5),
 			Note: fmt.Sprintf("%s messages a phase, demo policy (signals, rules, SLA clocks); %.1f messages per group commit; "+
 				"%.0f µs of CPU per message (2 cores give %s µs per message at 20,000/s); other processes used %.2f cores meanwhile; "+
-					"%.1f KiB handed to the kernel per message in %.1f write calls (the log's frames, a 4 KiB page each that a commit changed, and the checkpoints' copies); "+
+				"%.1f KiB handed to the kernel per message in %.1f write calls (the log's frames, a 4 KiB page each that a commit changed, and the checkpoints' copies); "+
 				"the baseline executes the %.1f statements per message the service wrote in a recorded run with as many writers (tickets), 100 messages to a transaction, prepared, "+
 				"with no reads, decisions or savepoints (rows the service adds slow the baseline too: the two-row row below keeps the fixed comparison)",
 				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, many.Written/1024, many.Writes, perMsg)},
