@@ -124,7 +124,8 @@ type Ingest struct {
 	Ahead float64
 	// Written and Writes are what this process handed the kernel per message, bytes and write
 	// calls (/proc/self/io's wchar and syscw; 0 where there is none): on SQLite the log's
-	// frames, a page each that a commit changed, and the checkpoints' copies of them.
+	// frames, a page each that a commit changed, and the checkpoints' copies of them; on
+	// PostgreSQL the statements sent to the server.
 	Written, Writes float64
 }
 

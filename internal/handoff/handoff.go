@@ -18,7 +18,9 @@ const ConversationLength = 10
 type Input struct {
 	Ticket *escalated.Ticket
 	// Original is the ticket's first public customer message, quoted as what the customer
-	// asked; nil: the first in Messages, which then must be the whole conversation.
+	// asked. nil: the first such message in Messages, which is right when Messages is the
+	// whole conversation, or when the ticket has no public customer message at all (then
+	// Messages, however much of the conversation it holds, has none either).
 	Original       *escalated.Message
 	Messages       []*escalated.Message
 	Prior          []*escalated.Escalation

@@ -113,6 +113,7 @@ func (s *Service) indexResolution(ctx context.Context, tx store.Tx, ch *change, 
 		}
 	}
 	if resolution == "" {
+		// A message's body is never blank (checkText), so the last reply is the one to show.
 		reply, err := tx.PickMessages(ctx, t.ID, store.MessagePick{Kind: escalated.AuthorAgent, Public: true, Last: true, Limit: 1})
 		if err != nil {
 			return err

@@ -21,7 +21,8 @@ import (
 // hands it to the agent who last worked it there: what routing reads of the history to find
 // that agent is read in the store's one writer, so its cost grows with the conversation and
 // every other write waits for it. The figure is the process's CPU per escalation (cpu_µs/op):
-// the wall time of one escalation is mostly its wait for the disk.
+// the wall time of one escalation is mostly its wait for the disk. Give -benchtime as a count
+// (Nx): the setup writes b.N tickets' conversations, which grows with every attempt otherwise.
 //
 //	go test ./internal/ticket -run '^$' -bench EscalateLongHistory -benchtime 100x
 func BenchmarkEscalateLongHistory(b *testing.B) {

@@ -31,14 +31,16 @@ func BenchmarkEscalationReads(b *testing.B) {
 			seq++
 			m := benchMessage(tk.ID, seq)
 			m.Body = body
+			actor := "customer"
 			if i%2 == 1 {
 				m.Author = escalated.Author{Kind: escalated.AuthorAgent, ID: "ana", Name: "Ana"}
+				actor = "agent:ana"
 			}
 			if err := tx.AddMessage(ctx, m); err != nil {
 				return err
 			}
 			e := &escalated.Event{ID: escalated.NewID(escalated.PrefixEvent, time.Now()), TicketID: tk.ID, Seq: seq,
-				Type: escalated.EventMessageAdded, Actor: "customer", Data: map[string]any{"message_id": m.ID}, CreatedAt: time.Now()}
+				Type: escalated.EventMessageAdded, Actor: actor, Data: map[string]any{"message_id": m.ID}, CreatedAt: time.Now()}
 			if err := tx.AppendEvent(ctx, e); err != nil {
 				return err
 			}
