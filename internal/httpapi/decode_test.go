@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -65,4 +69,85 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// exactKeysTypes are request bodies with nested objects, arrays of objects and free-form maps.
+var exactKeysTypes = []reflect.Type{reflect.TypeFor[createTicketIn](), reflect.TypeFor[handoffIn](),
+	reflect.TypeFor[patchTicketIn](), reflect.TypeFor[messageIn]()}
+
+// TestExactKeysAgreesWithUnknownPath: decode's one-pass check passes a body exactly when
+// unknownPath finds no key to name, and passes nothing it would name.
+func TestExactKeysAgreesWithUnknownPath(t *testing.T) {
+	ct, ho := reflect.TypeFor[createTicketIn](), reflect.TypeFor[handoffIn]()
+	cases := []struct {
+		t     reflect.Type
+		body  string
+		exact bool
+	}{
+		{ct, `{"subject":"x","message":{"author":{"kind":"customer"},"body":"hi"}}`, true},
+		{ct, `{"subject":"x","message":{"author":{"kind":"customer","Name":"K"},"body":"hi"}}`, false},
+		{ct, `{"Subject":"x"}`, false},
+		{ct, `{"account":{"id":"a","attributes":{"Any":[1,{"Key":null}]}}}`, true}, // a map: not looked into
+		{ct, `{"custom_fields":{"Plan":"pro"},"tags":["a"]}`, true},
+		{ct, `{"message":null,"account":null}`, true},
+		{ct, `{"\u0073ubject":"x"}`, true}, // an escaped name is the name
+		{ho, `{"transcript":[{"author":"customer","body":"hi"},{"author":"bot","Body":"yes"}]}`, false},
+		{ho, `{"transcript":[{"author":"customer","body":"hi"}],"bot_steps":[]}`, true},
+		// The tokenizer refuses duplicate names, which encoding/json takes: unknownPath decides.
+		{ct, `{"subject":"x","subject":"y"}`, false},
+	}
+	for _, c := range cases {
+		got := exactKeys([]byte(c.body), c.t)
+		if got != c.exact {
+			t.Errorf("exactKeys(%s, %s) = %v, want %v", c.body, c.t, got, c.exact)
+		}
+		if path := unknownPath([]byte(c.body), c.t, ""); got && path != "" {
+			t.Errorf("exactKeys passed %s, where unknownPath names %q", c.body, path)
+		}
+	}
+}
+
+// FuzzExactKeys: whatever the body, a body decode's one-pass check passes holds no key
+// unknownPath would name (the check may send a body on to unknownPath that has none, never the
+// other way round).
+func FuzzExactKeys(f *testing.F) {
+	for _, s := range []string{
+		`{"subject":"x","message":{"author":{"kind":"customer"},"body":"hi"}}`,
+		`{"transcript":[{"author":"customer","body":"hi"},{"author":"bot","Body":"yes"}]}`,
+		`{"account":{"id":"a","attributes":{"x":[1,2,{"y":null}]}}}`, `{"Subject":"x"}`,
+		`{"tags":["a","b"],"custom_fields":{"k":1.5}}`, `[1,2]`, `null`, `{"a":`, "\xff\xfe",
+		`{"status":"solved","assignee":null,"Tags":[]}`,
+	} {
+		for i := range exactKeysTypes {
+			f.Add(uint8(i), s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body string) {
+		typ := exactKeysTypes[int(which)%len(exactKeysTypes)]
+		if json.Unmarshal([]byte(body), reflect.New(typ).Interface()) != nil {
+			return // decode answers before it looks at the keys
+		}
+		if exactKeys([]byte(body), typ) {
+			if path := unknownPath([]byte(body), typ, ""); path != "" {
+				t.Fatalf("exactKeys passed %q as a %s, where unknownPath names %q", body, typ, path)
+			}
+		}
+	})
+}
+
+// BenchmarkDecodeMessage decodes the body of POST /v1/tickets/{id}/messages as the API does
+// (strictly, names checked exactly), the benchmarks' customer message.
+//
+//	go test ./internal/httpapi -run '^$' -bench DecodeMessage
+func BenchmarkDecodeMessage(b *testing.B) {
+	body := []byte(`{"author":{"kind":"customer","id":"cus_1","name":"Kim"},"body":"I was charged twice for my order and nobody answers; please refund the second payment."}`)
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/v1/tickets/tkt_1/messages", nil)
+	for b.Loop() {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in messageIn
+		if err := decode(w, r, &in); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
