@@ -214,7 +214,7 @@ func (s *Server) addMessage(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, m)
+	writeMessage(w, http.StatusCreated, m)
 }
 
 type escalateIn struct {
