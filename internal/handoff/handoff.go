@@ -35,6 +35,17 @@ type Input struct {
 	Required []string
 }
 
+// Original is the first public customer message of msgs (in ticket order), nil when none:
+// what the package quotes as what the customer asked.
+func Original(msgs []*escalated.Message) *escalated.Message {
+	for _, m := range msgs {
+		if m.Author.Kind == escalated.AuthorCustomer && !m.Internal {
+			return m
+		}
+	}
+	return nil
+}
+
 // Build assembles the package and scores its completeness.
 func Build(in Input) *escalated.Package {
 	t := in.Ticket
@@ -63,13 +74,8 @@ func Build(in Input) *escalated.Package {
 	// The original message is the first public customer message: internal notes and bot
 	// greetings are not what the customer asked.
 	original := in.Original
-	for _, m := range in.Messages {
-		if original != nil {
-			break
-		}
-		if m.Author.Kind == escalated.AuthorCustomer && !m.Internal {
-			original = m
-		}
+	if original == nil {
+		original = Original(in.Messages)
 	}
 	if original != nil {
 		pm := quote(original)

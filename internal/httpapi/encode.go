@@ -6,6 +6,7 @@ import (
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/jsonenc"
+	"github.com/escalated/escalated/internal/store"
 )
 
 // writeMessage answers with m as writeJSON would (escalated.Message.MarshalJSON, then a
@@ -25,7 +26,8 @@ func writeMessage(w http.ResponseWriter, status int, m *escalated.Message) {
 }
 
 // appendMessage appends m's JSON as escalated.Message.MarshalJSON writes it, and reports false
-// for a sentiment jsonenc.AppendFloat does not write (one with an exponent, or negative zero).
+// for signals store.AppendSignals does not write (a sentiment with an exponent, or negative
+// zero).
 // TestAppendMessageAsMarshalJSON holds the two together.
 func appendMessage(b []byte, m *escalated.Message) ([]byte, bool) {
 	b = append(b, `{"id":`...)
@@ -44,24 +46,12 @@ func appendMessage(b []byte, m *escalated.Message) ([]byte, bool) {
 	b = jsonenc.AppendString(b, m.Body)
 	b = append(b, `,"internal":`...)
 	b = strconv.AppendBool(b, m.Internal)
-	b = append(b, `,"signals":{"keywords":`...)
-	if m.Signals.Keywords == nil {
-		b = append(b, `[]`...)
-	} else {
-		b = jsonenc.AppendStrings(b, m.Signals.Keywords)
-	}
-	b = append(b, `,"sentiment":`...)
+	b = append(b, `,"signals":`...)
 	var ok bool
-	if b, ok = jsonenc.AppendFloat(b, m.Signals.Sentiment); !ok {
+	if b, ok = store.AppendSignals(b, m.Signals); !ok {
 		return b, false
 	}
-	b = append(b, `,"wants_human":`...)
-	b = strconv.AppendBool(b, m.Signals.WantsHuman)
-	b = append(b, `,"shouting":`...)
-	b = strconv.AppendBool(b, m.Signals.Shouting)
-	b = append(b, `,"profanity":`...)
-	b = strconv.AppendBool(b, m.Signals.Profanity)
-	b = append(b, `},"created_at":`...)
+	b = append(b, `,"created_at":`...)
 	b = jsonenc.AppendString(b, escalated.FormatTime(m.CreatedAt))
 	return append(b, '}'), true
 }

@@ -117,18 +117,33 @@ func MapText(m map[string]any) (string, error) {
 
 // SignalsText encodes a message's signals column, its keywords written as [] when nil (a
 // message's signals are read back with a list). Every message writes one, so it is written
-// without encoding/json's reflection where that gives the same bytes.
+// without encoding/json's reflection where that gives the same bytes (AppendSignals).
 func SignalsText(s escalated.Signals) (string, error) {
-	if s.Keywords == nil {
-		s.Keywords = []string{}
+	b, ok := AppendSignals(make([]byte, 0, 96), s)
+	if !ok {
+		if s.Keywords == nil {
+			s.Keywords = []string{}
+		}
+		return JSONText(s)
 	}
-	b := make([]byte, 0, 96)
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil // b is not written again
+}
+
+// AppendSignals appends s as encoding/json writes it, its keywords as [] when nil (as the
+// column and the API write a message's signals), and reports false, b as it was, for a
+// sentiment jsonenc.AppendFloat does not write: the caller then goes through encoding/json.
+func AppendSignals(b []byte, s escalated.Signals) ([]byte, bool) {
+	start := len(b)
 	b = append(b, `{"keywords":`...)
-	b = jsonenc.AppendStrings(b, s.Keywords)
+	if s.Keywords == nil {
+		b = append(b, "[]"...)
+	} else {
+		b = jsonenc.AppendStrings(b, s.Keywords)
+	}
 	b = append(b, `,"sentiment":`...)
 	b, ok := jsonenc.AppendFloat(b, s.Sentiment)
 	if !ok {
-		return JSONText(s)
+		return b[:start], false
 	}
 	b = append(b, `,"wants_human":`...)
 	b = strconv.AppendBool(b, s.WantsHuman)
@@ -136,8 +151,7 @@ func SignalsText(s escalated.Signals) (string, error) {
 	b = strconv.AppendBool(b, s.Shouting)
 	b = append(b, `,"profanity":`...)
 	b = strconv.AppendBool(b, s.Profanity)
-	b = append(b, '}')
-	return unsafe.String(unsafe.SliceData(b), len(b)), nil // b is not written again
+	return append(b, '}'), true
 }
 
 // SliceText encodes a JSON array-of-strings column.

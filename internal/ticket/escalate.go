@@ -317,18 +317,19 @@ func (s *Service) buildPackage(ctx context.Context, tx store.Tx, live *Live, t *
 }
 
 // packageMessages reads what a handoff package quotes of ticket id's conversation: its first
-// public customer message (nil when none) and its last handoff.ConversationLength messages.
+// public customer message (nil when none) and its last handoff.ConversationLength messages. A
+// conversation no longer than that is read whole by the second pick, which then holds the first.
 func packageMessages(ctx context.Context, tx store.Tx, id string) (*escalated.Message, []*escalated.Message, error) {
-	first, err := tx.PickMessages(ctx, id, store.MessagePick{Kind: escalated.AuthorCustomer, Public: true, Limit: 1})
-	if err != nil {
-		return nil, nil, err
-	}
 	recent, err := tx.PickMessages(ctx, id, store.MessagePick{Last: true, Limit: handoff.ConversationLength})
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(first) == 0 {
-		return nil, recent, nil
+	if len(recent) < handoff.ConversationLength {
+		return handoff.Original(recent), recent, nil
+	}
+	first, err := tx.PickMessages(ctx, id, store.MessagePick{Kind: escalated.AuthorCustomer, Public: true, Limit: 1})
+	if err != nil || len(first) == 0 {
+		return nil, recent, err
 	}
 	return first[0], recent, nil
 }
