@@ -143,6 +143,8 @@ type CatchUp struct {
 	// many there were (DeadlineOptions.Record; zero otherwise).
 	Raw           time.Duration
 	RawStatements int
+	// RawProfile is where the raw replay's time went (nil without one).
+	RawProfile *sqlite.ReplayProfile
 }
 
 // RunLateness loads o.Deadlines pending breaches due over the next o.Spread, starts a node on
@@ -372,8 +374,9 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 		sq      *sqlite.DB
 		rec     *sqlite.Recorder
 		start0  string
-		rawTook time.Duration
-		rawN    int
+		rawTook    time.Duration
+		rawN       int
+		rawProfile *sqlite.ReplayProfile
 	)
 	if o.Record {
 		var ok bool
@@ -442,8 +445,9 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 	}
 	nd.log.check(t)
 	if rec != nil {
-		rawTook, rawN = replayRaw(t, rec, start0, 100)
-		t.Logf("the catch-up's %d statements executed again raw in %.1fs", rawN, rawTook.Seconds())
+		rawProfile, rawN = replayRaw(t, rec, start0, 100)
+		rawTook = rawProfile.Took
+		t.Logf("the catch-up's %d statements executed again raw in %.1fs; %s", rawN, rawTook.Seconds(), rawProfile.Summary(n, "breach", 8))
 	}
 
 	t.Logf("%s rule=%s: %d overdue breaches fired in %.1fs from Serve (%.0f/s), max lateness %s; /readyz 200 after %.0fms; "+
@@ -452,13 +456,13 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 		o.Store, rule, n, took.Seconds(), float64(n)/took.Seconds(), maxLate.Round(time.Millisecond), ms(ready),
 		loadTook.Seconds(), ms(nd.start), nd.rssStart, rssEnd, pending, selfCores, pgCores, otherCores, uptimeStart, uptimeEnd)
 	return CatchUp{Overdue: n, Took: took, FromStart: doneAt.Sub(nd.t0), Ready: ready, LoadTook: loadTook, Start: nd.start, RSSStart: nd.rssStart,
-		RSSEnd: rssEnd, SelfCores: selfCores, PGCores: pgCores, OtherCores: otherCores, Raw: rawTook, RawStatements: rawN}
+		RSSEnd: rssEnd, SelfCores: selfCores, PGCores: pgCores, OtherCores: otherCores, Raw: rawTook, RawStatements: rawN, RawProfile: rawProfile}
 }
 
 // replayRaw executes what rec recorded again on the database file at start (a copy taken when
-// the recording began), perTx write functions to a transaction, and returns how long that took
-// and how many statements it ran.
-func replayRaw(t T, rec *sqlite.Recorder, start string, perTx int) (time.Duration, int) {
+// the recording began), perTx write functions to a transaction, and returns where its time went
+// (the whole in Took) and how many statements it ran.
+func replayRaw(t T, rec *sqlite.Recorder, start string, perTx int) (*sqlite.ReplayProfile, int) {
 	t.Helper()
 	fns := rec.Functions()
 	n := 0
@@ -470,11 +474,11 @@ func replayRaw(t T, rec *sqlite.Recorder, start string, perTx int) (time.Duratio
 		t.Fatal(err)
 	}
 	defer db.Close()
-	began := time.Now()
-	if err := db.ReplayStatements(context.Background(), fns, perTx); err != nil {
+	p, err := db.ReplayStatements(context.Background(), fns, perTx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return time.Since(began), n
+	return p, n
 }
 
 // timeline logs, per second of the window, the breaches due in it and their lateness, and the

@@ -74,8 +74,9 @@ func catchUpRows(t T, o Options, do DeadlineOptions, noRuleDB, store string) []R
 			Baseline: fmt.Sprintf("the escalating catch-up once serving %.1f s", esc.Took.Seconds()), BaselineValue: esc.Took.Seconds(),
 			Ratio: r.Raw.Seconds() / esc.Took.Seconds(), Met: "n/a",
 			Note: fmt.Sprintf("the %.1f statements per breach an escalating catch-up wrote (recorded in a run of its own), executed again on a copy of the loaded database "+
-				"with nothing around them: 100 claims (of up to a batch of breaches each) to a transaction, prepared, no reads, decisions or packages",
-				float64(r.RawStatements)/float64(r.Overdue)),
+				"with nothing around them: 100 claims (of up to a batch of breaches each) to a transaction, prepared, no reads, decisions or packages; "+
+				"where its time went, %s",
+				float64(r.RawStatements)/float64(r.Overdue), r.RawProfile.Summary(r.Overdue, "breach", 8)),
 		})
 	}
 	return append([]Row{{

@@ -30,9 +30,10 @@ func BenchmarkIngestDemo(b *testing.B) {
 //	ESCALATED_BENCH_WRITERS=64 go test ./internal/bench -run '^$' -bench 'IngestDemo|RawReplay' -benchtime 20000x
 //	ESCALATED_BENCH_RAW_TX=8 go test ./internal/bench -run '^$' -bench RawReplay -benchtime 20000x
 func BenchmarkRawReplay(b *testing.B) {
-	rate, per := RawReplay(b, DemoPolicyFile(b, b.TempDir()), b.N, envCount(b, "ESCALATED_BENCH_WRITERS", 16), envCount(b, "ESCALATED_BENCH_RAW_TX", 100))
-	b.ReportMetric(rate, "msgs/s")
-	b.ReportMetric(per, "stmts/msg")
+	r := RawReplay(b, DemoPolicyFile(b, b.TempDir()), b.N, envCount(b, "ESCALATED_BENCH_WRITERS", 16), envCount(b, "ESCALATED_BENCH_RAW_TX", 100))
+	b.ReportMetric(r.Rate, "msgs/s")
+	b.ReportMetric(r.PerMessage, "stmts/msg")
+	b.Log(r.Profile.Summary(b.N, "message", 10))
 }
 
 // envCount is a positive whole number from the environment variable name, def when unset.

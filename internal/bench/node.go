@@ -227,14 +227,21 @@ func RawInsert(t T, db, policyPath string, n int) float64 {
 // statement the writer executes; the same statements are then executed again on a copy of the
 // database taken before the first message, perTx messages' statements to a transaction (the
 // bench uses 100, as RawInsert), each statement prepared once per transaction: no reads, no
-// decisions, no savepoints, no group commit. It returns messages per second of that replay and
-// the statements per message. The recording run is not the measured one (recording copies every
-// statement's arguments).
-func RawReplay(t T, policyPath string, n, writers, perTx int) (rate, perMessage float64) {
+// decisions, no savepoints, no group commit. It returns messages per second of that replay,
+// the statements per message and where the replay's time went. The recording run is not the
+// measured one (recording copies every statement's arguments).
+func RawReplay(t T, policyPath string, n, writers, perTx int) RawRows {
 	t.Helper()
 	rec, replayed := recordIngest(t, policyPath, n, writers)
-	took, stmts := replayRaw(t, rec, replayed, perTx)
-	return float64(n) / took.Seconds(), float64(stmts) / float64(n)
+	p, stmts := replayRaw(t, rec, replayed, perTx)
+	return RawRows{Rate: float64(n) / p.Took.Seconds(), PerMessage: float64(stmts) / float64(n), Profile: p}
+}
+
+// RawRows is a raw replay of an ingest's rows: messages per second, statements per message,
+// and the replay's time by statement kind.
+type RawRows struct {
+	Rate, PerMessage float64
+	Profile          *sqlite.ReplayProfile
 }
 
 // recordIngest adds n messages through the ticket service from writers goroutines, each on its
@@ -285,8 +292,9 @@ func runIngestSQLite(t T, o Options) []Row {
 	// than of a 16-writer run's, 2026-11-29). Each row is therefore measured against the rows of a run
 	// with as many writers; the 1-writer row against the 16 writers' (a recording run of one
 	// writer would take minutes).
-	same, perMsg := RawReplay(t, pol, n, ingestWriters, 100)
-	same16, _ := RawReplay(t, pol, n, 16, 100)
+	rows := RawReplay(t, pol, n, ingestWriters, 100)
+	same, perMsg := rows.Rate, rows.PerMessage
+	same16 := RawReplay(t, pol, n, 16, 100).Rate
 	one := ServiceIngest(t, SQLiteDB(t, "svc1.db"), pol, n, 1)
 	sixteen := ServiceIngest(t, SQLiteDB(t, "svc16.db"), pol, n, 16)
 	many := ServiceIngest(t, SQLiteDB(t, "svc64.db"), pol, n, ingestWriters)
@@ -302,8 +310,10 @@ func runIngestSQLite(t T, o Options) []Row {
 				"%.0f µs of CPU per message (2 cores give %s µs per message at 20,000/s); other processes used %.2f cores meanwhile; "+
 				"%.1f KiB handed to the kernel per message in %.1f write calls (the log's frames, a 4 KiB page each that a commit changed, and the checkpoints' copies); "+
 				"the baseline executes the %.1f statements per message the service wrote in a recorded run with as many writers (tickets), 100 messages to a transaction, prepared, "+
-				"with no reads, decisions or savepoints (rows the service adds slow the baseline too: the two-row row below keeps the fixed comparison)",
-				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, many.Written/1024, many.Writes, perMsg)},
+				"with no reads, decisions or savepoints (rows the service adds slow the baseline too: the two-row row below keeps the fixed comparison); "+
+				"where the baseline's time went, %s",
+				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, many.Written/1024, many.Writes, perMsg,
+				rows.Profile.Summary(n, "message", 6))},
 		{Figure: "ingest, SQLite, 16 writers", Target: "(context)",
 			Value: sixteen.Rate, Unit: "events/s", Text: count(sixteen.Rate) + " events/s",
 			Baseline: base16, BaselineValue: same16, Ratio: sixteen.Rate / same16, Met: "n/a",

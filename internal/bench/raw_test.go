@@ -23,9 +23,9 @@ func TestCatchUpRecordsAndReplaysItsRows(t *testing.T) {
 // The ingest baseline replays at least the message, its event, the ticket's update and the
 // decision per message.
 func TestRawReplayOfIngest(t *testing.T) {
-	rate, per := RawReplay(t, DemoPolicyFile(t, t.TempDir()), 300, 4, 100)
-	if rate <= 0 || per < 4 {
-		t.Fatalf("raw replay of ingest: %.0f messages/s, %.1f statements a message; want a rate and at least 4 statements", rate, per)
+	r := RawReplay(t, DemoPolicyFile(t, t.TempDir()), 300, 4, 100)
+	if r.Rate <= 0 || r.PerMessage < 4 {
+		t.Fatalf("raw replay of ingest: %.0f messages/s, %.1f statements a message; want a rate and at least 4 statements", r.Rate, r.PerMessage)
 	}
 }
 

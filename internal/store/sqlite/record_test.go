@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -129,8 +130,28 @@ func TestRecordAndReplayStatements(t *testing.T) {
 	}
 
 	replay := mustOpenPath(t, start)
-	if err := replay.ReplayStatements(ctx, fns, 7); err != nil {
+	prof, err := replay.ReplayStatements(ctx, fns, 7)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Its profile counts every statement by kind, and its parts fit in its whole.
+	kinds := map[string]int{}
+	var parts time.Duration
+	for _, c := range prof.Statements {
+		kinds[c.Kind] = c.Count
+		parts += c.Took
+		if c.Took <= 0 || c.ArgBytes <= 0 {
+			t.Errorf("kind %s: took %s with %d bytes of arguments, want both above zero", c.Kind, c.Took, c.ArgBytes)
+		}
+	}
+	if want := map[string]int{"INSERT INTO messages": 27, "INSERT INTO events": 27, "UPDATE tickets": 27}; !maps.Equal(kinds, want) {
+		t.Errorf("profile counted %v, want %v", kinds, want)
+	}
+	if prof.Commits <= 0 || parts+prof.Commits > prof.Took {
+		t.Errorf("profile: statements %s and commits %s in a replay of %s; want commits above zero and the parts within the whole", parts, prof.Commits, prof.Took)
+	}
+	if s := prof.Summary(27, "message", 2); !strings.HasPrefix(s, "per message ") || strings.Count(s, " 1x ") != 2 || !strings.Contains(s, "other statements") {
+		t.Errorf("summary of the two top kinds: %q", s)
 	}
 	tables := []string{"tickets", "messages", "events"}
 	if got, want := dumpTables(t, start, tables...), dumpTables(t, src, tables...); got != want {
@@ -156,7 +177,7 @@ func TestRecordAndReplayStatements(t *testing.T) {
 	if got, want := dumpTables(t, startGroup, tables...), dumpTables(t, src, tables...); got != want {
 		t.Fatalf("database written through the group commit differs from the recorded one:\n%s\nwant:\n%s", got, want)
 	}
-	err := group.Update(ctx, func(tx store.Tx) error { return ExecRecorded(ctx, tx, fns[len(fns)-1][2:]) })
+	err = group.Update(ctx, func(tx store.Tx) error { return ExecRecorded(ctx, tx, fns[len(fns)-1][2:]) })
 	if err == nil || !strings.Contains(err.Error(), "statement 0 (UPDATE tickets") || !strings.Contains(err.Error(), "changed 0 rows, 1 when recorded") {
 		t.Fatalf("an update of a moved-on row through the group commit: %v, want the rows-changed refusal naming it", err)
 	}
@@ -164,14 +185,30 @@ func TestRecordAndReplayStatements(t *testing.T) {
 		t.Fatalf("recorded statements outside a SQLite write transaction: %v, want internal", err)
 	}
 
-	err = replay.ReplayStatements(ctx, fns, 7)
+	_, err = replay.ReplayStatements(ctx, fns, 7)
 	if err == nil || !strings.Contains(err.Error(), "function 0, statement 0") {
 		t.Fatalf("replaying on a state that already has the rows: %v, want an error naming function 0, statement 0", err)
 	}
 	// An UPDATE that finds no row to change is refused too, though SQLite itself is content.
-	err = replay.ReplayStatements(ctx, [][]Statement{{fns[0][2]}}, 1)
+	_, err = replay.ReplayStatements(ctx, [][]Statement{{fns[0][2]}}, 1)
 	if err == nil || !strings.Contains(err.Error(), "changed 0 rows, 1 when recorded") {
 		t.Fatalf("replaying an update of a moved-on row: %v, want the rows-changed refusal", err)
+	}
+}
+
+func TestStatementKind(t *testing.T) {
+	for q, want := range map[string]string{
+		"INSERT INTO events (id, seq) VALUES (?, ?)":      "INSERT INTO events",
+		"insert into report_cells(scope, dim) values (?)": "insert into report_cells",
+		"UPDATE tickets SET\n\t\tsubject = ?":             "UPDATE tickets",
+		"DELETE FROM deadlines WHERE id IN (?, ?)":        "DELETE FROM deadlines",
+		"  REPLACE INTO t VALUES (1)":                     "REPLACE INTO t",
+		"VACUUM":                                          "VACUUM",
+		"":                                                "",
+	} {
+		if got := StatementKind(q); got != want {
+			t.Errorf("StatementKind(%q) = %q, want %q", q, got, want)
+		}
 	}
 }
 

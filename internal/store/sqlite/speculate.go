@@ -498,7 +498,7 @@ func (t *tx) apply(ctx context.Context, s *speculation) error {
 		case op.stmt >= 0:
 			// As a replay of any recording: the statement must not fail and must change the
 			// rows fn was told it changed (Rows, when fn looked).
-			if err := t.execRecorded(ctx, s.stmts[op.stmt:op.stmt+1]); err != nil {
+			if err := t.execRecorded(ctx, s.stmts[op.stmt:op.stmt+1], nil); err != nil {
 				return fmt.Errorf("%w: of %d recorded, number %d: %w", errStale, len(s.stmts), op.stmt, err)
 			}
 		case op.isEsc:
