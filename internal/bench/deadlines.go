@@ -371,9 +371,9 @@ func RunCatchUp(t T, o DeadlineOptions, escalate bool) CatchUp {
 	nd := prepareBenchNode(t, db, polPath, o.LogLevel, onFired)
 	defer nd.stop()
 	var (
-		sq      *sqlite.DB
-		rec     *sqlite.Recorder
-		start0  string
+		sq         *sqlite.DB
+		rec        *sqlite.Recorder
+		start0     string
 		rawTook    time.Duration
 		rawN       int
 		rawProfile *sqlite.ReplayProfile
