@@ -20,6 +20,8 @@ func BenchmarkIngestDemo(b *testing.B) {
 	b.ReportMetric(in.Ahead, "ahead/msg")
 	b.ReportMetric(in.Written/1024, "written_KiB/msg")
 	b.ReportMetric(in.Writes, "writes/msg")
+	b.ReportMetric(100*in.WaitWork, "writer_idle_%")
+	b.ReportMetric(100*in.WaitSync, "writer_sync_wait_%")
 }
 
 // BenchmarkRawReplay is the baseline of the ingest row: the statements b.N messages through

@@ -127,6 +127,10 @@ type Ingest struct {
 	// frames, a page each that a commit changed, and the checkpoints' copies of them; on
 	// PostgreSQL the statements sent to the server.
 	Written, Writes float64
+	// WaitWork and WaitSync are the shares of the run SQLite's writer goroutine waited with
+	// nothing to run, and with a batch ready while the previous commit was being synced
+	// (sqlite.Stats; 0 on other stores).
+	WaitWork, WaitSync float64
 }
 
 // ServiceIngest adds n customer messages through the ticket service from writers goroutines,
@@ -175,7 +179,8 @@ func ingestOn(t T, nodes []*app.App, ids []string, n, writers int) Ingest {
 		}(w)
 	}
 	wg.Wait()
-	out := Ingest{Rate: float64(n) / time.Since(start).Seconds(),
+	took := time.Since(start)
+	out := Ingest{Rate: float64(n) / took.Seconds(),
 		CPU: time.Duration(cpu.selfSeconds() / float64(n) * float64(time.Second))}
 	_, out.PG, out.Others = cpu.cores()
 	out.Written = float64(procField("/proc/self/io", "wchar")-wchar) / float64(n)
@@ -186,6 +191,8 @@ func ingestOn(t T, nodes []*app.App, ids []string, n, writers int) Ingest {
 			out.PerCommit = float64(st.Updates-st0.Updates) / float64(c)
 		}
 		out.Ahead = float64(st.SpecApplied-st0.SpecApplied) / float64(n)
+		out.WaitWork = float64(st.WriterWaitWork-st0.WriterWaitWork) / float64(took)
+		out.WaitSync = float64(st.WriterWaitSync-st0.WriterWaitSync) / float64(took)
 	}
 	return out
 }
@@ -308,11 +315,12 @@ func runIngestSQLite(t T, o Options) []Row {
 			Met: verdict(many.Rate >= 20_000 && many.Rate/same >= 0.5),
 			Note: fmt.Sprintf("%s messages a phase, demo policy (signals, rules, SLA clocks); %.1f messages per group commit; "+
 				"%.0f µs of CPU per message (2 cores give %s µs per message at 20,000/s); other processes used %.2f cores meanwhile; "+
+				"the writer goroutine waited for work %.0f%% of the run and for the syncer with a batch ready %.0f%%; "+
 				"%.1f KiB handed to the kernel per message in %.1f write calls (the log's frames, a 4 KiB page each that a commit changed, and the checkpoints' copies); "+
 				"the baseline executes the %.1f statements per message the service wrote in a recorded run with as many writers (tickets), 100 messages to a transaction, prepared, "+
 				"with no reads, decisions or savepoints (rows the service adds slow the baseline too: the two-row row below keeps the fixed comparison); "+
 				"where the baseline's time went, %s",
-				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, many.Written/1024, many.Writes, perMsg,
+				count(float64(n)), many.PerCommit, float64(many.CPU)/1e3, count(2e6/20_000), many.Others, 100*many.WaitWork, 100*many.WaitSync, many.Written/1024, many.Writes, perMsg,
 				rows.Profile.Summary(n, "message", 6))},
 		{Figure: "ingest, SQLite, 16 writers", Target: "(context)",
 			Value: sixteen.Rate, Unit: "events/s", Text: count(sixteen.Rate) + " events/s",

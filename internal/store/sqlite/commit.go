@@ -162,7 +162,7 @@ func (db *DB) run() {
 			if queue == nil {
 				return // closed, and everything committed
 			}
-			r, ok := <-queue
+			r, ok := db.awaitWork(queue)
 			if !ok {
 				return
 			}
@@ -170,7 +170,7 @@ func (db *DB) run() {
 			continue
 		}
 		if queue == nil || b.size() >= db.maxBatch {
-			<-db.syncFree
+			db.awaitSyncer()
 			db.commit(&b)
 			continue
 		}
@@ -181,11 +181,14 @@ func (db *DB) run() {
 		select {
 		case r, ok = <-queue:
 		default:
+			began := time.Now()
 			select {
 			case <-db.syncFree:
+				db.stats.waitSync.Add(int64(time.Since(began)))
 				db.commit(&b)
 				continue
 			case r, ok = <-queue:
+				db.stats.waitSync.Add(int64(time.Since(began)))
 			}
 		}
 		if !ok {
@@ -194,6 +197,33 @@ func (db *DB) run() {
 		}
 		db.add(&b, r)
 	}
+}
+
+// awaitWork takes the next request from queue, counting the time the writer waited for one
+// with nothing to commit (Stats.WriterWaitWork); only a wait that blocks reads the clock.
+func (db *DB) awaitWork(queue <-chan *request) (*request, bool) {
+	select {
+	case r, ok := <-queue:
+		return r, ok
+	default:
+	}
+	began := time.Now()
+	r, ok := <-queue
+	db.stats.waitWork.Add(int64(time.Since(began)))
+	return r, ok
+}
+
+// awaitSyncer waits until the syncer is free to take the next commit, counting the time the
+// writer waited with a batch ready (Stats.WriterWaitSync).
+func (db *DB) awaitSyncer() {
+	select {
+	case <-db.syncFree:
+		return
+	default:
+	}
+	began := time.Now()
+	<-db.syncFree
+	db.stats.waitSync.Add(int64(time.Since(began)))
 }
 
 // batch is the writer's open transaction and the requests whose fns ran in it.

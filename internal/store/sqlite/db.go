@@ -185,6 +185,9 @@ type DB struct {
 		// row they read moved, restarted because one did not apply as recorded, and the
 		// speculations declined (a read of the database, a write they cannot follow, fn's error).
 		specApplied, specStale, specRestarted, specDeclined atomic.Int64
+		// waitWork and waitSync are the nanoseconds the writer goroutine was blocked: with
+		// nothing to run, and with a batch ready to commit while the syncer was busy.
+		waitWork, waitSync atomic.Int64
 	}
 	// speculating: Updates marked store.Speculate are decided ahead (WithSpeculation); it needs
 	// the ticket cache, which holds the rows a speculation reads.
@@ -503,6 +506,13 @@ type Stats struct {
 	// the database, wrote what a speculation cannot follow, or failed). They count runs: a write
 	// applied in a batch that was then rolled back and run again counts again.
 	SpecApplied, SpecStale, SpecRestarted, SpecDeclined int64
+	// WriterWaitWork is how long the writer goroutine waited with nothing to run: no write was
+	// queued and no batch was open. WriterWaitSync is how long it waited with a batch to
+	// commit (and, unless the batch was full, no write queued) while the syncer was still
+	// syncing the previous commit. The rest of its time it was running writes and commits, or
+	// ready to and waiting for a core. Over an interval, one minus their share is the writer's
+	// load: near one, the writer is the limit of how fast this node writes.
+	WriterWaitWork, WriterWaitSync time.Duration
 }
 
 // Stats returns the writer's counters.
@@ -520,6 +530,9 @@ func (db *DB) Stats() Stats {
 		SpecStale:     db.stats.specStale.Load(),
 		SpecRestarted: db.stats.specRestarted.Load(),
 		SpecDeclined:  db.stats.specDeclined.Load(),
+
+		WriterWaitWork: time.Duration(db.stats.waitWork.Load()),
+		WriterWaitSync: time.Duration(db.stats.waitSync.Load()),
 	}
 	st.CacheHits, st.CacheMisses = db.cache.stats()
 	return st

@@ -330,6 +330,54 @@ func TestCloseWaitsForTheLastSync(t *testing.T) {
 	}
 }
 
+// The writer counts the time it waits with nothing to run and the time it waits for the syncer
+// with a batch ready, and each only while it waits for that.
+func TestWriterWaitsAreCounted(t *testing.T) {
+	db := mustOpen(t)
+	ctx := t.Context()
+	const pause = 100 * time.Millisecond
+
+	s0 := db.Stats()
+	time.Sleep(pause) // nothing queued: the writer waits for work throughout
+	if err := createTicket(ctx, db, newTicket(time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	s1 := db.Stats()
+	if d := s1.WriterWaitWork - s0.WriterWaitWork; d < pause {
+		t.Errorf("the writer waited %s for work across an idle %s, want at least that", d, pause)
+	}
+
+	started, proceed := holdSyncs(t, db)
+	first := make(chan error, 1)
+	go func() { first <- createTicket(ctx, db, newTicket(time.Now())) }()
+	<-started // committed, its sync held
+	ran := make(chan struct{})
+	second := make(chan error, 1)
+	go func() {
+		second <- db.Update(ctx, func(tx store.Tx) error {
+			defer close(ran)
+			return tx.CreateTicket(ctx, newTicket(time.Now().Add(time.Millisecond)))
+		})
+	}()
+	<-ran // the second batch is open and ready; the syncer is still held
+	time.Sleep(pause)
+	proceed <- struct{}{}
+	<-started // the second batch committed once the syncer was free
+	proceed <- struct{}{}
+	for _, c := range []chan error{first, second} {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2 := db.Stats()
+	if d := s2.WriterWaitSync - s1.WriterWaitSync; d < pause {
+		t.Errorf("the writer waited %s for the syncer with a batch ready across a held sync of %s, want at least that", d, pause)
+	}
+	if d := s2.WriterWaitWork - s1.WriterWaitWork; d > s2.WriterWaitSync-s1.WriterWaitSync+pause {
+		t.Errorf("the writer counted %s waiting for work while a write was ready and the sync held (%s for the sync)", d, s2.WriterWaitSync-s1.WriterWaitSync)
+	}
+}
+
 func TestSyncAndCommitTimesAndMetrics(t *testing.T) {
 	db := mustOpen(t)
 	ctx := t.Context()
@@ -387,6 +435,17 @@ func TestSyncAndCommitTimesAndMetrics(t *testing.T) {
 	for _, name := range []string{"escalated_sqlite_updates_total", "escalated_sqlite_batches_undone_total"} {
 		if got[name] == nil {
 			t.Errorf("no %s", name)
+		}
+	}
+	if w := got["escalated_sqlite_writer_wait_seconds_total"]; w == nil || len(w.Metric) != 2 {
+		t.Errorf("writer wait counter %v, want one per reason (work, sync)", w)
+	} else {
+		st := db.Stats()
+		for _, m := range w.Metric {
+			want := map[string]time.Duration{"work": st.WriterWaitWork, "sync": st.WriterWaitSync}[m.GetLabel()[0].GetValue()]
+			if v := m.GetCounter().GetValue(); v <= 0 && m.GetLabel()[0].GetValue() == "work" || v > want.Seconds() {
+				t.Errorf("writer wait %s: %v s, Stats says %s (read after)", m.GetLabel()[0].GetValue(), v, want)
+			}
 		}
 	}
 }
