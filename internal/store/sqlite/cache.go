@@ -7,6 +7,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/escalated/escalated/internal/store"
 )
 
 // DefaultTicketCache is how many tickets the writer keeps cached at most (about 2 KB each).
@@ -21,8 +23,8 @@ const DefaultTicketCache = 4096
 // every way the rows behind it can change is seen:
 //
 //   - SQLite calls preUpdate for every row the writer connection inserts, updates or deletes,
-//     whichever statement does it: a ticket's (an escalation's) row change drops the ticket
-//     (the escalation), a customer's or an account's change makes every row joined to it
+//     whichever statement does it: a ticket's (an escalation's, an analytics row's) change
+//     drops the ticket (the escalation, the analytics row: factcache.go), a customer's or an account's change makes every row joined to it
 //     stale (gen);
 //   - another connection or process committing to the file changes PRAGMA data_version, which
 //     the writer reads at the start of every batch (checkDataVersion) and then drops everything;
@@ -66,6 +68,10 @@ type ticketCache struct {
 	// of their next read once the batch has committed (decodeAhead).
 	aheadRows []*ticketRow
 	aheadEscs []*escRow
+	// ticketFacts and escFacts are the analytics rows (factcache.go), by ticket and by
+	// escalation id.
+	ticketFacts factRows[store.TicketFact]
+	escFacts    factRows[store.EscalationFact]
 
 	hits, misses atomic.Int64
 }
@@ -83,7 +89,8 @@ func (c *ticketCache) writes() uint64 {
 func newTicketCache(max int) *ticketCache {
 	return &ticketCache{max: max, rows: map[string]*ticketRow{}, customers: map[string]uint64{},
 		accounts: map[string]uint64{}, staged: map[string]*ticketRow{},
-		escs: map[string]*escRow{}, stagedEscs: map[string]*escRow{}}
+		escs: map[string]*escRow{}, stagedEscs: map[string]*escRow{},
+		ticketFacts: newFactRows[store.TicketFact](), escFacts: newFactRows[store.EscalationFact]()}
 }
 
 // get returns the cached row of ticket id, or nil. The caller decodes it (ticketRow.ticket),
@@ -214,6 +221,8 @@ func (c *ticketCache) release() {
 		}
 	}
 	clear(c.stagedEscs)
+	c.ticketFacts.release(c.max)
+	c.escFacts.release(c.max)
 }
 
 // decodeAhead decodes, in one goroutine off the writer, the rows the batch that just committed
@@ -258,6 +267,8 @@ func (c *ticketCache) rollback() {
 	c.mu.Lock()
 	clear(c.staged)
 	clear(c.stagedEscs)
+	clear(c.ticketFacts.staged)
+	clear(c.escFacts.staged)
 	c.mu.Unlock()
 }
 
@@ -283,6 +294,8 @@ func (c *ticketCache) resetLocked() {
 	clear(c.staged)
 	clear(c.escs)
 	clear(c.stagedEscs)
+	c.ticketFacts.reset()
+	c.escFacts.reset()
 	clear(c.customers)
 	clear(c.accounts)
 	c.known = false
@@ -303,12 +316,16 @@ func (c *ticketCache) checkDataVersion(v int64) {
 // preUpdate is the writer connection's pre-update hook: SQLite calls it before each row
 // change, on the goroutine running the statement.
 func (c *ticketCache) preUpdate(d sqlite.SQLitePreUpdateData) {
-	var dropTicket, dropEsc, customer bool
+	var dropTicket, dropEsc, dropTicketFact, dropEscFact, customer bool
 	switch d.TableName {
 	case "tickets":
 		dropTicket = true
 	case "escalations":
 		dropEsc = true
+	case "ticket_facts": // keyed by ticket_id, its first column as id is the others'
+		dropTicketFact = true
+	case "escalation_facts":
+		dropEscFact = true
 	case "customers":
 		customer = true
 	case "accounts":
@@ -349,6 +366,18 @@ func (c *ticketCache) preUpdate(d sqlite.SQLitePreUpdateData) {
 		for _, id := range ids {
 			delete(c.escs, id)
 			c.stagedEscs[id] = nil
+		}
+		return
+	}
+	if dropTicketFact {
+		for _, id := range ids {
+			c.ticketFacts.drop(id)
+		}
+		return
+	}
+	if dropEscFact {
+		for _, id := range ids {
+			c.escFacts.drop(id)
 		}
 		return
 	}

@@ -177,8 +177,8 @@ func (t *tx) CreateEscalation(ctx context.Context, e *escalated.Escalation) erro
 		append([]any{e.ID}, args...)...)
 	if err == nil {
 		t.stageEsc(e.ID, writtenEscRow(e, pkg))
-	}
-	if err == nil {
+		// A new escalation (its id new) has no analytics row yet: its first save reads none.
+		t.factCache().stageEscalationFact(e.ID, nil)
 		return nil // the messages below are built only for an error
 	}
 	return writeErr(err, "create escalation "+e.ID,

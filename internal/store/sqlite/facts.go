@@ -83,21 +83,36 @@ func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
 	if err != nil {
 		return writeErr(err, "save ticket fact "+f.TicketID, "", "")
 	}
+	t.cache.stageTicketFact(f.TicketID, f)
 	t.cells.Ticket(old, f, shards)
 	return nil
 }
 
 const sqlGetTicketFact = `SELECT ` + ticketFactColumns + ` FROM ticket_facts WHERE ticket_id = ?`
 
-// getTicketFact returns the ticket's row, nil when there is none.
+// getTicketFact returns the ticket's row, nil when there is none: in the writer from its cache
+// when it knows the row (factcache.go), else read and then known.
 func (t *tx) getTicketFact(ctx context.Context, ticketID string) (*store.TicketFact, error) {
+	if f, known := t.factCache().ticketFact(ticketID); known {
+		return f, nil
+	}
 	f, err := scanTicketFact(t.queryRow(ctx, sqlGetTicketFact, ticketID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		f, err = nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("get ticket fact %s: %w", ticketID, err)
 	}
+	t.factCache().stageTicketFact(ticketID, f)
 	return f, nil
+}
+
+// factCache is the writer's cache of analytics rows, nil outside the writer and in a run
+// decided ahead of it (whose fact writes are left to the writer: deferWrite).
+func (t *tx) factCache() *ticketCache {
+	if t.spec != nil {
+		return nil
+	}
+	return t.cache
 }
 
 // GetTicketFact returns the ticket's row; not_found when there is none.
@@ -148,20 +163,26 @@ func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) er
 	if err != nil {
 		return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
 	}
+	t.cache.stageEscalationFact(f.EscalationID, f)
 	t.cells.Escalation(old, f, shards)
 	return nil
 }
 
 const sqlGetEscalationFact = `SELECT ` + escalationFactColumns + ` FROM escalation_facts WHERE id = ?`
 
-// getEscalationFact returns the escalation's row, nil when there is none.
+// getEscalationFact returns the escalation's row, nil when there is none (from the writer's
+// cache when it knows the row, as getTicketFact).
 func (t *tx) getEscalationFact(ctx context.Context, escalationID string) (*store.EscalationFact, error) {
+	if f, known := t.factCache().escalationFact(escalationID); known {
+		return f, nil
+	}
 	f, err := scanEscalationFact(t.queryRow(ctx, sqlGetEscalationFact, escalationID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		f, err = nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("get escalation fact %s: %w", escalationID, err)
 	}
+	t.factCache().stageEscalationFact(escalationID, f)
 	return f, nil
 }
 

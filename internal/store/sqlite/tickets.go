@@ -140,6 +140,10 @@ func (t *tx) CreateTicket(ctx context.Context, tk *escalated.Ticket) error {
 	}
 	_, err = t.exec(ctx, sqlInsertTicket,
 		append([]any{tk.ID}, args...)...)
+	if err == nil {
+		// A new ticket (its id new) has no analytics row yet: its first save reads none.
+		t.factCache().stageTicketFact(tk.ID, nil)
+	}
 	return writeErr(err, "create ticket "+tk.ID, "ticket "+tk.ID+" already exists", "")
 }
 
