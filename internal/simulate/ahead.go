@@ -61,6 +61,9 @@ func startAhead(ctx context.Context, live *ticket.Live, events []history.Event) 
 			if !carriesMessage(&events[i]) {
 				continue
 			}
+			if ctx.Err() != nil {
+				return // the replay ended: not even the chunk's rest
+			}
 			chunk = append(chunk, aheadSignals{i: i, sig: live.MessageSignals(events[i].Message.Body)})
 			if len(chunk) == aheadChunk && !send() {
 				return

@@ -48,10 +48,15 @@ func (s *factRows[T]) lookup(key string) (factRow[T], bool) {
 
 func (s *factRows[T]) stage(key string, r *factRow[T]) { s.staged[key] = r }
 
-// drop forgets key at once and when the running fn succeeds.
+// drop forgets key: the cached row at once, and what the running fn staged of it, which must
+// not enter the cache when the fn succeeds. Only a staged key is marked: a bulk load runs on
+// the writer's connection with no fn around it, and marking every row it writes would hold
+// them all in the staging until the next fn.
 func (s *factRows[T]) drop(key string) {
 	delete(s.rows, key)
-	s.staged[key] = nil
+	if _, ok := s.staged[key]; ok {
+		s.staged[key] = nil
+	}
 }
 
 // release moves the staging into the cache, evicting at random past max rows.
