@@ -82,52 +82,52 @@ func (s *factRows[T]) reset() {
 	clear(s.staged)
 }
 
-// ticketFact returns a copy of the cached fact row of ticket id: known false when the cache
-// does not know it, f nil when it knows there is none.
-func (c *ticketCache) ticketFact(id string) (f *store.TicketFact, known bool) {
-	if c == nil {
-		return nil, false
-	}
+// cachedFact returns a copy of the cached row of key in rows (copy makes it): known false when
+// the cache does not know it, f nil when it knows there is none.
+func cachedFact[T any](c *ticketCache, rows *factRows[T], key string, copy func(*T) *T) (f *T, known bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r, ok := c.ticketFacts.lookup(id)
+	r, ok := rows.lookup(key)
 	if !ok || r.v == nil {
 		return nil, ok
 	}
-	return copyTicketFact(r.v), true
+	return copy(r.v), true
 }
 
-// stageTicketFact records the ticket's fact row as the running fn leaves it (f nil: none).
+// stageFact records key's row in rows as the running fn leaves it (v nil: none), made as a
+// read would return it by normal.
+func stageFact[T any](c *ticketCache, rows *factRows[T], key string, v *T, normal func(*T) *T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rows.stage(key, &factRow[T]{v: normal(v)})
+}
+
+// ticketFact and escalationFact are cachedFact of the two tables; stageTicketFact and
+// stageEscalationFact stageFact. All four do nothing on a nil cache.
+func (c *ticketCache) ticketFact(id string) (*store.TicketFact, bool) {
+	if c == nil {
+		return nil, false
+	}
+	return cachedFact(c, &c.ticketFacts, id, copyTicketFact)
+}
+
+func (c *ticketCache) escalationFact(id string) (*store.EscalationFact, bool) {
+	if c == nil {
+		return nil, false
+	}
+	return cachedFact(c, &c.escFacts, id, copyEscalationFact)
+}
+
 func (c *ticketCache) stageTicketFact(id string, f *store.TicketFact) {
-	if c == nil {
-		return
+	if c != nil {
+		stageFact(c, &c.ticketFacts, id, f, normalTicketFact)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ticketFacts.stage(id, &factRow[store.TicketFact]{v: normalTicketFact(f)})
-}
-
-// escalationFact and stageEscalationFact are the same for escalations' fact rows.
-func (c *ticketCache) escalationFact(id string) (f *store.EscalationFact, known bool) {
-	if c == nil {
-		return nil, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, ok := c.escFacts.lookup(id)
-	if !ok || r.v == nil {
-		return nil, ok
-	}
-	return copyEscalationFact(r.v), true
 }
 
 func (c *ticketCache) stageEscalationFact(id string, f *store.EscalationFact) {
-	if c == nil {
-		return
+	if c != nil {
+		stageFact(c, &c.escFacts, id, f, normalEscalationFact)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.escFacts.stage(id, &factRow[store.EscalationFact]{v: normalEscalationFact(f)})
 }
 
 // normalTicketFact is a copy of f as the database returns it (nil for nil): times to the
