@@ -181,14 +181,14 @@ func (db *DB) run() {
 		select {
 		case r, ok = <-queue:
 		default:
-			began := time.Now()
+			db.stats.waitSync.start()
 			select {
 			case <-db.syncFree:
-				db.stats.waitSync.Add(int64(time.Since(began)))
+				db.stats.waitSync.stop()
 				db.commit(&b)
 				continue
 			case r, ok = <-queue:
-				db.stats.waitSync.Add(int64(time.Since(began)))
+				db.stats.waitSync.stop()
 			}
 		}
 		if !ok {
@@ -207,9 +207,9 @@ func (db *DB) awaitWork(queue <-chan *request) (*request, bool) {
 		return r, ok
 	default:
 	}
-	began := time.Now()
+	db.stats.waitWork.start()
 	r, ok := <-queue
-	db.stats.waitWork.Add(int64(time.Since(began)))
+	db.stats.waitWork.stop()
 	return r, ok
 }
 
@@ -221,9 +221,42 @@ func (db *DB) awaitSyncer() {
 		return
 	default:
 	}
-	began := time.Now()
+	db.stats.waitSync.start()
 	<-db.syncFree
-	db.stats.waitSync.Add(int64(time.Since(began)))
+	db.stats.waitSync.stop()
+}
+
+// waitClock adds up the time the writer spends in one kind of wait, the wait in progress
+// included when read: a writer idle for an hour shows its idle hour as it passes, not in one
+// step when the next write arrives (a rate of the metric would then go above one), and a read
+// never returns less than an earlier one.
+type waitClock struct {
+	mu    sync.Mutex
+	total time.Duration
+	since time.Time // when the wait in progress began; zero when none is
+}
+
+func (w *waitClock) start() {
+	w.mu.Lock()
+	w.since = time.Now()
+	w.mu.Unlock()
+}
+
+func (w *waitClock) stop() {
+	w.mu.Lock()
+	w.total += time.Since(w.since)
+	w.since = time.Time{}
+	w.mu.Unlock()
+}
+
+// read returns the time waited so far.
+func (w *waitClock) read() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.since.IsZero() {
+		return w.total
+	}
+	return w.total + time.Since(w.since)
 }
 
 // batch is the writer's open transaction and the requests whose fns ran in it.

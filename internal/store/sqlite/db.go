@@ -185,9 +185,9 @@ type DB struct {
 		// row they read moved, restarted because one did not apply as recorded, and the
 		// speculations declined (a read of the database, a write they cannot follow, fn's error).
 		specApplied, specStale, specRestarted, specDeclined atomic.Int64
-		// waitWork and waitSync are the nanoseconds the writer goroutine was blocked: with
-		// nothing to run, and with a batch ready to commit while the syncer was busy.
-		waitWork, waitSync atomic.Int64
+		// waitWork and waitSync are the time the writer goroutine was blocked: with nothing to
+		// run, and with a batch ready to commit while the syncer was busy.
+		waitWork, waitSync waitClock
 	}
 	// speculating: Updates marked store.Speculate are decided ahead (WithSpeculation); it needs
 	// the ticket cache, which holds the rows a speculation reads.
@@ -531,8 +531,8 @@ func (db *DB) Stats() Stats {
 		SpecRestarted: db.stats.specRestarted.Load(),
 		SpecDeclined:  db.stats.specDeclined.Load(),
 
-		WriterWaitWork: time.Duration(db.stats.waitWork.Load()),
-		WriterWaitSync: time.Duration(db.stats.waitSync.Load()),
+		WriterWaitWork: db.stats.waitWork.read(),
+		WriterWaitSync: db.stats.waitSync.read(),
 	}
 	st.CacheHits, st.CacheMisses = db.cache.stats()
 	return st

@@ -102,20 +102,20 @@ func (db *DB) Collectors() []prometheus.Collector {
 		specCounter("stale", db.stats.specStale.Load),
 		specCounter("restarted", db.stats.specRestarted.Load),
 		specCounter("declined", db.stats.specDeclined.Load),
-		waitCounter("work", db.stats.waitWork.Load),
-		waitCounter("sync", db.stats.waitSync.Load),
+		waitCounter("work", db.stats.waitWork.read),
+		waitCounter("sync", db.stats.waitSync.read),
 	}
 }
 
 // waitCounter is the time the writer waited for one reason (Stats.WriterWaitWork and
 // WriterWaitSync), as a label of one counter.
-func waitCounter(reason string, read func() int64) prometheus.Collector {
+func waitCounter(reason string, read func() time.Duration) prometheus.Collector {
 	return prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "escalated_sqlite_writer_wait_seconds_total",
 		Help: "Time the SQLite writer goroutine waited, by reason: work, nothing queued to write; sync, a batch ready to commit " +
 			"while the previous commit was still being synced. One minus their rate is the writer's load: near one, the writer limits this node's writes.",
 		ConstLabels: prometheus.Labels{"reason": reason},
-	}, func() float64 { return time.Duration(read()).Seconds() })
+	}, func() float64 { return read().Seconds() })
 }
 
 // specCounter is one outcome of the writes decided ahead (speculate.go), as a label of one

@@ -339,6 +339,10 @@ func TestWriterWaitsAreCounted(t *testing.T) {
 
 	s0 := db.Stats()
 	time.Sleep(pause) // nothing queued: the writer waits for work throughout
+	// The wait in progress counts before it ends.
+	if d := db.Stats().WriterWaitWork - s0.WriterWaitWork; d < pause {
+		t.Errorf("while idle for %s the writer's wait for work grew by %s, want at least that", pause, d)
+	}
 	if err := createTicket(ctx, db, newTicket(time.Now())); err != nil {
 		t.Fatal(err)
 	}
