@@ -41,27 +41,35 @@ sla:
 rules: []
 `
 
+// newInternalService is a service on a fresh SQLite file with lastWorkedPolicy loaded, its
+// clock now, and an admin's context; the store closes with the test.
+func newInternalService(t *testing.T, now func() time.Time) (context.Context, store.Store, *Service) {
+	t.Helper()
+	ctx := escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "test", Role: escalated.RoleAdmin})
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pol, err := policy.Parse("policy.yaml", []byte(lastWorkedPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(st, now, nil)
+	if _, err := svc.LoadPolicy(ctx, pol, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, st, svc
+}
+
 // TestLastWorkedReadsOnlyWorkEvents: routing reads only the work events of a ticket's history
 // (workTypes and agents' messages, store.History.ListWorkEvents); lastWorked must find the
 // same agent in them as in the whole history, for every team, after every step of a history
 // that has each kind of event in it, each step changing what lastWorked finds (ticket.created
 // aside: the routing that follows it says the same).
 func TestLastWorkedReadsOnlyWorkEvents(t *testing.T) {
-	ctx := escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "test", Role: escalated.RoleAdmin})
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pol, err := policy.Parse("policy.yaml", []byte(lastWorkedPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	svc := New(st, func() time.Time { return now }, nil)
-	if _, err := svc.LoadPolicy(ctx, pol, "test"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, st, svc := newInternalService(t, func() time.Time { return now })
 	d, err := svc.CreateTicket(ctx, CreateInput{Subject: "Invoice wrong", Message: &MessageInput{Body: "My invoice is wrong."}})
 	if err != nil {
 		t.Fatal(err)

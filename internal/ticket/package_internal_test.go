@@ -1,37 +1,20 @@
 package ticket
 
 import (
-	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/escalated/escalated"
 	"github.com/escalated/escalated/internal/handoff"
-	"github.com/escalated/escalated/internal/policy"
 	"github.com/escalated/escalated/internal/store"
-	"github.com/escalated/escalated/internal/store/sqlite"
 )
 
 // TestPackageMessagesShortAndLong: packageMessages finds the first public customer message
 // of a conversation short enough to be read whole by its last-messages pick, and of one too
 // long for that (then by a pick of its own), and none in a conversation without one.
 func TestPackageMessagesShortAndLong(t *testing.T) {
-	ctx := escalated.WithPrincipal(context.Background(), escalated.Principal{Name: "test", Role: escalated.RoleAdmin})
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	pol, err := policy.Parse("policy.yaml", []byte(lastWorkedPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := New(st, time.Now, nil)
-	if _, err := svc.LoadPolicy(ctx, pol, "test"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, st, svc := newInternalService(t, time.Now)
 	d, err := svc.CreateTicket(ctx, CreateInput{Subject: "Refund",
 		Message: &MessageInput{Author: escalated.Author{Kind: escalated.AuthorBot, ID: "bot"}, Body: "Hello, I am the assistant."}})
 	if err != nil {

@@ -83,7 +83,7 @@ func (t *tx) SaveTicketFact(ctx context.Context, f *store.TicketFact) error {
 	if err != nil {
 		return writeErr(err, "save ticket fact "+f.TicketID, "", "")
 	}
-	t.cache.stageTicketFact(f.TicketID, f)
+	t.factCache().stageTicketFact(f.TicketID, f)
 	t.cells.Ticket(old, f, shards)
 	return nil
 }
@@ -163,7 +163,7 @@ func (t *tx) SaveEscalationFact(ctx context.Context, f *store.EscalationFact) er
 	if err != nil {
 		return writeErr(err, "save escalation fact "+f.EscalationID, "", "")
 	}
-	t.cache.stageEscalationFact(f.EscalationID, f)
+	t.factCache().stageEscalationFact(f.EscalationID, f)
 	t.cells.Escalation(old, f, shards)
 	return nil
 }
